@@ -1,0 +1,6 @@
+//! spinnaker-krm's transform, as a library with no I/O: bytes in, bytes out, errors as values.
+//!
+//! Data flows one way: bytes → [`krm::ResourceList`] (lossless [`yaml::Node`]s) → typed
+//! [`config::SpinnakerPlatform`] → a plan per target → edits on nodes → bytes.
+
+pub mod yaml;

@@ -1,0 +1,253 @@
+//! Writes node trees as block-style YAML the way kpt and kubectl expect it: two-space indent, compact
+//! sequences (`- ` at the parent key's indent), never flow style (kpt would write flow style into the
+//! user's files). Scalars with known source text are written as they were read; everything else goes
+//! through the quote guard.
+
+use super::node::{Mapping, Node, Scalar, Sequence, Style};
+use super::scalar;
+
+/// Appends `node` as one YAML document (no `---`), ending with a newline.
+pub fn write_document(out: &mut String, node: &Node) {
+    match node {
+        Node::Mapping(m) if !m.is_empty() && m.tag().is_none() => write_mapping(out, m, 0, false),
+        Node::Sequence(s) if !s.is_empty() && s.tag().is_none() => write_sequence(out, s, 0, false),
+        other => {
+            write_inline_value(out, other, 0);
+            out.push('\n');
+        }
+    }
+}
+
+/// The document as a string (see [`write_document`]).
+pub fn to_string(node: &Node) -> String {
+    let mut out = String::new();
+    write_document(&mut out, node);
+    out
+}
+
+fn pad(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+/// Entries of a non-empty mapping at `indent`. With `first_inline` the first key follows text already
+/// on the line (a `- ` of a sequence item).
+fn write_mapping(out: &mut String, m: &Mapping, indent: usize, first_inline: bool) {
+    for (i, (key, value)) in m.iter().enumerate() {
+        if i > 0 || !first_inline {
+            pad(out, indent);
+        }
+        write_scalar(out, key, indent);
+        out.push(':');
+        write_after_key(out, value, indent);
+    }
+}
+
+/// Items of a non-empty sequence, each `- ` at `indent`.
+fn write_sequence(out: &mut String, s: &Sequence, indent: usize, first_inline: bool) {
+    for (i, item) in s.iter().enumerate() {
+        if i > 0 || !first_inline {
+            pad(out, indent);
+        }
+        out.push_str("- ");
+        write_item(out, item, indent + 2);
+    }
+}
+
+/// A value after `key:`.
+fn write_after_key(out: &mut String, value: &Node, indent: usize) {
+    match value {
+        Node::Mapping(m) if !m.is_empty() => {
+            if let Some(tag) = m.tag() {
+                out.push(' ');
+                out.push_str(tag);
+            }
+            out.push('\n');
+            write_mapping(out, m, indent + 2, false);
+        }
+        Node::Sequence(s) if !s.is_empty() => {
+            if let Some(tag) = s.tag() {
+                out.push(' ');
+                out.push_str(tag);
+            }
+            out.push('\n');
+            write_sequence(out, s, indent, false);
+        }
+        Node::Scalar(s) if s.is_null() && s.source().is_none() => out.push('\n'),
+        other => {
+            out.push(' ');
+            write_inline_value(out, other, indent + 2);
+            out.push('\n');
+        }
+    }
+}
+
+/// A sequence item after `- `; `indent` is where its content lines start.
+fn write_item(out: &mut String, item: &Node, indent: usize) {
+    match item {
+        Node::Mapping(m) if !m.is_empty() => match m.tag() {
+            Some(tag) => {
+                out.push_str(tag);
+                out.push('\n');
+                write_mapping(out, m, indent, false);
+            }
+            None => write_mapping(out, m, indent, true),
+        },
+        Node::Sequence(s) if !s.is_empty() => match s.tag() {
+            Some(tag) => {
+                out.push_str(tag);
+                out.push('\n');
+                write_sequence(out, s, indent, false);
+            }
+            None => write_sequence(out, s, indent, true),
+        },
+        other => {
+            write_inline_value(out, other, indent);
+            out.push('\n');
+        }
+    }
+}
+
+/// A scalar or an empty collection on the current line. Block scalars continue on the next lines,
+/// indented by `indent`, and leave the cursor at the end of their last line.
+fn write_inline_value(out: &mut String, node: &Node, indent: usize) {
+    match node {
+        Node::Scalar(s) => write_scalar(out, s, indent),
+        Node::Mapping(m) => {
+            if let Some(tag) = m.tag() {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            out.push_str("{}");
+        }
+        Node::Sequence(s) => {
+            if let Some(tag) = s.tag() {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            out.push_str("[]");
+        }
+    }
+}
+
+fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
+    if let Some(tag) = s.tag() {
+        out.push_str(tag);
+        if !(s.is_plain() && s.value().is_empty() && s.source().is_none()) {
+            out.push(' ');
+        }
+    }
+    if let Some(source) = s.source() {
+        out.push_str(source);
+        return;
+    }
+    let value = s.value();
+    match s.style() {
+        Style::Plain if !value.contains('\n') && !value.chars().any(scalar::needs_escape) => out.push_str(value),
+        Style::Plain | Style::SingleQuoted | Style::DoubleQuoted if !value.contains('\n') => {
+            if s.style() == Style::SingleQuoted && !value.chars().any(scalar::needs_escape) {
+                out.push_str(&scalar::single_quoted(value));
+            } else {
+                out.push_str(&scalar::double_quoted(value));
+            }
+        }
+        _ if scalar::literal_block_can_hold(value) => write_literal(out, value, indent),
+        _ => out.push_str(&scalar::double_quoted(value)),
+    }
+}
+
+/// A `|` block: chomping from the trailing line breaks, an indentation indicator when the content
+/// starts with a space or an empty line (so the reader does not guess the indent from it).
+fn write_literal(out: &mut String, value: &str, indent: usize) {
+    out.push('|');
+    if value.starts_with([' ', '\n']) {
+        out.push('2');
+    }
+    let body = value.trim_end_matches('\n');
+    match value.len() - body.len() {
+        0 => out.push('-'),
+        1 => {}
+        _ => out.push('+'),
+    }
+    for line in value.strip_suffix('\n').unwrap_or(value).split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            pad(out, indent);
+            out.push_str(line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::{parse_stream, Limits};
+    use super::*;
+
+    fn round_trip(text: &str) -> String {
+        let docs = parse_stream(text, Limits::default()).unwrap();
+        to_string(&docs[0])
+    }
+
+    #[test]
+    fn block_yaml_round_trips_byte_for_byte() {
+        let text = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: x
+  annotations:
+    a: \"yes\"
+    b: 'on'
+spec:
+  n: 0755
+  big: 12345678901234567890
+  f: 1.10
+  e: 1e3
+  empty: {}
+  none: []
+  nothing:
+  tagged: !!binary aGVsbG8=
+  custom: !Ref foo
+  template:
+    spec:
+      containers:
+      - name: c
+        args:
+        - -Xmx1g
+        - - nested
+          - seq
+        env:
+        - name: A
+          value: \"1\"
+      - name: d
+";
+        assert_eq!(round_trip(text), text);
+    }
+
+    #[test]
+    fn flow_style_becomes_block_style_with_the_same_scalars() {
+        let out = round_trip("{\"a\": \"yes\", b: [1, \"0755\"], c: {}}\n");
+        assert_eq!(out, "\"a\": \"yes\"\nb:\n- 1\n- \"0755\"\nc: {}\n");
+    }
+
+    #[test]
+    fn block_scalars_are_written_as_literals_with_the_same_value() {
+        let text = "a: |\n  one\n    two\nb: |-\n  strip\nc: |+\n  keep\n\nd: >\n  folded\n  text\ne: |2\n   lead\n";
+        let out = round_trip(text);
+        assert_eq!(out, "a: |\n  one\n    two\nb: |-\n  strip\nc: |+\n  keep\n\nd: |\n  folded text\ne: |2\n   lead\n");
+        let again = parse_stream(&out, Limits::default()).unwrap();
+        let before = parse_stream(text, Limits::default()).unwrap();
+        for key in ["a", "b", "c", "d", "e"] {
+            assert_eq!(again[0].path_str(&[key]), before[0].path_str(&[key]), "{key}");
+        }
+    }
+
+    #[test]
+    fn new_strings_are_quoted_when_a_reader_could_misread_them() {
+        let mut m = Mapping::new();
+        for (k, v) in [("a", "yes"), ("b", "0755"), ("c", "1e3"), ("d", "plain"), ("e", "a: b"), ("f", "two\nlines\n")] {
+            m.insert_str(k, v);
+        }
+        let out = to_string(&Node::Mapping(m));
+        assert_eq!(out, "a: \"yes\"\nb: \"0755\"\nc: \"1e3\"\nd: plain\ne: \"a: b\"\nf: |\n  two\n  lines\n");
+    }
+}

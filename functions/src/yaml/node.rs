@@ -1,0 +1,417 @@
+//! The lossless node tree for manifests we do not own.
+//!
+//! A `Scalar` keeps what the author wrote: its style, its tag and, when it fitted on one line, its exact
+//! source text. Emitting an untouched scalar writes that text back, so `"yes"`, `0755`, `1.10` and
+//! `12345678901234567890` mean to Kubernetes (a YAML 1.1 reader) exactly what they meant before.
+//! New strings are styled by the quote guard in [`super::scalar`], never by a YAML 1.2-only rule.
+
+use super::scalar;
+
+/// How a scalar is (or will be) written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+/// A scalar: its decoded value plus everything needed to write it back unchanged.
+#[derive(Clone, Debug)]
+pub struct Scalar {
+    value: String,
+    style: Style,
+    tag: Option<String>,
+    source: Option<String>,
+}
+
+/// Two scalars are equal when a reader would see the same thing: same value, same tag, and the same
+/// quoted-or-plain nature (`"1"` and `1` differ; `'a'` and `"a"` do not).
+impl PartialEq for Scalar {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.tag == other.tag && self.is_plain() == other.is_plain()
+    }
+}
+
+impl Scalar {
+    /// A scalar as read from a document (used by the parser).
+    pub(crate) fn parsed(value: String, style: Style, tag: Option<String>, source: Option<String>) -> Self {
+        Scalar { value, style, tag, source }
+    }
+
+    /// A new string. It is written plain only when no YAML 1.1 or 1.2 reader could take it for anything
+    /// but this string; otherwise it is double-quoted (or a literal block when it spans lines).
+    pub fn string(value: impl Into<String>) -> Self {
+        let value = value.into();
+        let style = scalar::style_for_string(&value);
+        Scalar { value, style, tag: None, source: None }
+    }
+
+    /// A new plain integer.
+    pub fn int(value: i64) -> Self {
+        Scalar { value: value.to_string(), style: Style::Plain, tag: None, source: None }
+    }
+
+    /// A new plain boolean (`true` / `false`, the spelling every reader agrees on).
+    pub fn bool(value: bool) -> Self {
+        Scalar { value: value.to_string(), style: Style::Plain, tag: None, source: None }
+    }
+
+    /// The decoded value (for a plain scalar, its text).
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    pub fn style(&self) -> Style {
+        self.style
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The exact text this scalar had in its source, when it is known (single-line scalars).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    pub fn is_plain(&self) -> bool {
+        self.style == Style::Plain
+    }
+
+    /// True for a plain, untagged null (`~`, `null`, empty).
+    pub fn is_null(&self) -> bool {
+        self.is_plain() && self.tag.is_none() && scalar::is_null_word(&self.value)
+    }
+
+    /// The value when a YAML 1.1 reader would read this scalar as a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match (&self.tag, self.style) {
+            (Some(tag), _) => (tag == "!!str").then_some(self.value.as_str()),
+            (None, Style::Plain) => scalar::plain_is_string(&self.value).then_some(self.value.as_str()),
+            (None, _) => Some(&self.value),
+        }
+    }
+}
+
+/// A mapping in source order. Keys are scalars; their text is kept like any other scalar's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mapping {
+    entries: Vec<(Scalar, Node)>,
+    tag: Option<String>,
+}
+
+/// A sequence in source order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sequence {
+    items: Vec<Node>,
+    tag: Option<String>,
+}
+
+/// One node of a document.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Scalar(Scalar),
+    Mapping(Mapping),
+    Sequence(Sequence),
+}
+
+impl Mapping {
+    pub fn new() -> Self {
+        Mapping::default()
+    }
+
+    pub(crate) fn with_capacity_and_tag(capacity: usize, tag: Option<String>) -> Self {
+        Mapping { entries: Vec::with_capacity(capacity), tag }
+    }
+
+    pub(crate) fn push_unchecked(&mut self, key: Scalar, value: Node) {
+        self.entries.push((key, value));
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Scalar, &Node)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Scalar, &mut Node)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| k.value() == key)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.position(key).map(|i| &self.entries[i].1)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.position(key).map(move |i| &mut self.entries[i].1)
+    }
+
+    /// The string value at `key`, when there is one.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
+
+    pub fn get_mapping(&self, key: &str) -> Option<&Mapping> {
+        self.get(key).and_then(Node::as_mapping)
+    }
+
+    pub fn get_sequence(&self, key: &str) -> Option<&Sequence> {
+        self.get(key).and_then(Node::as_sequence)
+    }
+
+    /// Sets `key` to `value`, keeping the key's position when it exists and appending otherwise.
+    /// A value equal to the present one (see [`Scalar`]'s equality) leaves the node untouched, so its
+    /// source text survives and the transform stays idempotent.
+    pub fn insert(&mut self, key: &str, value: Node) {
+        match self.position(key) {
+            Some(i) => {
+                if self.entries[i].1 != value {
+                    self.entries[i].1 = value;
+                }
+            }
+            None => self.entries.push((Scalar::string(key), value)),
+        }
+    }
+
+    /// Sets `key` to the string `value` (see [`Mapping::insert`]).
+    pub fn insert_str(&mut self, key: &str, value: &str) {
+        self.insert(key, Node::Scalar(Scalar::string(value)));
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
+        self.position(key).map(|i| self.entries.remove(i).1)
+    }
+
+    /// The mapping at `key`, created empty (at the end) when absent. A key that holds something other
+    /// than a mapping (a null included) is replaced by an empty mapping only when it is null.
+    pub fn mapping_entry(&mut self, key: &str) -> Option<&mut Mapping> {
+        let i = match self.position(key) {
+            Some(i) => i,
+            None => {
+                self.entries.push((Scalar::string(key), Node::Mapping(Mapping::new())));
+                self.entries.len() - 1
+            }
+        };
+        let slot = &mut self.entries[i].1;
+        if slot.is_null() {
+            *slot = Node::Mapping(Mapping::new());
+        }
+        slot.as_mapping_mut()
+    }
+
+    /// The sequence at `key`, created empty when absent or null; `None` when it holds something else.
+    pub fn sequence_entry(&mut self, key: &str) -> Option<&mut Sequence> {
+        let i = match self.position(key) {
+            Some(i) => i,
+            None => {
+                self.entries.push((Scalar::string(key), Node::Sequence(Sequence::new())));
+                self.entries.len() - 1
+            }
+        };
+        let slot = &mut self.entries[i].1;
+        if slot.is_null() {
+            *slot = Node::Sequence(Sequence::new());
+        }
+        slot.as_sequence_mut()
+    }
+}
+
+impl Sequence {
+    pub fn new() -> Self {
+        Sequence::default()
+    }
+
+    pub(crate) fn with_capacity_and_tag(capacity: usize, tag: Option<String>) -> Self {
+        Sequence { items: Vec::with_capacity(capacity), tag }
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Node> {
+        self.items.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Node> {
+        self.items.iter_mut()
+    }
+
+    pub fn get(&self, index: usize) -> Option<&Node> {
+        self.items.get(index)
+    }
+
+    pub fn push(&mut self, node: Node) {
+        self.items.push(node);
+    }
+
+    pub fn insert(&mut self, index: usize, node: Node) {
+        self.items.insert(index, node);
+    }
+
+    pub fn remove(&mut self, index: usize) -> Node {
+        self.items.remove(index)
+    }
+
+    /// The mapping items of this sequence whose `field` is the string `value`
+    /// (a container by `name`, a volume mount by `mountPath`).
+    pub fn find_by(&self, field: &str, value: &str) -> Option<&Mapping> {
+        self.items.iter().filter_map(Node::as_mapping).find(|m| m.get_str(field) == Some(value))
+    }
+
+    pub fn find_by_mut(&mut self, field: &str, value: &str) -> Option<&mut Mapping> {
+        self.items.iter_mut().filter_map(Node::as_mapping_mut).find(|m| m.get_str(field) == Some(value))
+    }
+}
+
+impl Node {
+    /// A new string node (see [`Scalar::string`]).
+    pub fn string(value: impl Into<String>) -> Self {
+        Node::Scalar(Scalar::string(value))
+    }
+
+    pub fn int(value: i64) -> Self {
+        Node::Scalar(Scalar::int(value))
+    }
+
+    pub fn bool(value: bool) -> Self {
+        Node::Scalar(Scalar::bool(value))
+    }
+
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_mapping(&self) -> Option<&Mapping> {
+        match self {
+            Node::Mapping(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_mapping_mut(&mut self) -> Option<&mut Mapping> {
+        match self {
+            Node::Mapping(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_sequence(&self) -> Option<&Sequence> {
+        match self {
+            Node::Sequence(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_sequence_mut(&mut self) -> Option<&mut Sequence> {
+        match self {
+            Node::Sequence(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The string value of a scalar node, when a YAML 1.1 reader would read it as a string.
+    pub fn as_str(&self) -> Option<&str> {
+        self.as_scalar().and_then(Scalar::as_str)
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.as_scalar().is_some_and(Scalar::is_null)
+    }
+
+    /// The node at a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |node, key| node.as_mapping()?.get(key))
+    }
+
+    pub fn path_mut(&mut self, keys: &[&str]) -> Option<&mut Node> {
+        keys.iter().try_fold(self, |node, key| node.as_mapping_mut()?.get_mut(key))
+    }
+
+    /// The string at a path of mapping keys.
+    pub fn path_str(&self, keys: &[&str]) -> Option<&str> {
+        self.path(keys).and_then(Node::as_str)
+    }
+}
+
+impl From<Mapping> for Node {
+    fn from(m: Mapping) -> Self {
+        Node::Mapping(m)
+    }
+}
+
+impl From<Sequence> for Node {
+    fn from(s: Sequence) -> Self {
+        Node::Sequence(s)
+    }
+}
+
+impl From<Scalar> for Node {
+    fn from(s: Scalar) -> Self {
+        Node::Scalar(s)
+    }
+}
+
+impl FromIterator<Node> for Sequence {
+    fn from_iter<I: IntoIterator<Item = Node>>(iter: I) -> Self {
+        Sequence { items: iter.into_iter().collect(), tag: None }
+    }
+}
+
+/// Builds a mapping from `(key, node)` pairs in the order given.
+impl<'a> FromIterator<(&'a str, Node)> for Mapping {
+    fn from_iter<I: IntoIterator<Item = (&'a str, Node)>>(iter: I) -> Self {
+        let mut m = Mapping::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl Node {
+    /// What this node means to a YAML 1.1 reader, as JSON: the typed view for reading configuration
+    /// (the functionConfig) with serde. Tagged scalars other than `!!str` keep their text as a string.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Scalar(s) => match (s.tag(), s.style()) {
+                (None, Style::Plain) => scalar::resolve_plain_yaml11(s.value()),
+                _ => Value::String(s.value().to_owned()),
+            },
+            Node::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.value().to_owned(), v.to_json())).collect()),
+            Node::Sequence(s) => Value::Array(s.iter().map(Node::to_json).collect()),
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The quote guard: what a plain scalar means to the readers that matter, and how to write a string so
+//! that none of them mistakes it for something else.
+//!
+//! Kubernetes, kubectl and ArgoCD read YAML 1.1 (go-yaml v2 through sigs.k8s.io/yaml): `yes`, `on`, `y`,
+//! `0755`, `012`, `1_000`, `12:30` are not strings there. kpt and many tools read YAML 1.2, where `1e3`,
+//! `0o17` and `.inf` are numbers. A new string is written plain only when it is a string to both.
+
+use super::node::Style;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Plain words that YAML 1.1 reads as booleans.
+const YAML11_BOOLS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF",
+];
+
+/// Plain words that read as null (both versions).
+const NULL_WORDS: &[&str] = &["", "~", "null", "Null", "NULL"];
+
+// YAML 1.1 int/float/timestamp (yaml.org/type) and YAML 1.2 core schema numbers, in one place.
+static NUMBER_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)^(?:
+            [-+]?0b[0-1_]+                                   # 1.1 binary
+          | [-+]?0o?[0-7_]+                                  # 1.1 octal 0755, 1.2 octal 0o755
+          | [-+]?(?:0|[1-9][0-9_]*)                          # decimal
+          | [-+]?0x[0-9a-fA-F_]+                             # hex
+          | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)? # 1.1 sexagesimal int and float
+          | [-+]?(?:[0-9][0-9_]*)?\.[0-9_.]*(?:[eE][-+]?[0-9]+)?   # 1.1 float (and 1.2 with dot)
+          | [-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+   # 1.2 float without dot: 1e3
+          | [-+]?\.(?:inf|Inf|INF)
+          | \.(?:nan|NaN|NAN)
+        )$",
+    )
+    .expect("static regex")
+});
+
+// What a YAML 1.1 reader (PyYAML's resolver, the reference go-yaml v2 follows) reads as int or float.
+static YAML11_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)^(?:
+            [-+]?0b[0-1_]+
+          | [-+]?0[0-7_]+
+          | [-+]?(?:0|[1-9][0-9_]*)
+          | [-+]?0x[0-9a-fA-F_]+
+          | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+          | [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?
+          | \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+          | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+          | [-+]?\.(?:inf|Inf|INF)
+          | \.(?:nan|NaN|NAN)
+        )$",
+    )
+    .expect("static regex")
+});
+
+static TIMESTAMP_LIKE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:$|[Tt ]|\s)").expect("static regex"));
+
+/// True for `~`, `null`, `Null`, `NULL` and the empty plain scalar.
+pub fn is_null_word(s: &str) -> bool {
+    NULL_WORDS.contains(&s)
+}
+
+/// True when a plain scalar with this text is a string to a YAML 1.1 reader (Kubernetes).
+pub fn plain_is_string(s: &str) -> bool {
+    !(is_null_word(s)
+        || YAML11_BOOLS.contains(&s)
+        || YAML11_NUMBER.is_match(s)
+        || TIMESTAMP_LIKE.is_match(s)
+        || s == "<<"
+        || s == "=")
+}
+
+/// True when writing `s` plain could make some reader see something other than the string `s`:
+/// a bool, null, number, timestamp, merge key, or different text because of YAML syntax.
+pub fn needs_quotes(s: &str) -> bool {
+    if !plain_is_string(s) || NUMBER_LIKE.is_match(s) {
+        return true;
+    }
+    let first = s.chars().next().expect("empty strings are null words");
+    let second = s.chars().nth(1);
+    let indicator_start = match first {
+        '-' | '?' | ':' => second.is_none_or(|c| c == ' ' || c == '\t'),
+        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => true,
+        _ => false,
+    };
+    indicator_start
+        || s.starts_with(' ')
+        || s.starts_with('\t')
+        || s.ends_with(' ')
+        || s.ends_with('\t')
+        || s.ends_with(':')
+        || s.contains(": ")
+        || s.contains(":\t")
+        || s.contains(" #")
+        || s.contains("\t#")
+        || s.starts_with("---")
+        || s.starts_with("...")
+        || s.chars().any(needs_escape)
+}
+
+/// Characters that must be escaped in a double-quoted scalar and cannot stand in plain or block text:
+/// controls (except tab), and the characters YAML 1.1 treats as line breaks or byte-order marks.
+pub fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t') || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+/// The style a new string is written in.
+pub fn style_for_string(s: &str) -> Style {
+    if s.contains('\n') && literal_block_can_hold(s) {
+        Style::Literal
+    } else if needs_quotes(s) {
+        Style::DoubleQuoted
+    } else {
+        Style::Plain
+    }
+}
+
+/// A literal block keeps every character but controls, and needs some content besides line breaks.
+pub fn literal_block_can_hold(s: &str) -> bool {
+    !s.trim_end_matches('\n').is_empty()
+        && !s.chars().any(|c| c != '\n' && needs_escape(c))
+        // A trailing space or tab before the end would be kept, but a leading one on the first line is
+        // handled with an indentation indicator; lines of only spaces after the content are ambiguous.
+        && !s.trim_end_matches('\n').ends_with([' ', '\t'])
+}
+
+/// `s` as a double-quoted scalar.
+pub fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if needs_escape(c) => {
+                let code = c as u32;
+                if code <= 0xff {
+                    out.push_str(&format!("\\x{code:02X}"));
+                } else {
+                    out.push_str(&format!("\\u{code:04X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `s` as a single-quoted scalar (only for text without line breaks).
+pub fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// What a plain scalar means to a YAML 1.1 reader, as JSON: the typed view used to read configuration.
+pub fn resolve_plain_yaml11(s: &str) -> serde_json::Value {
+    use serde_json::Value;
+    if is_null_word(s) {
+        return Value::Null;
+    }
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Value::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        _ => {}
+    }
+    if YAML11_NUMBER.is_match(s) {
+        if let Some(i) = parse_int(s) {
+            return Value::from(i);
+        }
+        if let Ok(f) = s.replace('_', "").parse::<f64>() {
+            if let Some(n) = serde_json::Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    Value::String(s.to_owned())
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let clean = s.replace('_', "");
+    let (neg, body) = match clean.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, clean.strip_prefix('+').unwrap_or(&clean)),
+    };
+    let magnitude = if let Some(hex) = body.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = body.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if let Some(oct) = body.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(body, 8).ok()?
+    } else {
+        body.parse::<i64>().ok()?
+    };
+    Some(if neg { -magnitude } else { magnitude })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml11_non_strings_need_quotes() {
+        for s in [
+            "yes", "on", "off", "y", "NO", "true", "~", "null", "", "0755", "012", "1e3", "1_000", "0x1F", "0o17",
+            "1.10", ".inf", "-.Inf", ".nan", "12:30:00", "2001-12-14", "2001-12-14T21:59:43.10-05:00", "<<", "=",
+            "12345678901234567890",
+            "1.27.0", // a float under the YAML 1.1 spec's regex; quoting it is harmless
+        ] {
+            assert!(needs_quotes(s), "{s:?} must be quoted");
+        }
+        for s in ["yes", "on", "y", "~", "", "0755", "012", "1_000", "0x1F", "1.10", ".inf", "12:30:00", "2001-12-14"] {
+            assert!(!plain_is_string(s), "{s:?} is not a string to YAML 1.1");
+        }
+        // Strings to YAML 1.1, numbers to YAML 1.2: read as strings, still quoted when written anew.
+        for s in ["1e3", "0o17", "1.27.0"] {
+            assert!(plain_is_string(s), "{s:?} is a string to YAML 1.1");
+        }
+    }
+
+    #[test]
+    fn syntax_that_would_change_text_needs_quotes() {
+        for s in ["a: b", "a #b", " x", "x ", "- x", "-", "[x", "{x", "*x", "&x", "!x", "|", ">", "'x", "\"x", "%x", "@x",
+            "`x", "x:", "---", "...x", "a\u{85}b", "bell\u{7}"]
+        {
+            assert!(needs_quotes(s), "{s:?} must be quoted");
+        }
+    }
+
+    #[test]
+    fn ordinary_strings_stay_plain() {
+        for s in ["clouddriver", "-Xmx1g", "-XX:MaxRAMPercentage=80.0", "us-docker.pkg.dev/x/clouddriver:5.74.3", "500m",
+            "a,b", "http://x:8080/health", "key-store", "café", "a:b", "x#y"]
+        {
+            assert!(!needs_quotes(s), "{s:?} should stay plain");
+        }
+    }
+
+    #[test]
+    fn double_quoting_escapes_what_yaml_needs() {
+        assert_eq!(double_quoted("a\"b\\c\n\t\u{7}\u{2028}"), r#""a\"b\\c\n\t\x07\L""#);
+    }
+
+    #[test]
+    fn plain_resolution_follows_yaml11() {
+        use serde_json::json;
+        assert_eq!(resolve_plain_yaml11("yes"), json!(true));
+        assert_eq!(resolve_plain_yaml11("off"), json!(false));
+        assert_eq!(resolve_plain_yaml11("0755"), json!(493));
+        assert_eq!(resolve_plain_yaml11("0x1F"), json!(31));
+        assert_eq!(resolve_plain_yaml11("1_000"), json!(1000));
+        assert_eq!(resolve_plain_yaml11("1.5"), json!(1.5));
+        assert_eq!(resolve_plain_yaml11("~"), json!(null));
+        assert_eq!(resolve_plain_yaml11("1.27.0"), json!("1.27.0"));
+    }
+}
