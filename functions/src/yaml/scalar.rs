@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 
 /// Plain words that YAML 1.1 reads as booleans.
 const YAML11_BOOLS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-    "on", "On", "ON", "off", "Off", "OFF",
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF",
 ];
 
 /// Plain words that read as null (both versions).
@@ -215,8 +215,30 @@ mod tests {
     #[test]
     fn yaml11_non_strings_need_quotes() {
         for s in [
-            "yes", "on", "off", "y", "NO", "true", "~", "null", "", "0755", "012", "1e3", "1_000", "0x1F", "0o17",
-            "1.10", ".inf", "-.Inf", ".nan", "12:30:00", "2001-12-14", "2001-12-14T21:59:43.10-05:00", "<<", "=",
+            "yes",
+            "on",
+            "off",
+            "y",
+            "NO",
+            "true",
+            "~",
+            "null",
+            "",
+            "0755",
+            "012",
+            "1e3",
+            "1_000",
+            "0x1F",
+            "0o17",
+            "1.10",
+            ".inf",
+            "-.Inf",
+            ".nan",
+            "12:30:00",
+            "2001-12-14",
+            "2001-12-14T21:59:43.10-05:00",
+            "<<",
+            "=",
             "12345678901234567890",
             "1.27.0", // a float under the YAML 1.1 spec's regex; quoting it is harmless
         ] {
@@ -233,18 +255,50 @@ mod tests {
 
     #[test]
     fn syntax_that_would_change_text_needs_quotes() {
-        for s in ["a: b", "a #b", " x", "x ", "- x", "-", "[x", "{x", "*x", "&x", "!x", "|", ">", "'x", "\"x", "%x", "@x",
-            "`x", "x:", "---", "...x", "a\u{85}b", "bell\u{7}"]
-        {
+        for s in [
+            "a: b",
+            "a #b",
+            " x",
+            "x ",
+            "- x",
+            "-",
+            "[x",
+            "{x",
+            "*x",
+            "&x",
+            "!x",
+            "|",
+            ">",
+            "'x",
+            "\"x",
+            "%x",
+            "@x",
+            "`x",
+            "x:",
+            "---",
+            "...x",
+            "a\u{85}b",
+            "bell\u{7}",
+        ] {
             assert!(needs_quotes(s), "{s:?} must be quoted");
         }
     }
 
     #[test]
     fn ordinary_strings_stay_plain() {
-        for s in ["clouddriver", "-Xmx1g", "-XX:MaxRAMPercentage=80.0", "us-docker.pkg.dev/x/clouddriver:5.74.3", "500m",
-            "a,b", "http://x:8080/health", "key-store", "café", "a:b", "x#y"]
-        {
+        for s in [
+            "clouddriver",
+            "-Xmx1g",
+            "-XX:MaxRAMPercentage=80.0",
+            "us-docker.pkg.dev/x/clouddriver:5.74.3",
+            "500m",
+            "a,b",
+            "http://x:8080/health",
+            "key-store",
+            "café",
+            "a:b",
+            "x#y",
+        ] {
             assert!(!needs_quotes(s), "{s:?} should stay plain");
         }
     }
