@@ -3,4 +3,5 @@
 //! Data flows one way: bytes → [`krm::ResourceList`] (lossless [`yaml::Node`]s) → typed
 //! [`config::SpinnakerPlatform`] → a plan per target → edits on nodes → bytes.
 
+pub mod krm;
 pub mod yaml;

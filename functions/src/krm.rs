@@ -1,0 +1,343 @@
+//! The KRM wire format: reading a `ResourceList` (or a plain multi-document stream) into lossless nodes,
+//! and writing one back in the block style kpt and kustomize expect, with `results` as data.
+//!
+//! Every item passes through as a node tree, so annotations we do not know (kpt's path/index/id,
+//! kustomize's previousKinds and id) survive untouched.
+
+use crate::yaml::{self, Limits, Mapping, Node, ParseError};
+use std::fmt;
+
+/// The largest input accepted. A Spinnaker install is well under 1 MiB; kpt's own tests move 54 MB.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+
+const RESOURCE_LIST_VERSIONS: &[&str] =
+    &["config.kubernetes.io/v1", "config.kubernetes.io/v1beta1", "config.kubernetes.io/v1alpha1"];
+
+/// Input that is not a stream of Kubernetes objects we can work on.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{origin} is not UTF-8 (invalid byte at offset {offset}); Kubernetes manifests are UTF-8 text")]
+    NotUtf8 { origin: String, offset: usize },
+    #[error(
+        "{origin} is {size} bytes, over the {limit} byte limit; split the package or render fewer resources at once"
+    )]
+    TooLarge { origin: String, size: usize, limit: usize },
+    #[error("{origin} is empty: expected {expected}")]
+    Empty { origin: String, expected: &'static str },
+    #[error("{origin} is not valid YAML: {source}")]
+    Yaml {
+        origin: String,
+        #[source]
+        source: ParseError,
+    },
+    #[error("{origin} holds {count} YAML documents; a ResourceList is exactly one")]
+    NotOneDocument { origin: String, count: usize },
+    #[error("{origin} is not a ResourceList: {problem}; kpt and kustomize send `apiVersion: config.kubernetes.io/v1`, `kind: ResourceList`, `items: [...]`")]
+    NotAResourceList { origin: String, problem: String },
+    #[error(
+        "{origin}: {at} is not a Kubernetes object: {problem}; every item needs apiVersion, kind and metadata.name"
+    )]
+    NotAnObject { origin: String, at: String, problem: String },
+}
+
+/// How severe a result is (KRM functions spec).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// The object a result is about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+impl ResourceRef {
+    /// The identity of an item (empty strings where it has none).
+    pub fn of(item: &Node) -> Self {
+        let s = |keys: &[&str]| item.path_str(keys).unwrap_or_default().to_owned();
+        ResourceRef {
+            api_version: s(&["apiVersion"]),
+            kind: s(&["kind"]),
+            name: s(&["metadata", "name"]),
+            namespace: item.path_str(&["metadata", "namespace"]).map(str::to_owned),
+        }
+    }
+}
+
+/// `Kind/namespace/name`, the way people name objects in messages.
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// One entry of `results`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KrmResult {
+    pub message: String,
+    pub severity: Severity,
+    pub resource: Option<ResourceRef>,
+    pub field: Option<String>,
+    pub file: Option<String>,
+}
+
+impl KrmResult {
+    pub fn error(message: impl Into<String>) -> Self {
+        KrmResult { message: message.into(), severity: Severity::Error, resource: None, field: None, file: None }
+    }
+
+    fn to_node(&self) -> Node {
+        let mut m = Mapping::new();
+        m.insert_str("message", &self.message);
+        m.insert_str("severity", self.severity.as_str());
+        if let Some(r) = &self.resource {
+            let mut rr = Mapping::new();
+            rr.insert_str("apiVersion", &r.api_version);
+            rr.insert_str("kind", &r.kind);
+            rr.insert_str("name", &r.name);
+            if let Some(ns) = &r.namespace {
+                rr.insert_str("namespace", ns);
+            }
+            m.insert("resourceRef", rr.into());
+        }
+        if let Some(path) = &self.field {
+            m.insert("field", [("path", Node::string(path))].into_iter().collect::<Mapping>().into());
+        }
+        if let Some(path) = &self.file {
+            m.insert("file", [("path", Node::string(path))].into_iter().collect::<Mapping>().into());
+        }
+        m.into()
+    }
+}
+
+/// A parsed `ResourceList`.
+#[derive(Clone, Debug)]
+pub struct ResourceList {
+    pub api_version: String,
+    pub items: Vec<Node>,
+    pub function_config: Option<Node>,
+    pub results: Vec<KrmResult>,
+}
+
+impl ResourceList {
+    /// Reads a ResourceList as kpt or kustomize sends it on stdin.
+    pub fn parse(bytes: &[u8], origin: &str) -> Result<Self, InputError> {
+        let mut docs = parse_documents(bytes, origin, "a ResourceList")?;
+        if docs.len() != 1 {
+            return Err(InputError::NotOneDocument { origin: origin.to_owned(), count: docs.len() });
+        }
+        let not_rl =
+            |problem: &str| InputError::NotAResourceList { origin: origin.to_owned(), problem: problem.to_owned() };
+        let Node::Mapping(mut root) = docs.remove(0) else {
+            return Err(not_rl("the document is not a mapping"));
+        };
+        match root.get_str("kind") {
+            Some("ResourceList") => {}
+            Some(kind) => return Err(not_rl(&format!("kind is {kind:?}"))),
+            None => return Err(not_rl("it has no kind")),
+        }
+        let api_version = root.get_str("apiVersion").unwrap_or_default().to_owned();
+        if !RESOURCE_LIST_VERSIONS.contains(&api_version.as_str()) {
+            return Err(not_rl(&format!(
+                "apiVersion {api_version:?} is not one of {}",
+                RESOURCE_LIST_VERSIONS.join(", ")
+            )));
+        }
+        let items = match root.remove("items") {
+            None => Vec::new(),
+            Some(node) if node.is_null() => Vec::new(),
+            Some(Node::Sequence(seq)) => seq.iter().cloned().collect(),
+            Some(_) => return Err(not_rl("items is not a list")),
+        };
+        for (i, item) in items.iter().enumerate() {
+            check_object(item, origin, &format!("items[{i}]"))?;
+        }
+        let function_config = root.remove("functionConfig").filter(|n| !n.is_null());
+        Ok(ResourceList { api_version, items, function_config, results: Vec::new() })
+    }
+
+    /// The block-style ResourceList for stdout.
+    pub fn to_yaml(&self) -> String {
+        let mut root = Mapping::new();
+        root.insert_str("apiVersion", &self.api_version);
+        root.insert_str("kind", "ResourceList");
+        root.insert("items", Node::Sequence(self.items.iter().cloned().collect()));
+        if !self.results.is_empty() {
+            root.insert("results", Node::Sequence(self.results.iter().map(KrmResult::to_node).collect()));
+        }
+        yaml::to_string(&Node::Mapping(root))
+    }
+}
+
+/// Reads a plain multi-document stream of Kubernetes objects (files in a directory, `kustomize build`
+/// output). Empty documents are skipped; a `List` or `ResourceList` document contributes its items.
+pub fn parse_manifests(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputError> {
+    let mut objects = Vec::new();
+    for (d, doc) in parse_documents_allow_empty(bytes, origin)?.into_iter().enumerate() {
+        if doc.is_null() {
+            continue;
+        }
+        let at = format!("document {}", d + 1);
+        let kind = doc.path_str(&["kind"]);
+        let wraps_items =
+            matches!(kind, Some("ResourceList")) || kind.is_some_and(|k| k == "List" || k.ends_with("List"));
+        match (wraps_items, doc) {
+            (true, Node::Mapping(mut m)) if m.get_sequence("items").is_some() => {
+                let Some(Node::Sequence(items)) = m.remove("items") else { unreachable!("checked above") };
+                for (i, item) in items.iter().enumerate() {
+                    check_object(item, origin, &format!("{at} items[{i}]"))?;
+                }
+                objects.extend(items.iter().cloned());
+            }
+            (_, doc) => {
+                check_object(&doc, origin, &at)?;
+                objects.push(doc);
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// Objects as a multi-document YAML stream (`---` between documents).
+pub fn manifests_to_yaml(items: &[Node]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        yaml::write_document(&mut out, item);
+    }
+    out
+}
+
+fn parse_documents(bytes: &[u8], origin: &str, expected: &'static str) -> Result<Vec<Node>, InputError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(InputError::Empty { origin: origin.to_owned(), expected });
+    }
+    parse_documents_allow_empty(bytes, origin)
+}
+
+fn parse_documents_allow_empty(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge { origin: origin.to_owned(), size: bytes.len(), limit: MAX_INPUT_BYTES });
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| InputError::NotUtf8 { origin: origin.to_owned(), offset: e.valid_up_to() })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    yaml::parse_stream(text, Limits::default()).map_err(|source| InputError::Yaml { origin: origin.to_owned(), source })
+}
+
+fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
+    let problem =
+        |p: &str| InputError::NotAnObject { origin: origin.to_owned(), at: at.to_owned(), problem: p.to_owned() };
+    let Some(m) = item.as_mapping() else {
+        return Err(problem("it is not a mapping"));
+    };
+    for field in ["apiVersion", "kind"] {
+        if m.get_str(field).is_none_or(str::is_empty) {
+            return Err(problem(&format!("{field} is missing or not a string")));
+        }
+    }
+    match m.get("metadata") {
+        Some(Node::Mapping(meta)) if meta.get_str("name").is_some_and(|n| !n.is_empty()) => Ok(()),
+        Some(Node::Mapping(_)) => Err(problem("metadata.name is missing or not a string")),
+        _ => Err(problem("metadata is missing or not a mapping")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RL: &str = "\
+apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: cm1
+    annotations:
+      existing: \"yes\"
+      config.kubernetes.io/index: '0'
+      internal.config.kubernetes.io/id: '1'
+  data:
+    b: \"2\"
+    a: \"1\"
+functionConfig:
+  apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: function-input
+  data: {}
+";
+
+    #[test]
+    fn reads_and_writes_a_resource_list_without_losing_anything() {
+        let rl = ResourceList::parse(RL.as_bytes(), "stdin").unwrap();
+        assert_eq!(rl.items.len(), 1);
+        assert!(rl.function_config.is_some());
+        let out = rl.to_yaml();
+        let expected = RL.split("functionConfig:").next().unwrap();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn older_resource_list_versions_and_flow_style_are_accepted() {
+        let text = "{apiVersion: config.kubernetes.io/v1beta1, kind: ResourceList, items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: x}}]}";
+        let rl = ResourceList::parse(text.as_bytes(), "stdin").unwrap();
+        assert_eq!(rl.api_version, "config.kubernetes.io/v1beta1");
+        assert_eq!(rl.items.len(), 1);
+    }
+
+    #[test]
+    fn bad_input_is_named_precisely() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "stdin is empty"),
+            (b"a: [", "not valid YAML"),
+            (b"kind: Deployment\n", "kind is \"Deployment\""),
+            (b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {}\n", "items is not a list"),
+            (
+                b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- kind: X\n",
+                "items[0] is not a Kubernetes object: apiVersion",
+            ),
+            (
+                b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {apiVersion: v1, kind: X}\n",
+                "metadata is missing",
+            ),
+            (b"a: \xff\n", "not UTF-8"),
+        ];
+        for (input, expected) in cases {
+            let err = ResourceList::parse(input, "stdin").unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+            assert!(!err.contains('\n'), "one line: {err:?}");
+        }
+    }
+
+    #[test]
+    fn manifest_streams_skip_empty_documents_and_unwrap_lists() {
+        let text = "---\n# only a comment\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b}\n";
+        let objects = parse_manifests(text.as_bytes(), "x.yaml").unwrap();
+        let names: Vec<_> = objects.iter().map(|o| o.path_str(&["metadata", "name"]).unwrap()).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+}
