@@ -4,4 +4,5 @@
 //! [`config::SpinnakerPlatform`] → a plan per target → edits on nodes → bytes.
 
 pub mod krm;
+pub mod service;
 pub mod yaml;
