@@ -3,6 +3,7 @@
 //! Data flows one way: bytes → [`krm::ResourceList`] (lossless [`yaml::Node`]s) → typed
 //! [`config::SpinnakerPlatform`] → a plan per target → edits on nodes → bytes.
 
+pub mod bom;
 pub mod config;
 pub mod krm;
 pub mod service;

@@ -1,0 +1,404 @@
+//! A Spinnaker Bill of Materials (BOM) and the images it pins.
+//!
+//! A BOM is a document we own the reading of, so it is read with serde (serde_yaml_ng) into a typed model.
+//! Reading is lenient where real BOMs vary (unknown fields such as `hostname`, absent `timestamp`,
+//! `services` entries without a version) and strict where the result ends up in a manifest: every tag and
+//! registry that goes into an image reference is checked against a strict pattern.
+//!
+//! Decisions where the references are silent:
+//! * Version strings written as YAML numbers (`version: 1.27`, `1.10`) are read as the text written; a
+//!   scalar can always be read as a string, so this never fails and never turns `1.10` into `1.1`.
+//! * `spec.bom.extraPins` are for services a BOM lacks (keel); a service in both gets the extraPins tag,
+//!   so a pin in the functionConfig can also override a single service's BOM version.
+//! * A `local:` prefix (Halyard's marker for locally built artifacts) is stripped from service versions,
+//!   and accepted on the BOM's own `version` when comparing it with `spec.bom.version`.
+//! * An empty `dockerRegistry` counts as unset; with no registry at all the image is `<svc>:<tag>`.
+
+use crate::config::{check_registry, check_tag, BomConfig};
+use crate::service::Service;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The pins `image_for` takes: `spec.bom` of the functionConfig (`registry` and `extraPins`).
+pub type PinConfig = BomConfig;
+
+/// A BOM that cannot be used. Every message is one line: what, where (file, field) and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BomError {
+    #[error("BOM {origin} is empty; it must be a Spinnaker BOM with version, services and artifactSources")]
+    Empty { origin: String },
+    #[error("BOM {origin}: {path}: {message}; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)")]
+    Parse { origin: String, path: String, message: String },
+    #[error(
+        "BOM {origin} has version {found:?} but spec.bom.version asks for {requested:?}; point spec.bom at the BOM \
+         for {requested} or set spec.bom.version to {found}"
+    )]
+    VersionMismatch { origin: String, found: String, requested: String },
+    #[error(
+        "service {service} is not pinned: BOM {origin} has no services.{service}.version and spec.bom.extraPins has \
+         no {service}; add it to spec.bom.extraPins (e.g. extraPins: {{{service}: <tag>}})"
+    )]
+    Unpinned { origin: String, service: Service },
+    /// A tag or registry that cannot go into an image reference; `field` says where it came from.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+/// A Spinnaker BOM. Unknown fields (`hostname`, …) are accepted and ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bom {
+    /// The release, e.g. `1.27.0`.
+    pub version: String,
+    /// When the BOM was assembled; opaque.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub services: BTreeMap<String, Artifact>,
+    /// redis, consul, vault: not used for pinning.
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, Artifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_sources: Option<ArtifactSources>,
+    /// The file this BOM was read from, for messages.
+    #[serde(skip)]
+    origin: String,
+}
+
+/// One service or dependency of a BOM.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Per-service overrides of the top-level sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_sources: Option<ArtifactSources>,
+}
+
+/// Where a release's artifacts live.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_registry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debian_repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google_image_project: Option<String>,
+}
+
+impl Bom {
+    /// Reads a BOM. `origin` is the file it came from, used in every message about it.
+    pub fn parse(text: &str, origin: &str) -> Result<Bom, BomError> {
+        if text.lines().all(|line| matches!(line.trim_start().chars().next(), None | Some('#'))) {
+            return Err(BomError::Empty { origin: origin.to_owned() });
+        }
+        let deserializer = serde_yaml_ng::Deserializer::from_str(text);
+        let mut bom: Bom = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let path = match err.path().to_string().replace(".?", "") {
+                p if p == "." || p == "?" => "(document)".to_owned(),
+                p => p,
+            };
+            let message = err.into_inner().to_string().replace(['\n', '\r'], " ");
+            // serde_yaml_ng already starts its message with the path when there is one.
+            let message = message.strip_prefix(&format!("{path}: ")).map(str::to_owned).unwrap_or(message);
+            BomError::Parse { origin: origin.to_owned(), path, message }
+        })?;
+        if bom.version.trim().is_empty() {
+            return Err(BomError::Parse {
+                origin: origin.to_owned(),
+                path: "version".to_owned(),
+                message: "is empty".to_owned(),
+            });
+        }
+        bom.origin = origin.to_owned();
+        Ok(bom)
+    }
+
+    /// The file this BOM was read from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Checks that this is the BOM for `requested` (`spec.bom.version`). A `local:` prefix on the BOM's
+    /// version is ignored.
+    pub fn check_version(&self, requested: &str) -> Result<(), BomError> {
+        let found = self.version.strip_prefix("local:").unwrap_or(&self.version);
+        if found == requested {
+            return Ok(());
+        }
+        Err(BomError::VersionMismatch {
+            origin: self.origin.clone(),
+            found: self.version.clone(),
+            requested: requested.to_owned(),
+        })
+    }
+
+    /// `services.<svc>.version` without a `local:` prefix, when the BOM has one.
+    pub fn service_version(&self, service: Service) -> Option<&str> {
+        let version = self.services.get(service.name())?.version.as_deref()?;
+        Some(version.strip_prefix("local:").unwrap_or(version))
+    }
+
+    /// The pinned image of `service`: `<registry>/<svc>:<tag>` (or `<svc>:<tag>` with no registry).
+    ///
+    /// Tag: `pins.extraPins.<svc>`, else `services.<svc>.version` (minus `local:`). Registry:
+    /// `pins.registry`, else `services.<svc>.artifactSources.dockerRegistry`, else the top-level
+    /// `artifactSources.dockerRegistry`. Both are checked before they go into the reference.
+    pub fn image_for(&self, service: Service, pins: &PinConfig) -> Result<String, BomError> {
+        let name = service.name();
+        let (tag, tag_field) = match (pins.extra_pins.get(&service), self.service_version(service)) {
+            (Some(pin), _) => (pin.as_str(), format!("functionConfig spec.bom.extraPins.{name}")),
+            (None, Some(version)) => (version, format!("BOM {} services.{name}.version", self.origin)),
+            (None, None) => return Err(BomError::Unpinned { origin: self.origin.clone(), service }),
+        };
+        check_tag(tag).map_err(|message| BomError::Invalid { field: tag_field, message })?;
+        let per_service = self.services.get(name).and_then(|a| a.artifact_sources.as_ref());
+        let registry = [
+            (pins.registry.as_deref(), "functionConfig spec.bom.registry".to_owned()),
+            (
+                per_service.and_then(|s| s.docker_registry.as_deref()),
+                format!("BOM {} services.{name}.artifactSources.dockerRegistry", self.origin),
+            ),
+            (
+                self.artifact_sources.as_ref().and_then(|s| s.docker_registry.as_deref()),
+                format!("BOM {} artifactSources.dockerRegistry", self.origin),
+            ),
+        ]
+        .into_iter()
+        .find_map(|(registry, field)| registry.filter(|r| !r.is_empty()).map(|r| (r, field)));
+        match registry {
+            Some((registry, field)) => {
+                check_registry(registry).map_err(|message| BomError::Invalid { field, message })?;
+                Ok(format!("{registry}/{name}:{tag}"))
+            }
+            None => Ok(format!("{name}:{tag}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOM_1_27_0: &str = include_str!("../../../shared/fixtures/bom/1.27.0.yml");
+    const STANDARD_TEST_BOM: &str = include_str!("../../../shared/fixtures/bom/buildtool-standard_test_bom.yml");
+    const BOM_BASE: &str = include_str!("../../../shared/fixtures/bom/buildtool-bom_base.yml");
+
+    fn bom_1_27() -> Bom {
+        Bom::parse(BOM_1_27_0, "bom/1.27.0.yml").unwrap()
+    }
+
+    fn pins(registry: Option<&str>, extra: &[(Service, &str)]) -> PinConfig {
+        PinConfig {
+            version: "1.27.0".into(),
+            registry: registry.map(str::to_owned),
+            extra_pins: extra.iter().map(|(s, t)| (*s, t.to_string())).collect(),
+            ..PinConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_1_27_0_release_bom_parses_completely() {
+        let bom = bom_1_27();
+        assert_eq!(bom.version, "1.27.0");
+        assert_eq!(bom.timestamp.as_deref(), Some("2022-04-19 04:18:35"));
+        assert_eq!(bom.origin(), "bom/1.27.0.yml");
+        assert_eq!(bom.services.len(), 12);
+        assert_eq!(
+            bom.services["clouddriver"],
+            Artifact {
+                version: Some("5.74.3".into()),
+                commit: Some("854d708bc8e46f6c3eb5f80582ead9ed4d3f30eb".into()),
+                artifact_sources: None,
+            }
+        );
+        assert_eq!(bom.services["monitoring-daemon"].version.as_deref(), Some("1.3.0"));
+        assert_eq!(bom.dependencies["redis"].version.as_deref(), Some("2:2.8.4-2"));
+        assert_eq!(bom.dependencies["consul"].version.as_deref(), Some("0.7.5"));
+        assert_eq!(
+            bom.artifact_sources,
+            Some(ArtifactSources {
+                docker_registry: Some("us-docker.pkg.dev/spinnaker-community/docker".into()),
+                debian_repository: Some("https://us-apt.pkg.dev/projects/spinnaker-community".into()),
+                git_prefix: Some("https://github.com/spinnaker".into()),
+                google_image_project: Some("marketplace-spinnaker-release".into()),
+            })
+        );
+        let versions: Vec<_> = Service::ALL.iter().map(|s| bom.service_version(*s)).collect();
+        assert_eq!(
+            versions,
+            [
+                Some("5.74.3"),
+                Some("3.8.1"),
+                Some("2.32.2"),
+                Some("1.28.3"),
+                Some("2.23.3"),
+                Some("6.54.1"),
+                Some("4.6.3"),
+                Some("2.31.1"),
+                None,
+                Some("8.18.3"),
+                Some("1.7.3")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_buildtool_test_bom_parses() {
+        let bom = Bom::parse(STANDARD_TEST_BOM, "bom/master.yml").unwrap();
+        assert_eq!(bom.version, "master-20181122334455");
+        assert_eq!(bom.service_version(Service::Front50), Some("7.8.9-20180102030405"));
+        let image = bom.image_for(Service::Front50, &pins(None, &[])).unwrap();
+        assert_eq!(image, "gcr.io/test-docker-registry/front50:7.8.9-20180102030405");
+    }
+
+    #[test]
+    fn a_partial_bom_without_version_is_an_error_naming_the_file() {
+        let err = Bom::parse(BOM_BASE, "bom/base.yml").unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, BomError::Parse { .. }), "{msg}");
+        assert!(msg.contains("bom/base.yml") && msg.contains("version") && !msg.contains('\n'), "{msg}");
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_optional_parts_are_accepted() {
+        let bom = Bom::parse("version: 1.10.1\nhostname: build-host\nservices:\n  defaultArtifact: {}\n  gate:\n    version: 1.0.0\n    extra: x\n", "b.yml").unwrap();
+        assert_eq!((bom.version.as_str(), bom.timestamp.as_deref()), ("1.10.1", None));
+        assert_eq!(bom.services["defaultArtifact"], Artifact::default());
+        assert!(bom.dependencies.is_empty() && bom.artifact_sources.is_none());
+        assert_eq!(bom.image_for(Service::Gate, &pins(None, &[])).unwrap(), "gate:1.0.0");
+    }
+
+    #[test]
+    fn versions_written_as_numbers_are_read_as_written() {
+        let bom = Bom::parse("version: 1.10\ntimestamp: 2018-10-24 15:31:30\nservices:\n  gate: {version: 6.10}\n  orca: {version: 10}\n", "b.yml").unwrap();
+        assert_eq!(bom.version, "1.10");
+        assert_eq!(bom.timestamp.as_deref(), Some("2018-10-24 15:31:30"));
+        assert_eq!(bom.service_version(Service::Gate), Some("6.10"));
+        assert_eq!(bom.service_version(Service::Orca), Some("10"));
+        bom.check_version("1.10").unwrap();
+    }
+
+    #[test]
+    fn malformed_boms_name_the_file_and_field() {
+        for (text, field) in [
+            ("version: 1.27.0\nservices: [gate]\n", "services"),
+            ("version: 1.27.0\nservices:\n  gate: {version: [1]}\n", "services.gate.version"),
+            ("version: [1]\n", "version"),
+            ("version: ''\n", "version"),
+            ("version: 1.27.0\nartifactSources: registry\n", "artifactSources"),
+            ("version: 1.27.0\n  bad: indent\n", "line"),
+        ] {
+            let msg = Bom::parse(text, "bom/x.yml").unwrap_err().to_string();
+            assert!(msg.contains("bom/x.yml") && msg.contains(field) && !msg.contains('\n'), "{msg}");
+            assert!(msg.matches(&format!("{field}: ")).count() <= 1, "the field once: {msg}");
+        }
+        let msg = Bom::parse("# nothing\n\n", "bom/x.yml").unwrap_err().to_string();
+        assert!(msg.contains("bom/x.yml is empty"), "{msg}");
+    }
+
+    #[test]
+    fn a_bom_for_another_release_is_an_error_naming_both_versions_and_the_file() {
+        let bom = bom_1_27();
+        bom.check_version("1.27.0").unwrap();
+        let err = bom.check_version("1.28.1").unwrap_err();
+        assert_eq!(
+            err,
+            BomError::VersionMismatch {
+                origin: "bom/1.27.0.yml".into(),
+                found: "1.27.0".into(),
+                requested: "1.28.1".into()
+            }
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("\"1.27.0\"") && msg.contains("\"1.28.1\"") && msg.contains("bom/1.27.0.yml"), "{msg}");
+        let local = Bom::parse("version: local:1.27.0\n", "b.yml").unwrap();
+        local.check_version("1.27.0").unwrap();
+    }
+
+    #[test]
+    fn images_come_from_the_bom_top_level_registry() {
+        let bom = bom_1_27();
+        let image = bom.image_for(Service::Clouddriver, &pins(None, &[])).unwrap();
+        assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/clouddriver:5.74.3");
+        assert_eq!(
+            bom.image_for(Service::Deck, &pins(None, &[])).unwrap(),
+            "us-docker.pkg.dev/spinnaker-community/docker/deck:3.8.1"
+        );
+    }
+
+    #[test]
+    fn registry_precedence_is_config_then_service_then_top_level() {
+        let text = "version: 1.27.0\nartifactSources: {dockerRegistry: top.example.com/spin}\nservices:\n  \
+                    gate: {version: 6.54.1, artifactSources: {dockerRegistry: 'svc.example.com:5000/gate-only'}}\n  \
+                    orca: {version: 8.18.3, artifactSources: {dockerRegistry: ''}}\n";
+        let bom = Bom::parse(text, "b.yml").unwrap();
+        let none = pins(None, &[]);
+        assert_eq!(bom.image_for(Service::Gate, &none).unwrap(), "svc.example.com:5000/gate-only/gate:6.54.1");
+        assert_eq!(bom.image_for(Service::Orca, &none).unwrap(), "top.example.com/spin/orca:8.18.3");
+        let config = pins(Some("registry.example.com/spinnaker"), &[]);
+        assert_eq!(bom.image_for(Service::Gate, &config).unwrap(), "registry.example.com/spinnaker/gate:6.54.1");
+        assert_eq!(bom.image_for(Service::Orca, &config).unwrap(), "registry.example.com/spinnaker/orca:8.18.3");
+        let bare = Bom::parse("version: 1.27.0\nservices: {gate: {version: 1.0.0}}\n", "b.yml").unwrap();
+        assert_eq!(bare.image_for(Service::Gate, &none).unwrap(), "gate:1.0.0");
+    }
+
+    #[test]
+    fn keel_comes_from_extra_pins() {
+        let bom = bom_1_27();
+        let keel = pins(None, &[(Service::Keel, "0.1.0-20210331200022-slim")]);
+        let image = bom.image_for(Service::Keel, &keel).unwrap();
+        assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/keel:0.1.0-20210331200022-slim");
+        let with_registry = pins(Some("ghcr.io/spinnaker"), &[(Service::Keel, "main-latest")]);
+        assert_eq!(bom.image_for(Service::Keel, &with_registry).unwrap(), "ghcr.io/spinnaker/keel:main-latest");
+    }
+
+    #[test]
+    fn extra_pins_override_the_bom() {
+        let bom = bom_1_27();
+        let image = bom.image_for(Service::Gate, &pins(None, &[(Service::Gate, "6.55.0-hotfix")])).unwrap();
+        assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/gate:6.55.0-hotfix");
+    }
+
+    #[test]
+    fn an_unpinned_service_is_an_error_with_the_fix() {
+        let err = bom_1_27().image_for(Service::Keel, &pins(None, &[])).unwrap_err();
+        assert_eq!(err, BomError::Unpinned { origin: "bom/1.27.0.yml".into(), service: Service::Keel });
+        let msg = err.to_string();
+        assert!(
+            msg.contains("keel") && msg.contains("bom/1.27.0.yml") && msg.contains("add it to spec.bom.extraPins"),
+            "{msg}"
+        );
+        let bom = Bom::parse("version: 1.27.0\nservices: {gate: {commit: abc}}\n", "b.yml").unwrap();
+        assert!(matches!(bom.image_for(Service::Gate, &pins(None, &[])), Err(BomError::Unpinned { .. })));
+    }
+
+    #[test]
+    fn the_local_prefix_is_stripped_from_service_versions() {
+        let bom = Bom::parse("version: 1.27.0\nservices: {gate: {version: 'local:6.54.1-dev'}}\n", "b.yml").unwrap();
+        assert_eq!(bom.image_for(Service::Gate, &pins(Some("reg.io"), &[])).unwrap(), "reg.io/gate:6.54.1-dev");
+    }
+
+    #[test]
+    fn tags_and_registries_from_the_bom_are_checked_before_use() {
+        let bad_tag =
+            Bom::parse("version: 1.27.0\nservices: {gate: {version: '1.0;rm -rf /'}}\n", "bom/evil.yml").unwrap();
+        let msg = bad_tag.image_for(Service::Gate, &pins(None, &[])).unwrap_err().to_string();
+        assert!(msg.contains("bom/evil.yml services.gate.version") && msg.contains("not a valid image tag"), "{msg}");
+        let bad_registry = Bom::parse(
+            "version: 1.27.0\nartifactSources: {dockerRegistry: 'https://$(id)'}\nservices: {gate: {version: '1.0'}}\n",
+            "bom/evil.yml",
+        )
+        .unwrap();
+        let msg = bad_registry.image_for(Service::Gate, &pins(None, &[])).unwrap_err().to_string();
+        assert!(msg.contains("bom/evil.yml artifactSources.dockerRegistry") && msg.contains("registry"), "{msg}");
+        let msg = bom_1_27().image_for(Service::Keel, &pins(None, &[(Service::Keel, "$(x)")])).unwrap_err().to_string();
+        assert!(msg.contains("spec.bom.extraPins.keel"), "{msg}");
+    }
+}
