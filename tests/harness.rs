@@ -293,3 +293,132 @@ spec:
 "
     )
 }
+
+/// Annotations the function may add to what it changes (the tool marker and pod-template hash), for
+/// `--strip-annotations` when comparing a result with its input.
+pub const TOOL_ANNOTATIONS: &str = "spinnaker-krm.dev/";
+
+/// The services, for tests that go through all of them.
+pub const SERVICES: &[&str] =
+    &["clouddriver", "deck", "echo", "fiat", "front50", "gate", "igor", "kayenta", "keel", "orca", "rosco"];
+
+/// `text` with every `image: <community registry>/<svc>:<tag>` line set to the pinned image: what a
+/// pinning run should make of a file, everything else kept byte for byte.
+pub fn pin_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        out.push_str(&pin_line(line).unwrap_or_else(|| line.to_owned()));
+    }
+    out
+}
+
+fn pin_line(line: &str) -> Option<String> {
+    let at = line.find("image: ")? + "image: ".len();
+    let (head, rest) = line.split_at(at);
+    if !head.trim_start().trim_start_matches("- ").starts_with("image: ") {
+        return None;
+    }
+    let end = rest.find([' ', '\n', '\r']).unwrap_or(rest.len());
+    let (image, tail) = rest.split_at(end);
+    let (repo, _tag) = image.rsplit_once(':')?;
+    let service = repo.strip_prefix(COMMUNITY_REGISTRY)?.strip_prefix('/')?;
+    PINS.iter().any(|(s, _)| *s == service).then(|| format!("{head}{}{tail}", pinned_image(service)))
+}
+
+/// Every file under `dir` (relative path -> bytes), to prove a run changed nothing, or only what it should.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read dir").map(|e| e.expect("dir entry")).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path.strip_prefix(base).expect("under base").to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Run the binary in KRM mode in `cwd` with `input` on stdin.
+pub fn run_function(cwd: &Path, input: &str) -> Run {
+    run(Command::new(binary()).current_dir(cwd), Some(input))
+}
+
+/// `text` as a ResourceList item: `- ` before the first line, two spaces before the others.
+pub fn as_item(text: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        match (i, line.is_empty()) {
+            (0, _) => out.push_str("- "),
+            (_, false) => out.push_str("  "),
+            (_, true) => {}
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A ResourceList with the given item texts and functionConfig text.
+pub fn resource_list(items: &[&str], function_config: &str) -> String {
+    let mut out = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+    for item in items {
+        out.push_str(&as_item(item));
+    }
+    out.push_str("functionConfig:\n");
+    for line in function_config.lines() {
+        if !line.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Lines of `text` that are `image: ...` (trimmed, without the `- `), in order.
+pub fn image_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim().trim_start_matches("- ").trim())
+        .filter(|l| l.starts_with("image: "))
+        .map(|l| {
+            let value = &l["image: ".len()..];
+            let value = value.split_once(" #").map_or(value, |(v, _)| v);
+            value.trim().trim_matches(['"', '\'']).to_owned()
+        })
+        .collect()
+}
+
+/// A ResourceList text (say, the function's own output) with its top-level `functionConfig` and `results`
+/// removed and `function_config` appended as the functionConfig: the input of a second run.
+pub fn with_function_config(resource_list: &str, function_config: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in resource_list.split_inclusive('\n') {
+        let top_level = !line.starts_with([' ', '-', '#', '\n', '\r']);
+        if top_level {
+            skipping = line.starts_with("functionConfig:") || line.starts_with("results:");
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("functionConfig:\n");
+    for line in function_config.lines() {
+        if !line.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}

@@ -13,8 +13,9 @@ Comparison is strict about types: the bool `true` is not the int `1`, the int `1
 the string "yes" is not the bool `yes`. Mapping order does not matter; sequence order does. Empty documents
 (a stray `---`) are ignored, as kubectl ignores them.
 
-  --strip-annotations P1,P2  drop metadata.annotations whose key starts with one of the prefixes (an
-                             annotations map left empty is dropped too), e.g. the ones kpt adds:
+  --strip-annotations P1,P2  drop annotations whose key starts with one of the prefixes, from every
+                             metadata.annotations in a document (a pod template's too; a map left
+                             empty is dropped, and so is a nested metadata), e.g. the ones kpt adds:
                              config.kubernetes.io/,internal.config.kubernetes.io/,config.k8s.io/id
   --unwrap                   a document that is a ResourceList is replaced by its `items`
 
@@ -49,20 +50,29 @@ def unwrap(docs):
     return out
 
 
-def strip_annotations(doc, prefixes):
-    if not isinstance(doc, dict):
+def strip_annotations(node, prefixes, top=True):
+    """Drop matching keys from every `metadata.annotations` in the document (the object's own and nested
+    ones such as a pod template's); an annotations map left empty is dropped, and so is a nested
+    `metadata` map left empty."""
+    if isinstance(node, list):
+        for item in node:
+            strip_annotations(item, prefixes, top=False)
         return
-    metadata = doc.get("metadata")
-    if not isinstance(metadata, dict):
+    if not isinstance(node, dict):
         return
-    annotations = metadata.get("annotations")
-    if not isinstance(annotations, dict):
-        return
-    for key in list(annotations):
-        if any(str(key).startswith(p) for p in prefixes):
-            del annotations[key]
-    if not annotations:
-        del metadata["annotations"]
+    metadata = node.get("metadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("annotations"), dict):
+        annotations = metadata["annotations"]
+        for key in list(annotations):
+            if any(str(key).startswith(p) for p in prefixes):
+                del annotations[key]
+        if not annotations:
+            del metadata["annotations"]
+        if not metadata and not top:
+            del node["metadata"]
+    for key, value in list(node.items()):
+        if key != "metadata":
+            strip_annotations(value, prefixes, top=False)
 
 
 def describe(value):
