@@ -7,4 +7,5 @@ pub mod bom;
 pub mod config;
 pub mod krm;
 pub mod service;
+pub mod transform;
 pub mod yaml;

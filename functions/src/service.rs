@@ -146,9 +146,13 @@ pub fn split_image(image: &str) -> ImageRef {
     ImageRef { repository: repository.to_owned(), tag, digest }
 }
 
-/// Which service a container runs, from its image (preferred) or else its name.
+/// Which service a container runs: by its image's last path segment, or else by its name (`<svc>` or an HA
+/// split `<svc>-<suffix>`) when the image does not say otherwise: the image is absent, or its name has the
+/// service as one of its dash-separated words (`spinnaker-gate`). A `gate-proxy` sidecar running envoy is
+/// not gate.
 pub fn identify(container_name: &str, image: Option<&str>) -> Option<Service> {
-    if let Some(service) = image.and_then(|image| Service::parse(split_image(image).name())) {
+    let image_name = image.map(|image| split_image(image).name().to_owned());
+    if let Some(service) = image_name.as_deref().and_then(Service::parse) {
         return Some(service);
     }
     let base = match container_name.split_once('-') {
@@ -156,7 +160,11 @@ pub fn identify(container_name: &str, image: Option<&str>) -> Option<Service> {
         Some(_) => return None,
         None => container_name,
     };
-    Service::parse(base)
+    let service = Service::parse(base)?;
+    match image_name.as_deref() {
+        None | Some("") => Some(service),
+        Some(name) => name.split('-').any(|word| word == service.name()).then_some(service),
+    }
 }
 
 #[cfg(test)]
@@ -255,7 +263,10 @@ mod tests {
         assert_eq!(identify("clouddriver", None), Some(Service::Clouddriver));
         assert_eq!(identify("clouddriver-ro", None), Some(Service::Clouddriver));
         assert_eq!(identify("clouddriver-ro-deck", Some("")), Some(Service::Clouddriver));
-        assert_eq!(identify("echo-scheduler", Some("myco/custom-image:1")), Some(Service::Echo));
+        assert_eq!(identify("echo-scheduler", Some("myco/spinnaker-echo:1")), Some(Service::Echo));
+        // A sidecar named after the service it sits beside is not that service.
+        assert_eq!(identify("gate-proxy", Some("envoyproxy/envoy:v1.30")), None);
+        assert_eq!(identify("echo-scheduler", Some("myco/custom-image:1")), None);
         assert_eq!(identify("redis", None), None);
         assert_eq!(identify("gate-", None), None);
         assert_eq!(identify("-gate", None), None);

@@ -1,1 +1,81 @@
-fn main() {}
+//! spinnaker-krm: a thin shell around the `functions` library. It parses arguments, reads input,
+//! calls the transform, writes the result to stdout and exits with a code that says what happened.
+//! Nothing here edits manifests.
+
+mod failure;
+mod krm_function;
+mod logging;
+mod pipeline;
+mod render;
+mod source;
+
+use clap::{Parser, Subcommand};
+use failure::Failure;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Injects Java truststores, mTLS and BOM-pinned images into Spinnaker manifests.
+///
+/// Without a subcommand it is a KRM exec function: a ResourceList on stdin, one on stdout.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a directory of manifests with its spinnaker-krm.yaml and print the YAML stream.
+    Render {
+        /// The directory (its spinnaker-krm.yaml and BOM paths are relative to it).
+        dir: PathBuf,
+        /// The functionConfig file [default: DIR/spinnaker-krm.yaml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    logging::init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        None => run_krm_function(),
+        Some(Command::Render { dir, config }) => render::run(&dir, config.as_deref()).map_err(|f| (f, None)),
+    };
+    match outcome {
+        Ok(stdout) => write_stdout(&stdout),
+        Err((failure, stdout)) => {
+            failure.print();
+            if let Some(stdout) = stdout {
+                // Best effort: the exit code already says the run failed.
+                let _ = std::io::stdout().lock().write_all(stdout.as_bytes());
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run_krm_function() -> Result<String, (Failure, Option<String>)> {
+    let mut stdin = std::io::stdin().lock();
+    if stdin.is_terminal() {
+        return Err((
+            Failure::input("stdin is a terminal: as a KRM function spinnaker-krm reads a ResourceList on stdin; see --help for `render`"),
+            None,
+        ));
+    }
+    krm_function::run(&mut stdin)
+}
+
+fn write_stdout(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            Failure::input(format!("cannot write stdout: {e}")).print();
+            ExitCode::from(2)
+        }
+    }
+}

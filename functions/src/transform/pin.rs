@@ -1,0 +1,99 @@
+//! BOM pinning: every Spinnaker image set to exactly the version the BOM names, never a guess.
+//!
+//! Workloads: each container (and init container) that runs a Spinnaker service gets
+//! `<registry>/<svc>:<version>`. SpinnakerService: `config.version` is the BOM's release and
+//! `service-settings.<svc>.artifactId` the pinned image, so Halyard inside the operator deploys exactly it.
+
+use super::Context;
+use crate::service::{identify, split_image, Service};
+use crate::yaml::Node;
+
+/// Pins the containers of a pod-template workload. Returns true when it runs a Spinnaker service.
+pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) -> bool {
+    let Some(pod) = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut) else {
+        return false;
+    };
+    let mut found = false;
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = pod.get_mut(list).and_then(Node::as_sequence_mut) else { continue };
+        for (index, container) in containers.iter_mut().enumerate() {
+            let Some(container) = container.as_mapping_mut() else { continue };
+            let name = container.get_str("name").unwrap_or_default();
+            let image = container.get_str("image");
+            // Init containers are matched by image only: `gate-init` running busybox is not gate.
+            let service = if list == "containers" { identify(name, image) } else { identify("", image) };
+            let Some(service) = service else { continue };
+            found = true;
+            if !ctx.selects(service) {
+                continue;
+            }
+            let field = format!("spec.template.spec.{list}[{index}].image");
+            if let Some(image) = image {
+                if let Some(digest) = split_image(image).digest {
+                    report(
+                        field,
+                        format!(
+                            "{} is pinned by digest ({digest}); spinnaker-krm pins Spinnaker images to the BOM by tag: \
+                             remove the digest, or leave {} out of spec.services",
+                            service.name(),
+                            service.name()
+                        ),
+                    );
+                    continue;
+                }
+            }
+            match ctx.bom.image_for(service, &ctx.config.spec.bom) {
+                Ok(pinned) => container.insert_str("image", &pinned),
+                Err(e) => report(field, e.to_string()),
+            }
+        }
+    }
+    found
+}
+
+/// The services the operator deploys from a SpinnakerService (keel is never one of them).
+fn operator_services(spinnaker_service: &Node) -> impl Iterator<Item = Service> + '_ {
+    let canary = spinnaker_service
+        .path(&["spec", "spinnakerConfig", "config", "canary", "enabled"])
+        .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
+    Service::ALL.into_iter().filter(move |s| match s {
+        Service::Keel => false,
+        Service::Kayenta => canary,
+        _ => true,
+    })
+}
+
+/// Pins a SpinnakerService through `config.version` and `service-settings.<svc>.artifactId`.
+pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) {
+    let services: Vec<Service> = operator_services(item).filter(|s| ctx.selects(*s)).collect();
+    let Some(spinnaker_config) = item.path_mut(&["spec", "spinnakerConfig"]).and_then(Node::as_mapping_mut) else {
+        report(
+            "spec.spinnakerConfig".to_owned(),
+            "missing or not a mapping; the SpinnakerService CRD requires it (add `spinnakerConfig: {config: {}}`)"
+                .to_owned(),
+        );
+        return;
+    };
+    match spinnaker_config.mapping_entry("config") {
+        Some(config) => config.insert_str("version", &ctx.bom.version),
+        None => report("spec.spinnakerConfig.config".to_owned(), "is not a mapping; make it one".to_owned()),
+    }
+    let Some(settings) = spinnaker_config.mapping_entry("service-settings") else {
+        report("spec.spinnakerConfig.service-settings".to_owned(), "is not a mapping; make it one".to_owned());
+        return;
+    };
+    for service in services {
+        let field = format!("spec.spinnakerConfig.service-settings.{}.artifactId", service.name());
+        let pinned = match ctx.bom.image_for(service, &ctx.config.spec.bom) {
+            Ok(pinned) => pinned,
+            Err(e) => {
+                report(field, e.to_string());
+                continue;
+            }
+        };
+        match settings.mapping_entry(service.name()) {
+            Some(svc_settings) => svc_settings.insert_str("artifactId", &pinned),
+            None => report(field, "the service's settings are not a mapping; make them one".to_owned()),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! KRM exec function mode: a ResourceList on stdin, one on stdout, as `kpt fn eval --exec`,
+//! `kpt fn render --allow-exec` and `kustomize build --enable-alpha-plugins --enable-exec` call it.
+//!
+//! On failure stdout carries a ResourceList with no items and only `results` (kpt prints them and
+//! stores them in `--results-dir`), the exit code is non-zero, and kpt and kustomize then write and
+//! build nothing. A resource is never emitted from a failed run.
+
+use crate::failure::Failure;
+use crate::pipeline;
+use functions::krm::ResourceList;
+use std::io::Read;
+
+/// Reads stdin, transforms, and returns what to print on stdout: the ResourceList on success,
+/// or (with the failure) a results-only ResourceList.
+pub fn run(stdin: &mut impl Read) -> Result<String, (Failure, Option<String>)> {
+    let mut bytes = Vec::new();
+    stdin.read_to_end(&mut bytes).map_err(|e| (Failure::input(format!("cannot read stdin: {e}")), None))?;
+    let mut list = ResourceList::parse(&bytes, "stdin").map_err(|e| (Failure::from(e), None))?;
+    let outcome = transform(&mut list);
+    match outcome {
+        Ok(()) => Ok(list.to_yaml()),
+        Err(failure) => {
+            let results_only = ResourceList {
+                api_version: list.api_version.clone(),
+                items: Vec::new(),
+                function_config: None,
+                results: failure.results.clone(),
+            };
+            Err((failure, Some(results_only.to_yaml())))
+        }
+    }
+}
+
+fn transform(list: &mut ResourceList) -> Result<(), Failure> {
+    let function_config = list.function_config.as_ref().ok_or_else(|| {
+        Failure::input(
+            "no functionConfig: pass a SpinnakerPlatform (kpt: --fn-config spinnaker-krm.yaml; kustomize: list it under transformers:) or kpt's `-- bom-version=1.27.0`",
+        )
+    })?;
+    let cwd = std::env::current_dir().map_err(|e| Failure::input(format!("cannot read the working directory: {e}")))?;
+    let prepared = pipeline::prepare(function_config, &cwd, &[])?;
+    pipeline::run(&mut list.items, &prepared)?;
+    Ok(())
+}

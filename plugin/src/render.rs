@@ -1,0 +1,48 @@
+//! `spinnaker-krm render DIR`: for a person or CI. Reads the functionConfig (`DIR/spinnaker-krm.yaml` or
+//! `--config`) and the manifests of DIR, and prints the transformed objects as a YAML stream. The BOM
+//! path is relative to DIR, as it is to the app directory in ArgoCD.
+
+use crate::failure::Failure;
+use crate::{pipeline, source};
+use functions::krm;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG: &str = "spinnaker-krm.yaml";
+
+pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::input(format!(
+            "{} is not a directory; render takes the directory of a Spinnaker install",
+            dir.display()
+        )));
+    }
+    let config_path = config.map(Path::to_path_buf).unwrap_or_else(|| dir.join(DEFAULT_CONFIG));
+    let function_config = read_config(&config_path)?;
+    let prepared = pipeline::prepare(&function_config, dir, &[])?;
+    let bom_dir = Path::new(&prepared.config.bom_path()).parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut skip: Vec<PathBuf> = vec![config_path.clone(), PathBuf::from(prepared.config.bom_path())];
+    if !bom_dir.as_os_str().is_empty() {
+        skip.push(bom_dir);
+    }
+    let mut items = source::read_dir(dir, &skip)?;
+    pipeline::run(&mut items, &prepared)?;
+    Ok(krm::manifests_to_yaml(&items))
+}
+
+/// Reads a functionConfig file: exactly one object.
+pub fn read_config(path: &Path) -> Result<functions::yaml::Node, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::input(format!(
+            "cannot read the functionConfig {} ({e}); create it (see README, \"The functionConfig\") or pass --config FILE",
+            path.display()
+        ))
+    })?;
+    let mut docs = krm::parse_manifests(&bytes, &path.display().to_string())?;
+    match docs.len() {
+        1 => Ok(docs.remove(0)),
+        n => Err(Failure::input(format!(
+            "{} holds {n} objects; the functionConfig file holds exactly one SpinnakerPlatform",
+            path.display()
+        ))),
+    }
+}

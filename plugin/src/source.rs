@@ -1,0 +1,63 @@
+//! Reads the manifests of a directory the way a person expects: every `.yaml`, `.yml` and `.json` file
+//! below it, in path order, except the functionConfig itself, the BOM directory, kustomization files
+//! and hidden directories (`.git`).
+
+use crate::failure::Failure;
+use functions::krm;
+use functions::yaml::Node;
+use std::path::{Path, PathBuf};
+
+const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The manifests below `dir`, skipping the files and directories in `skip` (absolute or relative to `dir`).
+pub fn read_dir(dir: &Path, skip: &[PathBuf]) -> Result<Vec<Node>, Failure> {
+    let skip: Vec<PathBuf> = skip.iter().map(|p| normalize(&dir.join(p))).collect();
+    let mut files = Vec::new();
+    collect(dir, &skip, &mut files)?;
+    files.sort();
+    let mut items = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;
+        let origin = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
+        items.extend(krm::parse_manifests(&bytes, &origin)?);
+    }
+    Ok(items)
+}
+
+fn collect(dir: &Path, skip: &[PathBuf], files: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Failure::input(format!("cannot list {}: {e}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Failure::input(format!("cannot list {}: {e}", dir.display())))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || skip.contains(&normalize(&path)) {
+            continue;
+        }
+        let file_type =
+            entry.file_type().map_err(|e| Failure::input(format!("cannot stat {}: {e}", path.display())))?;
+        if file_type.is_dir() {
+            collect(&path, skip, files)?;
+        } else if file_type.is_file()
+            && !KUSTOMIZATION_FILES.contains(&name.as_str())
+            && [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
