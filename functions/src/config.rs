@@ -57,6 +57,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("password-secret-name", "spec.truststore.passwordSecret.name"),
     ("password-secret-key", "spec.truststore.passwordSecret.key"),
     ("default-cacerts", "spec.truststore.defaultCacerts"),
+    ("trust-namespace", "spec.truststore.trustNamespace"),
     ("mtls-enabled", "spec.mtls.enabled (true|false)"),
     ("client-auth", "spec.mtls.clientAuth"),
     ("gate-client-auth", "spec.mtls.gateClientAuth"),
@@ -277,6 +278,9 @@ pub struct Truststore {
     pub password_secret: SecretKeyRef,
     /// The JDK default truststore inside the service image. Default `/etc/ssl/certs/java/cacerts`.
     pub default_cacerts: String,
+    /// trust-manager's trust namespace (Helm `app.trust.namespace`): where Bundle sources are read and where
+    /// a created CA's Certificate and Secret live (cert-manager's cluster resource namespace). Default `cert-manager`.
+    pub trust_namespace: String,
 }
 
 impl Default for Truststore {
@@ -286,6 +290,7 @@ impl Default for Truststore {
             ca_bundle: ConfigMapKeyRef::default(),
             password_secret: SecretKeyRef::default(),
             default_cacerts: "/etc/ssl/certs/java/cacerts".to_owned(),
+            trust_namespace: "cert-manager".to_owned(),
         }
     }
 }
@@ -557,6 +562,10 @@ impl SpinnakerPlatform {
                     check_cacerts(value).map_err(bad)?;
                     spec.truststore.default_cacerts = value.clone();
                 }
+                "trust-namespace" => {
+                    check_namespace(value).map_err(bad)?;
+                    spec.truststore.trust_namespace = value.clone();
+                }
                 "mtls-enabled" => spec.mtls.enabled = parse_bool(value).map_err(bad)?,
                 "client-auth" => spec.mtls.client_auth = parse_enum(value).map_err(bad)?,
                 "gate-client-auth" => spec.mtls.gate_client_auth = Some(parse_enum(value).map_err(bad)?),
@@ -625,7 +634,22 @@ impl SpinnakerPlatform {
         check_name(&truststore.password_secret.name).map_err(at("spec.truststore.passwordSecret.name"))?;
         check_key(&truststore.password_secret.key).map_err(at("spec.truststore.passwordSecret.key"))?;
         check_cacerts(&truststore.default_cacerts).map_err(at("spec.truststore.defaultCacerts"))?;
+        check_namespace(&truststore.trust_namespace).map_err(at("spec.truststore.trustNamespace"))?;
         check_name(&spec.mtls.issuer.name).map_err(at("spec.mtls.issuer.name"))?;
+        if spec.mtls.issuer.create && spec.mtls.issuer.kind != IssuerKind::ClusterIssuer {
+            return Err(ConfigError::invalid(
+                "spec.mtls.issuer.kind",
+                "issuer.create builds a cluster-wide CA chain and needs kind ClusterIssuer; set kind: ClusterIssuer, \
+                 or create: false and bring your own Issuer",
+            ));
+        }
+        if spec.mtls.enabled && truststore.mode == TruststoreMode::None {
+            return Err(ConfigError::invalid(
+                "spec.truststore.mode",
+                "mTLS needs a truststore (ok-http-client.trust-store replaces the JVM's trust, so it must hold the \
+                 default CAs plus the private CA): set mode to init-container or trust-manager, or mtls.enabled: false",
+            ));
+        }
         Ok(())
     }
 
@@ -919,6 +943,7 @@ spec:
                     key: "TLS_INTERNAL_KEYSTORE_PASSWORD".into(),
                 },
                 default_cacerts: "/etc/ssl/certs/java/cacerts".into(),
+                trust_namespace: "cert-manager".into(),
             },
             mtls: Mtls {
                 enabled: true,
@@ -1014,7 +1039,8 @@ spec:
         assert_eq!(p.spec.mtls.issuer, Issuer { kind: IssuerKind::Issuer, name: "ca".into(), create: false });
         assert_eq!(p.spec.services, [Service::Gate, Service::Clouddriver]);
         assert!(p.spec.selects(Service::Gate) && !p.spec.selects(Service::Orca));
-        assert_eq!(load(&minimal("  truststore: {mode: none}\n")).unwrap().spec.truststore.mode, TruststoreMode::None);
+        let trust_off = load(&minimal("  truststore: {mode: none}\n  mtls: {enabled: false}\n")).unwrap();
+        assert_eq!(trust_off.spec.truststore.mode, TruststoreMode::None);
     }
 
     #[test]
@@ -1265,6 +1291,7 @@ spec:
              extra-pins: keel=0.1.0-slim, gate=6.54.1\n  namespace: spin\n  services: gate,clouddriver\n  mode: verify\n  \
              truststore-mode: trust-manager\n  ca-bundle-configmap: bundle\n  ca-bundle-key: ca.crt\n  \
              password-secret-name: pw\n  password-secret-key: PW\n  default-cacerts: /opt/java/cacerts\n  \
+             trust-namespace: trust\n  \
              mtls-enabled: 'false'\n  client-auth: want\n  gate-client-auth: need\n  issuer-kind: Issuer\n  \
              issuer-name: my-ca\n  issuer-create: 'false'\n",
         ))
@@ -1283,6 +1310,7 @@ spec:
                 ca_bundle: ConfigMapKeyRef { config_map: "bundle".into(), key: "ca.crt".into() },
                 password_secret: SecretKeyRef { name: "pw".into(), key: "PW".into() },
                 default_cacerts: "/opt/java/cacerts".into(),
+                trust_namespace: "trust".into(),
             },
             mtls: Mtls {
                 enabled: false,
@@ -1294,7 +1322,7 @@ spec:
             mode: Mode::Verify,
         };
         assert_eq!(p.spec, expected);
-        assert_eq!(FLAT_KEYS.len(), 20, "a new flat key needs a line in this test");
+        assert_eq!(FLAT_KEYS.len(), 21, "a new flat key needs a line in this test");
     }
 
     #[test]
@@ -1341,7 +1369,7 @@ spec:
         p.apply_overrides(&params(&[
             ("bom-version", "1.28.1"),
             ("client-auth", "want"),
-            ("truststore-mode", "none"),
+            ("truststore-mode", "trust-manager"),
             ("namespace", "spin-prod"),
             ("extra-pins", "gate=6.55.0"),
             ("bom-registry", ""),
@@ -1350,7 +1378,7 @@ spec:
         let s = &p.spec;
         assert_eq!(s.bom.version, "1.28.1");
         assert_eq!(p.bom_path(), "bom/1.28.1.yml");
-        assert_eq!((s.mtls.client_auth, s.truststore.mode), (ClientAuth::Want, TruststoreMode::None));
+        assert_eq!((s.mtls.client_auth, s.truststore.mode), (ClientAuth::Want, TruststoreMode::TrustManager));
         assert_eq!(s.namespace, "spin-prod");
         assert_eq!(s.bom.registry, None);
         assert_eq!(s.bom.extra_pins.len(), 2, "extra-pins merges: {:?}", s.bom.extra_pins);
@@ -1377,5 +1405,38 @@ spec:
         let err = p.apply_overrides(&params(&[("namespace", "ok"), ("colour", "blue")])).unwrap_err();
         assert_eq!(p, before, "a failed override changes nothing");
         assert_eq!(err, ConfigError::UnknownKey { path: "parameter colour".into(), key: "colour".into() });
+    }
+}
+
+#[cfg(test)]
+mod cross_field_rules {
+    use super::*;
+
+    fn load(text: &str) -> Result<SpinnakerPlatform, ConfigError> {
+        let docs = crate::yaml::parse_stream(text, crate::yaml::Limits::default()).unwrap();
+        SpinnakerPlatform::from_function_config(&docs[0])
+    }
+
+    const HEAD: &str = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  bom: {version: 1.27.0}\n";
+
+    #[test]
+    fn creating_the_ca_chain_needs_a_cluster_issuer() {
+        let err = load(&format!("{HEAD}  mtls: {{issuer: {{kind: Issuer, name: ca, create: true}}}}\n")).unwrap_err();
+        assert_eq!(err.path(), Some("spec.mtls.issuer.kind"));
+        assert!(err.to_string().contains("needs kind ClusterIssuer"), "{err}");
+    }
+
+    #[test]
+    fn mtls_without_a_truststore_is_refused() {
+        let err = load(&format!("{HEAD}  truststore: {{mode: none}}\n")).unwrap_err();
+        assert_eq!(err.path(), Some("spec.truststore.mode"));
+        assert!(err.to_string().contains("mTLS needs a truststore"), "{err}");
+    }
+
+    #[test]
+    fn the_trust_namespace_defaults_to_cert_manager_and_is_validated() {
+        assert_eq!(load(HEAD).unwrap().spec.truststore.trust_namespace, "cert-manager");
+        let err = load(&format!("{HEAD}  truststore: {{trustNamespace: 'a;b'}}\n")).unwrap_err();
+        assert_eq!(err.path(), Some("spec.truststore.trustNamespace"));
     }
 }
