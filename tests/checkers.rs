@@ -97,6 +97,18 @@ fn yaml11_equal_strips_annotations_and_unwraps() {
     assert_differ(kpt, &changed, &["--unwrap", "--strip-annotations", h::KPT_ANNOTATIONS], "annotations.keep");
 }
 
+#[test]
+fn yaml11_equal_strips_nested_annotations() {
+    // A tool annotation added to a pod template that had no metadata: equal once stripped, not before.
+    let plain = "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec: {containers: []}\n";
+    let marked = "kind: Deployment\nmetadata:\n  name: d\n  annotations: {spinnaker-krm.dev/x: a}\nspec:\n  template:\n    metadata:\n      annotations: {spinnaker-krm.dev/hash: abc}\n    spec: {containers: []}\n";
+    equal(plain, marked, &["--strip-annotations", h::TOOL_ANNOTATIONS]).unwrap();
+    assert_differ(plain, marked, &[], "metadata.annotations: only in B");
+    // Other annotations of the template still count.
+    let other = marked.replace("spinnaker-krm.dev/hash", "example.com/hash");
+    assert_differ(plain, &other, &["--strip-annotations", h::TOOL_ANNOTATIONS], "spec.template.metadata: only in B");
+}
+
 fn validate_text(text: &str, args: &[&str]) -> Result<(), String> {
     let f = Files::new("validate");
     h::validate(&f.put("in.yaml", text), args)
