@@ -117,12 +117,14 @@ impl Drop for TempDir {
     }
 }
 
-/// Copy a file, creating the destination's parent directories.
+/// Copy a file's content (a writable copy), creating the destination's parent directories.
 pub fn copy_file(from: &Path, to: &Path) {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).expect("create parent dir");
     }
-    std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
+    // Bytes only, not the mode: CI lays shared/ out without write bits, and kpt must write the copies.
+    let bytes = std::fs::read(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+    std::fs::write(to, bytes).unwrap_or_else(|e| panic!("write {}: {e}", to.display()));
 }
 
 /// Write a file, creating its parent directories.

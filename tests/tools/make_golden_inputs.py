@@ -89,7 +89,7 @@ def case_spinnaker_kustomize(tmp):
     for svc in SERVICES:
         (kdir / svc).mkdir(parents=True)
         for f in ("deployment.yml", "service.yml"):
-            shutil.copy(base / svc / f, kdir / svc / f)
+            shutil.copyfile(base / svc / f, kdir / svc / f)
         write(kdir / svc / "kustomization.yml",
               "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
               f"- deployment.yml\n- service.yml\ncommonLabels:\n  app.kubernetes.io/name: {svc}\n")
@@ -111,7 +111,7 @@ def case_kustomization_base(tmp):
     for svc in CORE:
         src = FIXTURES / "kustomization-base" / "core" / svc
         write(pkg / svc / "deployment.yml", with_selector((src / "deployment.yml").read_text(), svc))
-        shutil.copy(src / "service.yml", pkg / svc / "service.yml")
+        shutil.copyfile(src / "service.yml", pkg / svc / "service.yml")
     return kpt_capture(pkg, tmp)
 
 
@@ -141,7 +141,7 @@ def case_registry_override(tmp):
     base = FIXTURES / "spinnaker-kustomize" / "base"
     for svc in ("deck", "keel", "orca"):
         write(pkg / svc / "deployment.yml", with_selector((base / svc / "deployment.yml").read_text(), svc))
-    shutil.copy(SOURCES / "clouddriver-ro.yaml", pkg / "clouddriver-ro.yaml")
+    shutil.copyfile(SOURCES / "clouddriver-ro.yaml", pkg / "clouddriver-ro.yaml")
     return kpt_capture(pkg, tmp)
 
 
