@@ -84,4 +84,4 @@ cargo build -p spinnaker-krm
 cargo build --workspace --all-targets
 
 step "cargo test"
-cargo test --workspace
+cargo test --workspace --no-fail-fast
