@@ -53,9 +53,15 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Runs the transform over `items` in place.
-pub fn run(items: &mut [Node], prepared: &Prepared) -> Result<Summary, Failure> {
+pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failure> {
     let ctx = Context { config: &prepared.config, bom: &prepared.bom };
     let summary = transform::apply(items, &ctx)?;
-    tracing::info!(workloads = summary.workloads, spinnaker_services = summary.spinnaker_services, "transformed");
+    tracing::info!(
+        workloads = summary.workloads,
+        injected = summary.injected,
+        spinnaker_services = summary.spinnaker_services,
+        generated = summary.generated,
+        "transformed"
+    );
     Ok(summary)
 }

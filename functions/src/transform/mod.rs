@@ -4,7 +4,17 @@
 //! whose containers run Spinnaker services. Every other item passes through untouched. Problems are
 //! collected for every target, so one run reports all of them, and nothing is emitted when there is any.
 
+mod certs;
+mod operator;
 mod pin;
+mod pod;
+mod spring;
+mod workload;
+
+pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
+pub use operator::PATCH_MARKER;
+pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV};
+pub use workload::HASH_ANNOTATION;
 
 use crate::bom::Bom;
 use crate::config::SpinnakerPlatform;
@@ -68,8 +78,13 @@ fn summarize(findings: &[Finding]) -> String {
 /// What was changed, for logs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Workloads that run a Spinnaker service (pinned).
     pub workloads: usize,
+    /// JVM workloads that got a truststore and/or mTLS.
+    pub injected: usize,
     pub spinnaker_services: usize,
+    /// Objects added or updated (Certificates, issuers, Bundle).
+    pub generated: usize,
 }
 
 /// The kind of target an item is.
@@ -88,28 +103,99 @@ fn target_of(item: &Node) -> Option<Target> {
     }
 }
 
-/// Runs the transform over every item.
-pub fn apply(items: &mut [Node], ctx: &Context) -> Result<Summary, Failed> {
+/// Runs the transform over every item: pins first, then truststore and mTLS, then the generated objects.
+pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut findings = Vec::new();
     let mut summary = Summary::default();
+    let mut generated = Vec::new();
+    let peers: Vec<spring::Peer> = items
+        .iter()
+        .filter(|item| matches!(target_of(item), Some(Target::Workload)))
+        .filter_map(|item| workload::jvm_workload(item, ctx))
+        .filter_map(|w| workload::as_peer(&w))
+        .collect();
     for item in items.iter_mut() {
         let resource = ResourceRef::of(item);
         let mut report = |field: String, message: String| {
             findings.push(Finding { resource: resource.clone(), field, message });
         };
         match target_of(item) {
-            Some(Target::Workload) if pin::pin_workload(item, ctx, &mut report) => summary.workloads += 1,
-            Some(Target::Workload) => {}
+            Some(Target::Workload) => {
+                if pin::pin_workload(item, ctx, &mut report) {
+                    summary.workloads += 1;
+                }
+                if let Some(jvm) = workload::jvm_workload(item, ctx) {
+                    generated.extend(workload::inject(item, &jvm, ctx, &peers));
+                    summary.injected += 1;
+                }
+            }
             Some(Target::SpinnakerService) => {
                 pin::pin_spinnaker_service(item, ctx, &mut report);
+                generated.extend(operator::inject(item, ctx, &mut report));
                 summary.spinnaker_services += 1;
             }
             None => {}
         }
+    }
+    if summary.injected + summary.spinnaker_services > 0 {
+        let mut objects = certs::trust_objects(ctx);
+        objects.extend(generated);
+        summary.generated = add_generated(items, objects, &mut findings);
     }
     if findings.is_empty() {
         Ok(summary)
     } else {
         Err(Failed(findings))
     }
+}
+
+fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
+    a.api_version == b.api_version && a.kind == b.kind && a.name == b.name && a.namespace == b.namespace
+}
+
+/// Adds generated objects: a managed object of the same identity is updated in place (its metadata, and
+/// so kpt's annotations, stay); an unmanaged one is a conflict. New objects get kpt path annotations
+/// when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`.
+fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<Finding>) -> usize {
+    let with_paths = items.iter().any(|i| {
+        i.path(&["metadata", "annotations"]).and_then(Node::as_mapping).is_some_and(|a| {
+            a.contains_key("config.kubernetes.io/path") || a.contains_key("internal.config.kubernetes.io/path")
+        })
+    });
+    let mut added: Vec<ResourceRef> = Vec::new();
+    for object in objects {
+        let id = ResourceRef::of(&object);
+        if added.iter().any(|a| same_object(a, &id)) {
+            continue;
+        }
+        added.push(id.clone());
+        match items.iter_mut().find(|i| same_object(&ResourceRef::of(i), &id)) {
+            Some(existing) if certs::is_managed(existing) => {
+                let (Some(existing), Some(spec)) = (existing.as_mapping_mut(), object.path(&["spec"])) else { continue };
+                existing.insert("spec", spec.clone());
+            }
+            Some(_) => findings.push(Finding {
+                resource: id.clone(),
+                field: "metadata.labels".to_owned(),
+                message: format!(
+                    "exists without the label {MANAGED_BY_LABEL}: {MANAGED_BY}, and spinnaker-krm generates an object of \
+                     the same name; rename or delete yours, or add the label to let spinnaker-krm manage it"
+                ),
+            }),
+            None => {
+                let mut object = object;
+                if with_paths {
+                    let path = certs::generated_path(&object);
+                    if let Some(meta) = object.as_mapping_mut().and_then(|o| o.mapping_entry("metadata")) {
+                        if let Some(annotations) = meta.mapping_entry("annotations") {
+                            annotations.insert_str("config.kubernetes.io/path", &path);
+                            annotations.insert_str("internal.config.kubernetes.io/path", &path);
+                        }
+                    }
+                }
+                items.push(object);
+            }
+        }
+    }
+    added.len()
 }

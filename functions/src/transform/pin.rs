@@ -51,21 +51,10 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
     found
 }
 
-/// The services the operator deploys from a SpinnakerService (keel is never one of them).
-fn operator_services(spinnaker_service: &Node) -> impl Iterator<Item = Service> + '_ {
-    let canary = spinnaker_service
-        .path(&["spec", "spinnakerConfig", "config", "canary", "enabled"])
-        .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
-    Service::ALL.into_iter().filter(move |s| match s {
-        Service::Keel => false,
-        Service::Kayenta => canary,
-        _ => true,
-    })
-}
-
 /// Pins a SpinnakerService through `config.version` and `service-settings.<svc>.artifactId`.
 pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) {
-    let services: Vec<Service> = operator_services(item).filter(|s| ctx.selects(*s)).collect();
+    let services: Vec<Service> =
+        super::operator::deployed_services(item).into_iter().filter(|s| ctx.selects(*s)).collect();
     let Some(spinnaker_config) = item.path_mut(&["spec", "spinnakerConfig"]).and_then(Node::as_mapping_mut) else {
         report(
             "spec.spinnakerConfig".to_owned(),

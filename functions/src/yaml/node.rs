@@ -202,6 +202,23 @@ impl Mapping {
         self.position(key).map(|i| self.entries.remove(i).1)
     }
 
+    /// Inserts `key: value` at `index` (clamped), or sets it in place when the key exists.
+    pub fn insert_at(&mut self, index: usize, key: &str, value: Node) {
+        if self.contains_key(key) {
+            self.insert(key, value);
+        } else {
+            self.entries.insert(index.min(self.entries.len()), (Scalar::string(key), value));
+        }
+    }
+
+    /// Replaces the entry `old_key` by `new_key: value` at the same position (appends when absent).
+    pub fn replace_entry(&mut self, old_key: &str, new_key: &str, value: Node) {
+        match self.position(old_key) {
+            Some(i) => self.entries[i] = (Scalar::string(new_key), value),
+            None => self.insert(new_key, value),
+        }
+    }
+
     /// The mapping at `key`, created empty (at the end) when absent. A key that holds something other
     /// than a mapping (a null included) is replaced by an empty mapping only when it is null.
     pub fn mapping_entry(&mut self, key: &str) -> Option<&mut Mapping> {
@@ -267,6 +284,30 @@ impl Sequence {
 
     pub fn get(&self, index: usize) -> Option<&Node> {
         self.items.get(index)
+    }
+
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut Node> {
+        self.items.get_mut(index)
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&Node) -> bool) {
+        self.items.retain(keep);
+    }
+
+    /// The index of the first mapping item whose `field` is the string `value`.
+    pub fn position_by(&self, field: &str, value: &str) -> Option<usize> {
+        self.items.iter().position(|n| n.as_mapping().and_then(|m| m.get_str(field)) == Some(value))
+    }
+
+    /// Puts `item` in place of the mapping item whose `field` equals the item's own `field`, or appends it.
+    /// An equal item is left untouched (its source text survives).
+    pub fn upsert_by(&mut self, field: &str, item: Node) {
+        let key = item.as_mapping().and_then(|m| m.get_str(field)).map(str::to_owned);
+        match key.and_then(|k| self.position_by(field, &k)) {
+            Some(i) if self.items[i] == item => {}
+            Some(i) => self.items[i] = item,
+            None => self.items.push(item),
+        }
     }
 
     pub fn push(&mut self, node: Node) {

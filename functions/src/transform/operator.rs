@@ -1,0 +1,151 @@
+//! Truststore and mTLS for a SpinnakerService. ArgoCD only sees this object; the operator renders the
+//! Deployments in the cluster, so everything goes through the fields it offers: a strategic-merge patch
+//! per service (`spec.kustomize.<svc>.deployment.patchesStrategicMerge`, the one patch kind that merges
+//! containers, env and volumes by name instead of replacing the lists), `profiles.<svc>` for Spring, and
+//! `service-settings.<svc>` for the https scheme and TCP probes.
+
+use super::certs;
+use super::pod;
+use super::spring;
+use super::workload::{injection_hash, HASH_ANNOTATION};
+use super::Context;
+use crate::config::ClientAuth;
+use crate::service::Service;
+use crate::yaml::{emit, Mapping, Node};
+
+/// The first line of every patch we own; entries that start with it are replaced on each run.
+pub const PATCH_MARKER: &str = "# spinnaker-krm: generated patch, replaced on every render; do not edit";
+
+/// The services the operator deploys from this SpinnakerService (keel never; kayenta with canary on).
+pub fn deployed_services(item: &Node) -> Vec<Service> {
+    let canary = item
+        .path(&["spec", "spinnakerConfig", "config", "canary", "enabled"])
+        .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
+    Service::ALL
+        .into_iter()
+        .filter(|s| match s {
+            Service::Keel => false,
+            Service::Kayenta => canary,
+            _ => true,
+        })
+        .collect()
+}
+
+/// Injects into one SpinnakerService; returns the Certificates it needs.
+pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) -> Vec<Node> {
+    let namespace = item.path_str(&["metadata", "namespace"]).unwrap_or(&ctx.config.spec.namespace).to_owned();
+    let services: Vec<Service> =
+        deployed_services(item).into_iter().filter(|s| s.is_jvm() && ctx.selects(*s)).collect();
+    let mut certificates = Vec::new();
+    let Some(spec) = item.path_mut(&["spec"]).and_then(Node::as_mapping_mut) else { return certificates };
+    for service in services {
+        let Ok(image) = ctx.bom.image_for(service, &ctx.config.spec.bom) else { continue }; // reported by pinning
+        let mtls = ctx.config.spec.mtls.enabled;
+        let tls_secret = mtls.then(|| certs::tls_secret_name(service.name()));
+        let injection = pod::pod_injection(ctx, service, &image, tls_secret.as_deref());
+        let patch = (!injection.is_empty()).then(|| strategic_merge_patch(service, &injection));
+        if let Err(message) = set_patch(spec, service, patch) {
+            report(format!("spec.kustomize.{}.deployment", service.name()), message);
+            continue;
+        }
+        if !mtls {
+            continue;
+        }
+        let Some(spinnaker_config) = spec.mapping_entry("spinnakerConfig") else { continue };
+        if let Some(profile) = spinnaker_config.mapping_entry("profiles").and_then(|p| p.mapping_entry(service.name()))
+        {
+            spring::merge_into_profile(profile, &spring::mtls_settings(ctx, service, &[]));
+        } else {
+            report(format!("spec.spinnakerConfig.profiles.{}", service.name()), "is not a mapping; make it one".into());
+        }
+        match spinnaker_config.mapping_entry("service-settings").and_then(|s| s.mapping_entry(service.name())) {
+            Some(settings) => {
+                settings.insert_str("scheme", "https");
+                if ctx.config.spec.mtls.client_auth_for(service) == ClientAuth::Need {
+                    if let Some(kubernetes) = settings.mapping_entry("kubernetes") {
+                        kubernetes.insert("useTcpProbe", Node::bool(true));
+                    }
+                }
+            }
+            None => report(
+                format!("spec.spinnakerConfig.service-settings.{}", service.name()),
+                "is not a mapping; make it one".into(),
+            ),
+        }
+        certificates.push(certs::certificate(ctx, service.name(), &namespace));
+    }
+    certificates
+}
+
+/// The patch text: our init container, volumes, and the service container's env and mounts.
+fn strategic_merge_patch(service: Service, injection: &pod::PodInjection) -> String {
+    let mut pod_spec = Mapping::new();
+    if !injection.init_containers.is_empty() {
+        pod_spec.insert("initContainers", pod::list(injection.init_containers.iter().cloned()));
+    }
+    let mut container: Mapping = [("name", pod::s(service.name()))].into_iter().collect();
+    if !injection.env.is_empty() {
+        container.insert("env", pod::list(injection.env.iter().cloned()));
+    }
+    if !injection.mounts.is_empty() {
+        container.insert("volumeMounts", pod::list(injection.mounts.iter().cloned()));
+    }
+    pod_spec.insert("containers", pod::list([Node::Mapping(container)]));
+    if !injection.volumes.is_empty() {
+        pod_spec.insert("volumes", pod::list(injection.volumes.iter().cloned()));
+    }
+    let hash = injection_hash(injection).unwrap_or_default();
+    let template = pod::map([
+        ("metadata", pod::map([("annotations", pod::map([(HASH_ANNOTATION, pod::s(&hash))]))])),
+        ("spec", Node::Mapping(pod_spec)),
+    ]);
+    let patch = pod::map([("spec", pod::map([("template", template)]))]);
+    format!("{PATCH_MARKER}\n{}", emit::to_string(&patch))
+}
+
+/// Puts our patch (or none) into `kustomize.<svc>.deployment.patchesStrategicMerge`, replacing a previous
+/// one. A user patch that touches our names is a conflict: we will not guess which should win.
+fn set_patch(spec: &mut Mapping, service: Service, patch: Option<String>) -> Result<(), String> {
+    let existing = spec.get("kustomize").and_then(|k| k.path(&[service.name(), "deployment"]));
+    if let Some(deployment) = existing.and_then(Node::as_mapping) {
+        check_user_patches(deployment)?;
+    }
+    if patch.is_none() && existing.is_none() {
+        return Ok(());
+    }
+    let deployment = spec
+        .mapping_entry("kustomize")
+        .and_then(|k| k.mapping_entry(service.name()))
+        .and_then(|s| s.mapping_entry("deployment"))
+        .ok_or_else(|| "is not a mapping; make it one".to_owned())?;
+    let Some(patches) = deployment.sequence_entry("patchesStrategicMerge") else {
+        return Err("patchesStrategicMerge is not a list; make it one".into());
+    };
+    let ours = |n: &Node| n.as_str().is_some_and(|t| t.starts_with(PATCH_MARKER));
+    let position = patches.iter().position(ours);
+    patches.retain(|n| !ours(n));
+    if let Some(patch) = patch {
+        patches.insert(position.unwrap_or(patches.len()), Node::string(patch));
+    }
+    if patches.is_empty() {
+        deployment.remove("patchesStrategicMerge");
+    }
+    Ok(())
+}
+
+/// A user patch that touches our names is a conflict: we will not guess which should win.
+fn check_user_patches(deployment: &Mapping) -> Result<(), String> {
+    for kind in ["patches", "patchesStrategicMerge"] {
+        for text in deployment.get_sequence(kind).into_iter().flat_map(|s| s.iter()).filter_map(Node::as_str) {
+            if !text.starts_with(PATCH_MARKER) && text.contains("spinnaker-krm-") {
+                return Err(format!(
+                    "a {kind} entry already patches spinnaker-krm's volumes or init container; remove it, spinnaker-krm writes its own patch"
+                ));
+            }
+        }
+    }
+    if deployment.get_str("patchesJson6902").is_some_and(|p| p.contains("spinnaker-krm-")) {
+        return Err("patchesJson6902 already patches spinnaker-krm's volumes or init container; remove it".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! What a JVM service's pod gets: the truststore init container, its volumes and mounts, the password
+//! from the Secret, and the JVM trust options. Built once per service as plain nodes, then merged into
+//! a Deployment's pod spec or written into a SpinnakerService's strategic-merge patch.
+//!
+//! The init container runs in the service's own BOM-pinned image (it has `keytool` and the same default
+//! `cacerts`). Its script is a constant: every value it uses (paths, the password) arrives through the
+//! environment, so nothing from the config is ever interpolated into a shell. It builds the store in a
+//! temporary file and renames it, so a re-run after a pod restart (the emptyDir survives) succeeds, and
+//! it imports every certificate of the CA bundle (two during a CA rotation), not only the first.
+
+use super::Context;
+use crate::config::TruststoreMode;
+use crate::service::Service;
+use crate::yaml::{Mapping, Node, Sequence};
+
+/// Where our files appear inside the containers.
+pub const TRUSTSTORE_DIR: &str = "/spinnaker-krm/truststore";
+pub const TRUSTSTORE_FILE: &str = "/spinnaker-krm/truststore/truststore.p12";
+pub const TLS_DIR: &str = "/spinnaker-krm/tls";
+pub const KEYSTORE_FILE: &str = "/spinnaker-krm/tls/keystore.p12";
+/// cert-manager's `truststore.p12`: the issuing CA only. The server trusts client certificates from it alone.
+pub const CA_TRUSTSTORE_FILE: &str = "/spinnaker-krm/tls/truststore.p12";
+const CA_DIR: &str = "/spinnaker-krm/ca";
+const CA_FILE: &str = "/spinnaker-krm/ca/ca-bundle.pem";
+
+/// Our volume names; anything named `spinnaker-krm-*` belongs to us.
+pub const CA_VOLUME: &str = "spinnaker-krm-ca-bundle";
+pub const TRUSTSTORE_VOLUME: &str = "spinnaker-krm-truststore";
+pub const TLS_VOLUME: &str = "spinnaker-krm-tls";
+pub const INIT_CONTAINER: &str = "spinnaker-krm-truststore";
+
+/// The env var that carries the store password (from the Secret) into the service container, where
+/// Spring placeholders `${SPINNAKER_KRM_STORE_PASSWORD}` and Kubernetes `$(SPINNAKER_KRM_STORE_PASSWORD)`
+/// references read it. The value itself never appears in a manifest.
+pub const PASSWORD_ENV: &str = "SPINNAKER_KRM_STORE_PASSWORD";
+
+/// trust-manager writes the PKCS12 trust store with a password written in the Bundle (it has no Secret
+/// reference). A trust store holds only public CA certificates, so this is the JDK's well-known default,
+/// not a secret; the key stores keep the password from the Secret.
+pub const TRUST_MANAGER_STORE_PASSWORD: &str = "changeit";
+
+/// The truststore's key in trust-manager's Bundle target.
+pub const TRUST_MANAGER_STORE_KEY: &str = "truststore.p12";
+
+/// The init container's script. Constant: inputs come only from the environment.
+pub const INIT_SCRIPT: &str = r#"set -eu
+work="$(dirname "$TRUSTSTORE")/.build"
+rm -rf "$work"
+mkdir -p "$work"
+keytool -J-XX:-UsePerfData -importkeystore -noprompt -srckeystore "$DEFAULT_CACERTS" -srcstorepass changeit -destkeystore "$work/truststore.p12" -deststoretype PKCS12 -deststorepass:env TRUSTSTORE_PASSWORD
+awk -v dir="$work" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (dir "/ca-" n ".pem") }' "$CA_BUNDLE"
+found=0
+for cert in "$work"/ca-*.pem; do
+  [ -e "$cert" ] || continue
+  found=$((found + 1))
+  keytool -J-XX:-UsePerfData -importcert -noprompt -alias "spinnaker-krm-ca-$found" -file "$cert" -keystore "$work/truststore.p12" -storetype PKCS12 -storepass:env TRUSTSTORE_PASSWORD
+done
+if [ "$found" -eq 0 ]; then
+  echo "spinnaker-krm: no certificate in $CA_BUNDLE: check the CA bundle ConfigMap" >&2
+  exit 1
+fi
+mv -f "$work/truststore.p12" "$TRUSTSTORE"
+rm -rf "$work"
+echo "spinnaker-krm: truststore ready with $found private CA certificate(s)"
+"#;
+
+pub fn s(value: &str) -> Node {
+    Node::string(value)
+}
+
+pub fn map<'a>(entries: impl IntoIterator<Item = (&'a str, Node)>) -> Node {
+    Node::Mapping(entries.into_iter().collect::<Mapping>())
+}
+
+pub fn list(items: impl IntoIterator<Item = Node>) -> Node {
+    Node::Sequence(items.into_iter().collect::<Sequence>())
+}
+
+fn env_value(name: &str, value: &str) -> Node {
+    map([("name", s(name)), ("value", s(value))])
+}
+
+fn env_secret(name: &str, ctx: &Context) -> Node {
+    let secret = &ctx.config.spec.truststore.password_secret;
+    map([
+        ("name", s(name)),
+        ("valueFrom", map([("secretKeyRef", map([("name", s(&secret.name)), ("key", s(&secret.key))]))])),
+    ])
+}
+
+fn mount(volume: &str, path: &str, read_only: bool) -> Node {
+    let mut m: Mapping = [("name", s(volume)), ("mountPath", s(path))].into_iter().collect();
+    if read_only {
+        m.insert("readOnly", Node::bool(true));
+    }
+    Node::Mapping(m)
+}
+
+/// Everything added to one pod for one JVM service.
+pub struct PodInjection {
+    pub volumes: Vec<Node>,
+    pub init_containers: Vec<Node>,
+    /// Mounts for the service container.
+    pub mounts: Vec<Node>,
+    /// Env for the service container, in order (the password first: later values refer to it).
+    pub env: Vec<Node>,
+}
+
+impl PodInjection {
+    /// True when there is nothing to add (truststore `none` and mTLS off).
+    pub fn is_empty(&self) -> bool {
+        self.volumes.is_empty() && self.init_containers.is_empty() && self.mounts.is_empty() && self.env.is_empty()
+    }
+}
+
+/// The pod injection for `service`, whose pinned image is `image`; `tls_secret` is its certificate's Secret
+/// when mTLS is on.
+pub fn pod_injection(ctx: &Context, service: Service, image: &str, tls_secret: Option<&str>) -> PodInjection {
+    let truststore = &ctx.config.spec.truststore;
+    let mut injection =
+        PodInjection { volumes: Vec::new(), init_containers: Vec::new(), mounts: Vec::new(), env: Vec::new() };
+    let trust_password = match truststore.mode {
+        TruststoreMode::None => None,
+        TruststoreMode::InitContainer => {
+            injection.volumes.push(map([
+                ("name", s(CA_VOLUME)),
+                (
+                    "configMap",
+                    map([
+                        ("name", s(&truststore.ca_bundle.config_map)),
+                        ("items", list([map([("key", s(&truststore.ca_bundle.key)), ("path", s("ca-bundle.pem"))])])),
+                    ]),
+                ),
+            ]));
+            injection.volumes.push(map([("name", s(TRUSTSTORE_VOLUME)), ("emptyDir", map([]))]));
+            injection.init_containers.push(init_container(ctx, image));
+            Some(format!("$({PASSWORD_ENV})"))
+        }
+        TruststoreMode::TrustManager => {
+            injection.volumes.push(map([
+                ("name", s(TRUSTSTORE_VOLUME)),
+                (
+                    "configMap",
+                    map([
+                        ("name", s(&truststore.ca_bundle.config_map)),
+                        ("items", list([map([("key", s(TRUST_MANAGER_STORE_KEY)), ("path", s("truststore.p12"))])])),
+                    ]),
+                ),
+            ]));
+            Some(TRUST_MANAGER_STORE_PASSWORD.to_owned())
+        }
+    };
+    if trust_password.is_some() {
+        injection.mounts.push(mount(TRUSTSTORE_VOLUME, TRUSTSTORE_DIR, true));
+    }
+    if let Some(secret) = tls_secret {
+        injection.volumes.push(map([("name", s(TLS_VOLUME)), ("secret", map([("secretName", s(secret))]))]));
+        injection.mounts.push(mount(TLS_VOLUME, TLS_DIR, true));
+    }
+    let needs_password = tls_secret.is_some() || truststore.mode == TruststoreMode::InitContainer;
+    if needs_password {
+        injection.env.push(env_secret(PASSWORD_ENV, ctx));
+    }
+    if let Some(password) = trust_password {
+        // The JVM-wide default trust (every TLS client, not only kork's OkHttp) through the start script's
+        // `<APP>_OPTS`, which leaves the user's JAVA_OPTS alone. Kubernetes expands `$(VAR)` here.
+        let options = format!(
+            "-Djavax.net.ssl.trustStore={TRUSTSTORE_FILE} -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword={password}"
+        );
+        injection.env.push(env_value(&opts_env(service), &options));
+    }
+    injection
+}
+
+/// The Gradle start script's per-application options variable: `CLOUDDRIVER_OPTS`, `FRONT50_OPTS`.
+pub fn opts_env(service: Service) -> String {
+    format!("{}_OPTS", service.name().to_ascii_uppercase())
+}
+
+fn init_container(ctx: &Context, image: &str) -> Node {
+    let truststore = &ctx.config.spec.truststore;
+    map([
+        ("name", s(INIT_CONTAINER)),
+        ("image", s(image)),
+        ("command", list([s("/bin/sh"), s("-c"), s(INIT_SCRIPT)])),
+        (
+            "env",
+            list([
+                env_secret("TRUSTSTORE_PASSWORD", ctx),
+                env_value("DEFAULT_CACERTS", &truststore.default_cacerts),
+                env_value("CA_BUNDLE", CA_FILE),
+                env_value("TRUSTSTORE", TRUSTSTORE_FILE),
+            ]),
+        ),
+        ("volumeMounts", list([mount(CA_VOLUME, CA_DIR, true), mount(TRUSTSTORE_VOLUME, TRUSTSTORE_DIR, false)])),
+        (
+            "resources",
+            map([
+                ("requests", map([("cpu", s("50m")), ("memory", s("128Mi"))])),
+                ("limits", map([("memory", s("256Mi"))])),
+            ]),
+        ),
+        (
+            "securityContext",
+            map([
+                ("runAsNonRoot", Node::bool(true)),
+                ("runAsUser", Node::int(SPINNAKER_UID)),
+                ("runAsGroup", Node::int(SPINNAKER_UID)),
+                ("readOnlyRootFilesystem", Node::bool(true)),
+                ("allowPrivilegeEscalation", Node::bool(false)),
+                ("capabilities", map([("drop", list([s("ALL")]))])),
+                ("seccompProfile", map([("type", s("RuntimeDefault"))])),
+            ]),
+        ),
+    ])
+}
+
+/// The `spinnaker` user of the official images (and of spinnaker-kustomize's pod securityContext).
+const SPINNAKER_UID: i64 = 10111;

@@ -1,0 +1,148 @@
+//! The Spring Boot and kork settings that turn mTLS on for one JVM service: `server.ssl.*` (the server
+//! side), `ok-http-client.*` (kork's HTTP clients, which trust only the store they are given, hence the
+//! default CAs in it), and the `https` base URLs of the services it calls. Passwords are `${ENV}`
+//! placeholders that Spring resolves from the environment; the value stays in the Secret.
+//!
+//! The same settings are written as environment variables on a plain Deployment (they outrank the
+//! config files) and as a profile on a SpinnakerService.
+
+use super::pod::{CA_TRUSTSTORE_FILE, KEYSTORE_FILE, PASSWORD_ENV, TRUSTSTORE_FILE, TRUST_MANAGER_STORE_PASSWORD};
+use super::Context;
+use crate::config::TruststoreMode;
+use crate::service::Service;
+use crate::yaml::{Mapping, Node};
+
+/// A setting's value: typed where Spring's YAML would be typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Bool(bool),
+}
+
+/// `(property, value)` pairs in a fixed order.
+pub type Settings = Vec<(String, Value)>;
+
+/// A service another one calls: its DNS host (without namespace) and port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub service: Service,
+    pub host: String,
+    pub namespace: String,
+}
+
+/// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https.
+pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Settings {
+    let placeholder = format!("${{{PASSWORD_ENV}}}");
+    let trust_password = match ctx.config.spec.truststore.mode {
+        TruststoreMode::TrustManager => TRUST_MANAGER_STORE_PASSWORD.to_owned(),
+        _ => placeholder.clone(),
+    };
+    let text = |v: &str| Value::Text(v.to_owned());
+    let mut settings: Settings = vec![
+        ("server.ssl.enabled".into(), Value::Bool(true)),
+        ("server.ssl.key-store".into(), text(KEYSTORE_FILE)),
+        ("server.ssl.key-store-type".into(), text("PKCS12")),
+        ("server.ssl.key-store-password".into(), text(&placeholder)),
+        ("server.ssl.trust-store".into(), text(CA_TRUSTSTORE_FILE)),
+        ("server.ssl.trust-store-type".into(), text("PKCS12")),
+        ("server.ssl.trust-store-password".into(), text(&placeholder)),
+        ("server.ssl.client-auth".into(), text(ctx.config.spec.mtls.client_auth_for(service).as_str())),
+        ("ok-http-client.key-store".into(), text(KEYSTORE_FILE)),
+        ("ok-http-client.key-store-type".into(), text("PKCS12")),
+        ("ok-http-client.key-store-password".into(), text(&placeholder)),
+        ("ok-http-client.trust-store".into(), text(TRUSTSTORE_FILE)),
+        ("ok-http-client.trust-store-type".into(), text("PKCS12")),
+        ("ok-http-client.trust-store-password".into(), text(&trust_password)),
+    ];
+    for peer in peers.iter().filter(|p| p.service.is_jvm()) {
+        settings.push((
+            format!("services.{}.baseUrl", peer.service.name()),
+            Value::Text(format!("https://{}.{}:{}", peer.host, peer.namespace, peer.service.port())),
+        ));
+    }
+    settings
+}
+
+/// The environment variable Spring Boot binds to a property: dots to underscores, dashes removed,
+/// upper case (`ok-http-client.key-store` → `OKHTTPCLIENT_KEYSTORE`).
+pub fn env_name(property: &str) -> String {
+    property.replace('-', "").replace('.', "_").to_ascii_uppercase()
+}
+
+/// True for an env var that a previous run may have set from [`mtls_settings`].
+pub fn is_managed_env(name: &str) -> bool {
+    name.starts_with("SERVER_SSL_")
+        || name.starts_with("OKHTTPCLIENT_")
+        || (name.starts_with("SERVICES_") && name.ends_with("_BASEURL"))
+}
+
+/// The settings as `env` entries.
+pub fn as_env(settings: &Settings) -> Vec<Node> {
+    settings
+        .iter()
+        .map(|(property, value)| {
+            let value = match value {
+                Value::Text(t) => t.clone(),
+                Value::Bool(b) => b.to_string(),
+            };
+            [("name", Node::string(env_name(property))), ("value", Node::string(value))]
+                .into_iter()
+                .collect::<Mapping>()
+                .into()
+        })
+        .collect()
+}
+
+/// Writes the settings into a Spring profile mapping, nesting at the dots and keeping everything else in it.
+pub fn merge_into_profile(profile: &mut Mapping, settings: &Settings) {
+    for (property, value) in settings {
+        let mut parts: Vec<&str> = property.split('.').collect();
+        let leaf = parts.pop().expect("properties have a name");
+        let mut target = &mut *profile;
+        for part in parts {
+            if !matches!(target.get(part), Some(Node::Mapping(_)) | None)
+                && !target.get(part).is_some_and(Node::is_null)
+            {
+                target.remove(part);
+            }
+            target = target.mapping_entry(part).expect("made a mapping above");
+        }
+        let node = match value {
+            Value::Text(t) => Node::string(t),
+            Value::Bool(b) => Node::bool(*b),
+        };
+        target.insert(leaf, node);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_follow_spring_relaxed_binding() {
+        assert_eq!(env_name("server.ssl.key-store"), "SERVER_SSL_KEYSTORE");
+        assert_eq!(env_name("ok-http-client.trust-store-password"), "OKHTTPCLIENT_TRUSTSTOREPASSWORD");
+        assert_eq!(env_name("services.front50.baseUrl"), "SERVICES_FRONT50_BASEURL");
+        assert!(is_managed_env("SERVICES_FRONT50_BASEURL") && !is_managed_env("SERVICES_X"));
+    }
+
+    #[test]
+    fn profile_merge_nests_and_keeps_the_users_keys() {
+        let docs =
+            crate::yaml::parse_stream("server:\n  port: 8084\n  ssl: ~\nfoo: bar\n", Default::default()).unwrap();
+        let mut profile = docs[0].as_mapping().unwrap().clone();
+        merge_into_profile(
+            &mut profile,
+            &vec![
+                ("server.ssl.enabled".into(), Value::Bool(true)),
+                ("ok-http-client.key-store".into(), Value::Text("/k".into())),
+            ],
+        );
+        let out = crate::yaml::to_string(&Node::Mapping(profile));
+        assert_eq!(
+            out,
+            "server:\n  port: 8084\n  ssl:\n    enabled: true\nfoo: bar\nok-http-client:\n  key-store: /k\n"
+        );
+    }
+}
