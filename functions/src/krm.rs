@@ -246,6 +246,9 @@ fn parse_documents_allow_empty(bytes: &[u8], origin: &str) -> Result<Vec<Node>, 
     yaml::parse_stream(text, Limits::default()).map_err(|source| InputError::Yaml { origin: origin.to_owned(), source })
 }
 
+/// An item must be an object with `apiVersion` and `kind`. `metadata`, when present, must be a mapping;
+/// it may be absent, because kpt sends a package's Kustomization files, which have none, and they must
+/// pass through.
 fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
     let problem =
         |p: &str| InputError::NotAnObject { origin: origin.to_owned(), at: at.to_owned(), problem: p.to_owned() };
@@ -258,9 +261,8 @@ fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
         }
     }
     match m.get("metadata") {
-        Some(Node::Mapping(meta)) if meta.get_str("name").is_some_and(|n| !n.is_empty()) => Ok(()),
-        Some(Node::Mapping(_)) => Err(problem("metadata.name is missing or not a string")),
-        _ => Err(problem("metadata is missing or not a mapping")),
+        None | Some(Node::Mapping(_)) => Ok(()),
+        Some(_) => Err(problem("metadata is not a mapping")),
     }
 }
 
@@ -302,6 +304,13 @@ functionConfig:
     }
 
     #[test]
+    fn kustomization_files_that_kpt_sends_pass_through() {
+        let text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: kustomize.config.k8s.io/v1beta1\n  kind: Kustomization\n  resources:\n  - deployment.yml\n";
+        let rl = ResourceList::parse(text.as_bytes(), "stdin").unwrap();
+        assert_eq!(rl.to_yaml(), text);
+    }
+
+    #[test]
     fn older_resource_list_versions_and_flow_style_are_accepted() {
         let text = "{apiVersion: config.kubernetes.io/v1beta1, kind: ResourceList, items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: x}}]}";
         let rl = ResourceList::parse(text.as_bytes(), "stdin").unwrap();
@@ -321,8 +330,8 @@ functionConfig:
                 "items[0] is not a Kubernetes object: apiVersion",
             ),
             (
-                b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {apiVersion: v1, kind: X}\n",
-                "metadata is missing",
+                b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {apiVersion: v1, kind: X, metadata: [a]}\n",
+                "metadata is not a mapping",
             ),
             (b"a: \xff\n", "not UTF-8"),
         ];
