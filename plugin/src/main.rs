@@ -3,8 +3,11 @@
 //! Nothing here edits manifests.
 
 mod failure;
+mod generate;
+mod install;
 mod krm_function;
 mod logging;
+mod parameters;
 mod pipeline;
 mod render;
 mod source;
@@ -35,6 +38,23 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// ArgoCD CMP: render the app directory (the working directory) and print the YAML stream.
+    Generate {
+        /// The functionConfig file, relative to the app directory [default: spinnaker-krm.yaml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// ArgoCD CMP: print the parameter announcement (JSON) with the values of spinnaker-krm.yaml.
+    Parameters {
+        /// The functionConfig file, relative to the app directory [default: spinnaker-krm.yaml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Copy this binary into DIR (the argocd-cm route's init container).
+    Install {
+        /// The directory to copy it into (an emptyDir the repo-server mounts).
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -43,6 +63,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         None => run_krm_function(),
         Some(Command::Render { dir, config }) => render::run(&dir, config.as_deref()).map_err(|f| (f, None)),
+        Some(Command::Generate { config }) => generate::run(config.as_deref()).map_err(|f| (f, None)),
+        Some(Command::Parameters { config }) => parameters::run(config.as_deref()).map_err(|f| (f, None)),
+        Some(Command::Install { dir }) => install::run(&dir).map_err(|f| (f, None)),
     };
     match outcome {
         Ok(stdout) => write_stdout(&stdout),

@@ -1,0 +1,175 @@
+//! `spinnaker-krm generate`: the ArgoCD config-management-plugin entry. argocd-cmp-server runs it in the
+//! Application's directory (a fresh 0644 copy of the repository, no shell, stdin `/dev/null`) and applies
+//! whatever it prints, so it prints either every object, transformed, or nothing and a non-zero exit.
+//!
+//! The directory is rendered with `kustomize build` when it has a kustomization, else its YAML/JSON
+//! files are read; the transform then runs in-process, never as a kustomize exec function (the
+//! sidecar's kustomize runs without `--enable-exec`). Application parameters override the
+//! functionConfig. The output is what the cluster should get: no kpt/kustomize bookkeeping annotations,
+//! no local-config objects. Empty output is refused: ArgoCD would read it as "delete everything".
+
+use crate::failure::Failure;
+use crate::render::{read_config, DEFAULT_CONFIG};
+use crate::{parameters, pipeline, source};
+use functions::krm;
+use functions::yaml::Node;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The names kustomize accepts for a kustomization file.
+const KUSTOMIZATIONS: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Annotation keys (or key prefixes, ending in `/`) that only mean something to kpt and kustomize.
+const BOOKKEEPING: &[&str] =
+    &["config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/", "config.k8s.io/id"];
+
+/// Renders the working directory and returns the YAML stream to print.
+pub fn run(config: Option<&Path>) -> Result<String, Failure> {
+    let dir = std::env::current_dir().map_err(|e| {
+        Failure::input(format!("cannot read the working directory: {e}; run generate in the app directory"))
+    })?;
+    let overrides = parameters::from_env(std::env::vars_os())?;
+    let config_path = dir.join(config.unwrap_or(Path::new(DEFAULT_CONFIG)));
+    let prepared = pipeline::prepare(&read_config(&config_path)?, &dir, &overrides)?;
+    let mut items = match kustomization(&dir) {
+        Some(file) => kustomize_build(&dir, &file)?,
+        None => {
+            let bom = PathBuf::from(prepared.config.bom_path());
+            let mut skip = vec![config_path, bom.clone()];
+            skip.extend(bom.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf));
+            source::read_dir(&dir, &skip)?
+        }
+    };
+    let summary = pipeline::run(&mut items, &prepared)?;
+    if summary.workloads == 0 && summary.spinnaker_services == 0 {
+        tracing::warn!(dir = %dir.display(), "no Spinnaker workload or SpinnakerService found: nothing was transformed");
+    }
+    let items = deployable(items);
+    if items.is_empty() {
+        return Err(Failure::input(
+            "no Kubernetes objects to deploy in the app directory; point the Application's source.path at the Spinnaker manifests (empty output would make ArgoCD prune everything)",
+        ));
+    }
+    Ok(krm::manifests_to_yaml(&items))
+}
+
+fn kustomization(dir: &Path) -> Option<String> {
+    KUSTOMIZATIONS.iter().find(|name| dir.join(name).is_file()).map(|name| (*name).to_owned())
+}
+
+/// `kustomize build DIR`, with kustomize from `$SPINNAKER_KRM_KUSTOMIZE` or PATH.
+fn kustomize_build(dir: &Path, file: &str) -> Result<Vec<Node>, Failure> {
+    let kustomize = find_kustomize().ok_or_else(|| {
+        Failure::input(format!(
+            "the app directory has a {file} but kustomize is not on PATH; use the sidecar image (sidecar/Dockerfile installs it) or set SPINNAKER_KRM_KUSTOMIZE"
+        ))
+    })?;
+    let out = Command::new(&kustomize).arg("build").arg(dir).stdin(Stdio::null()).output().map_err(|e| {
+        Failure::input(format!("cannot run {}: {e}; check SPINNAKER_KRM_KUSTOMIZE or PATH", kustomize.display()))
+    })?;
+    if !out.status.success() {
+        return Err(kustomize_failure(file, &String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(krm::parse_manifests(&out.stdout, "the kustomize build output")?)
+}
+
+fn kustomize_failure(file: &str, stderr: &str) -> Failure {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let first = lines.iter().find(|l| l.starts_with("Error:")).or(lines.first()).copied().unwrap_or("no message");
+    let first = first.strip_prefix("Error:").unwrap_or(first).trim();
+    let headline = if stderr.contains("external plugins disabled") {
+        format!(
+            "kustomize build failed: {first}; the {file} lists a KRM function (transformers:), but the plugin applies spinnaker-krm itself: remove it from transformers: (that is the argocd-cm route, see argocd-cm/README.md)"
+        )
+    } else {
+        format!(
+            "kustomize build failed: {first}; fix the {file} (run `kustomize build .` in the app directory to see it)"
+        )
+    };
+    let mut failure = Failure::input(headline);
+    failure.details = lines.iter().filter(|l| **l != first && !l.ends_with(first)).map(|l| (*l).to_owned()).collect();
+    failure
+}
+
+fn find_kustomize() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SPINNAKER_KRM_KUSTOMIZE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("kustomize")).find(|candidate| candidate.is_file())
+}
+
+/// What the cluster should get: local-config objects dropped, bookkeeping annotations removed (and an
+/// annotations map left empty by that removed too).
+fn deployable(items: Vec<Node>) -> Vec<Node> {
+    items
+        .into_iter()
+        .filter(|item| item.path_str(&["metadata", "annotations", "config.kubernetes.io/local-config"]) != Some("true"))
+        .map(|mut item| {
+            if let Some(metadata) = item.path_mut(&["metadata"]).and_then(Node::as_mapping_mut) {
+                strip_bookkeeping(metadata);
+            }
+            item
+        })
+        .collect()
+}
+
+fn strip_bookkeeping(metadata: &mut functions::yaml::Mapping) {
+    let Some(annotations) = metadata.get_mut("annotations").and_then(Node::as_mapping_mut) else { return };
+    let doomed: Vec<String> = annotations
+        .iter()
+        .map(|(key, _)| key.value())
+        .filter(|key| BOOKKEEPING.iter().any(|b| if b.ends_with('/') { key.starts_with(b) } else { key == b }))
+        .map(str::to_owned)
+        .collect();
+    for key in &doomed {
+        annotations.remove(key);
+    }
+    if annotations.is_empty() && !doomed.is_empty() {
+        metadata.remove("annotations");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objects(text: &str) -> Vec<Node> {
+        krm::parse_manifests(text.as_bytes(), "test").unwrap()
+    }
+
+    #[test]
+    fn bookkeeping_annotations_and_local_config_objects_are_dropped() {
+        let items = objects(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n    config.kubernetes.io/index: '0'\n    internal.config.kubernetes.io/path: a.yaml\n    config.k8s.io/id: '1'\n    kustomize.config.k8s.io/id: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    config.kubernetes.io/path: b.yaml\n    team: core\n    config.k8s.io/idle: kept\n---\napiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata:\n  name: c\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\n",
+        );
+        let out = krm::manifests_to_yaml(&deployable(items));
+        assert_eq!(
+            out,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    team: core\n    config.k8s.io/idle: kept\n"
+        );
+    }
+
+    #[test]
+    fn an_annotations_map_that_was_empty_in_the_source_stays() {
+        let items = objects("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: {}\n");
+        let out = krm::manifests_to_yaml(&deployable(items));
+        assert!(out.contains("annotations: {}"), "{out}");
+    }
+
+    #[test]
+    fn kustomize_errors_become_one_line_with_the_fix() {
+        let f = kustomize_failure(
+            "kustomization.yaml",
+            "Error: accumulating resources: accumulation err='accumulating resources from 'missing.yaml'': open missing.yaml: no such file or directory\n",
+        );
+        assert!(f.headline.starts_with("kustomize build failed: accumulating resources"), "{}", f.headline);
+        assert!(f.headline.contains("fix the kustomization.yaml"), "{}", f.headline);
+        assert!(!f.headline.contains('\n') && f.details.is_empty(), "{f:?}");
+        let f = kustomize_failure(
+            "kustomization.yaml",
+            "Error: external plugins disabled; unable to load external plugin 'SpinnakerPlatform'\n",
+        );
+        assert!(f.headline.contains("remove it from transformers:"), "{}", f.headline);
+    }
+}
