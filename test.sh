@@ -58,17 +58,22 @@ echo "$kustomize_version"
 
 step "Python venv with PyYAML and jsonschema in .tools/venv"
 PY=.tools/venv/bin/python
-if ! "$PY" -c 'import yaml, jsonschema' >/dev/null 2>&1; then
+venv_ok() { # every pinned requirement installed at its version, and both packages import
+  "$PY" - "${PY_REQUIREMENTS[@]}" >/dev/null 2>&1 <<'PYEOF'
+import importlib.metadata as m, sys
+import jsonschema, yaml  # noqa: F401
+for req in sys.argv[1:]:
+    name, version = req.split("==")
+    assert m.version(name) == version, (name, m.version(name), version)
+PYEOF
+}
+if ! venv_ok; then
   rm -rf .tools/venv
   python3 -m venv .tools/venv
   "$PY" -m pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
+  venv_ok || die "the venv in .tools/venv lacks the pinned packages after pip install: ${PY_REQUIREMENTS[*]}"
 fi
-"$PY" - <<'PYEOF' || die "the venv's packages are not the pinned ones: rm -rf .tools/venv and rerun"
-import importlib.metadata as m
-import jsonschema, yaml  # noqa: F401  (both must import)
-assert m.version("PyYAML") == "6.0.3", m.version("PyYAML")
-print("PyYAML", m.version("PyYAML"), "| jsonschema", m.version("jsonschema"))
-PYEOF
+"$PY" -c 'import importlib.metadata as m; print("PyYAML", m.version("PyYAML"), "| jsonschema", m.version("jsonschema"))'
 
 [[ -d ../shared/fixtures ]] || [[ -n "${SPINNAKER_KRM_FIXTURES:-}" ]] ||
   die "fixtures not found at $(pwd)/../shared/fixtures: lay shared/ beside the checkout or set SPINNAKER_KRM_FIXTURES"
