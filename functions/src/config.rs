@@ -467,7 +467,8 @@ impl SpinnakerPlatform {
             Some(node) if node.is_null() => {}
             Some(_) => return Err(ConfigError::invalid("data", "must be a mapping of flat string keys")),
         }
-        if !params.iter().any(|(k, _)| k == "bom-version") {
+        let verify = params.iter().any(|(k, v)| k == "mode" && v == "verify");
+        if !verify && !params.iter().any(|(k, _)| k == "bom-version") {
             return Err(ConfigError::invalid(
                 "data.bom-version",
                 "required: the Spinnaker release to pin, e.g. kpt fn eval --exec spinnaker-krm -- bom-version=1.27.0",
@@ -602,13 +603,16 @@ impl SpinnakerPlatform {
         fn at(path: &'static str) -> impl Fn(String) -> ConfigError {
             move |message| ConfigError::invalid(path, message)
         }
-        if spec.bom.version.is_empty() {
+        // `verify` without a version checks for any fixed tag instead of the exact BOM pins.
+        if spec.bom.version.is_empty() && spec.mode != Mode::Verify {
             return Err(ConfigError::invalid(
                 "spec.bom.version",
                 "required: set it to the Spinnaker release to pin, e.g. 1.27.0",
             ));
         }
-        check_version(&spec.bom.version).map_err(at("spec.bom.version"))?;
+        if !spec.bom.version.is_empty() {
+            check_version(&spec.bom.version).map_err(at("spec.bom.version"))?;
+        }
         if spec.bom.dir.is_some() && spec.bom.file.is_some() {
             return Err(ConfigError::invalid(
                 "spec.bom",
@@ -1431,6 +1435,20 @@ mod cross_field_rules {
         let err = load(&format!("{HEAD}  truststore: {{mode: none}}\n")).unwrap_err();
         assert_eq!(err.path(), Some("spec.truststore.mode"));
         assert!(err.to_string().contains("mTLS needs a truststore"), "{err}");
+    }
+
+    #[test]
+    fn verify_mode_needs_no_bom_version() {
+        let docs = crate::yaml::parse_stream(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: function-input}\ndata: {mode: verify}\n",
+            crate::yaml::Limits::default(),
+        )
+        .unwrap();
+        let p = SpinnakerPlatform::from_function_config(&docs[0]).unwrap();
+        assert_eq!((p.mode(), p.spec.bom.version.as_str()), (Mode::Verify, ""));
+        let err = load("apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nspec: {bom: {dir: x}}\n")
+            .unwrap_err();
+        assert_eq!(err.path(), Some("spec.bom.version"));
     }
 
     #[test]

@@ -8,4 +8,5 @@ pub mod config;
 pub mod krm;
 pub mod service;
 pub mod transform;
+pub mod verify;
 pub mod yaml;

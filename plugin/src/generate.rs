@@ -33,12 +33,7 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     let prepared = pipeline::prepare(&read_config(&config_path)?, &dir, &overrides)?;
     let mut items = match kustomization(&dir) {
         Some(file) => kustomize_build(&dir, &file)?,
-        None => {
-            let bom = PathBuf::from(prepared.config.bom_path());
-            let mut skip = vec![config_path, bom.clone()];
-            skip.extend(bom.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf));
-            source::read_dir(&dir, &skip)?
-        }
+        None => source::read_dir(&dir, &prepared.non_manifests(&config_path))?,
     };
     let summary = pipeline::run(&mut items, &prepared)?;
     if summary.workloads == 0 && summary.spinnaker_services == 0 {

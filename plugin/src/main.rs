@@ -11,6 +11,7 @@ mod parameters;
 mod pipeline;
 mod render;
 mod source;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use failure::Failure;
@@ -50,6 +51,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Check a rendered stream (FILE or stdin) for truststores, mTLS and BOM pins; print it unchanged if it passes.
+    Verify {
+        /// The rendered stream: multi-document YAML or a ResourceList [default: stdin].
+        file: Option<PathBuf>,
+        /// A functionConfig: check exactly what it asks for, and the exact BOM pins (BOM relative to the
+        /// working directory). Without it, every protection is expected and any fixed tag passes.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Copy this binary into DIR (the argocd-cm route's init container).
     Install {
         /// The directory to copy it into (an emptyDir the repo-server mounts).
@@ -65,6 +75,9 @@ fn main() -> ExitCode {
         Some(Command::Render { dir, config }) => render::run(&dir, config.as_deref()).map_err(|f| (f, None)),
         Some(Command::Generate { config }) => generate::run(config.as_deref()).map_err(|f| (f, None)),
         Some(Command::Parameters { config }) => parameters::run(config.as_deref()).map_err(|f| (f, None)),
+        Some(Command::Verify { file, config }) => {
+            verify::run(file.as_deref(), config.as_deref()).map_err(|f| (f, None))
+        }
         Some(Command::Install { dir }) => install::run(&dir).map_err(|f| (f, None)),
     };
     match outcome {

@@ -4,15 +4,30 @@
 
 use crate::failure::Failure;
 use functions::bom::Bom;
-use functions::config::SpinnakerPlatform;
+use functions::config::{Mode, SpinnakerPlatform};
 use functions::transform::{self, Context, Summary};
+use functions::verify::{self, Checked, Expectations};
 use functions::yaml::Node;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// A config ready to run, with its BOM loaded.
+/// A config ready to run, with its BOM loaded (a `verify` config may name none).
 pub struct Prepared {
     pub config: SpinnakerPlatform,
-    pub bom: Bom,
+    pub bom: Option<Bom>,
+}
+
+impl Prepared {
+    /// The files of a directory that are configuration, not manifests: the functionConfig, the BOM
+    /// file and the directory holding it (`bom/`), relative to the rendered directory.
+    pub fn non_manifests(&self, config_path: &Path) -> Vec<PathBuf> {
+        let mut paths = vec![config_path.to_path_buf()];
+        if self.bom.is_some() {
+            let bom = PathBuf::from(self.config.bom_path());
+            paths.extend(bom.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf));
+            paths.push(bom);
+        }
+        paths
+    }
 }
 
 /// Validates the functionConfig, applies `overrides` (ArgoCD parameters) and reads the BOM relative to
@@ -20,7 +35,7 @@ pub struct Prepared {
 pub fn prepare(function_config: &Node, base_dir: &Path, overrides: &[(String, String)]) -> Result<Prepared, Failure> {
     let mut config = SpinnakerPlatform::from_function_config(function_config)?;
     config.apply_overrides(overrides)?;
-    let bom = load_bom(&config, base_dir)?;
+    let bom = if config.spec.bom.version.is_empty() { None } else { Some(load_bom(&config, base_dir)?) };
     Ok(Prepared { config, bom })
 }
 
@@ -52,9 +67,18 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Runs the transform over `items` in place.
+/// Runs the transform over `items` in place, or in `verify` mode checks them and leaves them as they are.
 pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failure> {
-    let ctx = Context { config: &prepared.config, bom: &prepared.bom };
+    if prepared.config.mode() == Mode::Verify {
+        let checked = check(items, &prepared.config, prepared.bom.as_ref())?;
+        return Ok(Summary {
+            workloads: checked.workloads,
+            spinnaker_services: checked.spinnaker_services,
+            ..Summary::default()
+        });
+    }
+    let bom = prepared.bom.as_ref().ok_or_else(|| Failure::input("spec.bom.version is required to transform"))?;
+    let ctx = Context { config: &prepared.config, bom };
     let summary = transform::apply(items, &ctx)?;
     tracing::info!(
         workloads = summary.workloads,
@@ -64,4 +88,17 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
         "transformed"
     );
     Ok(summary)
+}
+
+/// `verify`: every finding becomes a failure line and a result.
+pub fn check(items: &[Node], config: &SpinnakerPlatform, bom: Option<&Bom>) -> Result<Checked, Failure> {
+    let (checked, findings) = verify::verify(items, &Expectations { config, bom });
+    if findings.is_empty() {
+        tracing::info!(workloads = checked.workloads, spinnaker_services = checked.spinnaker_services, "verified");
+        Ok(checked)
+    } else {
+        let mut failure = Failure::from(transform::Failed(findings));
+        failure.headline = format!("not protected: {}; {}", failure.headline, verify::SKIPPED_HINT);
+        Err(failure)
+    }
 }

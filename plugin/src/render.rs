@@ -5,7 +5,7 @@
 use crate::failure::Failure;
 use crate::{pipeline, source};
 use functions::krm;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const DEFAULT_CONFIG: &str = "spinnaker-krm.yaml";
 
@@ -19,12 +19,7 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
     let config_path = config.map(Path::to_path_buf).unwrap_or_else(|| dir.join(DEFAULT_CONFIG));
     let function_config = read_config(&config_path)?;
     let prepared = pipeline::prepare(&function_config, dir, &[])?;
-    let bom_dir = Path::new(&prepared.config.bom_path()).parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut skip: Vec<PathBuf> = vec![config_path.clone(), PathBuf::from(prepared.config.bom_path())];
-    if !bom_dir.as_os_str().is_empty() {
-        skip.push(bom_dir);
-    }
-    let mut items = source::read_dir(dir, &skip)?;
+    let mut items = source::read_dir(dir, &prepared.non_manifests(&config_path))?;
     pipeline::run(&mut items, &prepared)?;
     Ok(krm::manifests_to_yaml(&items))
 }

@@ -12,8 +12,8 @@ mod spring;
 mod workload;
 
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
-pub use operator::PATCH_MARKER;
-pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV};
+pub use operator::{deployed_services, PATCH_MARKER};
+pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
 pub use workload::HASH_ANNOTATION;
 
 use crate::bom::Bom;

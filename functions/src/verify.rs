@@ -1,0 +1,320 @@
+//! `verify`: proof that a rendered stream really went through spinnaker-krm. `kubectl kustomize` and
+//! ArgoCD's built-in kustomize without `--enable-exec` skip exec functions and exit 0, which would ship
+//! a Spinnaker with `:latest` images and no TLS. This check reads the rendered objects and reports every
+//! Spinnaker JVM workload or SpinnakerService that lacks its truststore, its mTLS settings or its BOM pin.
+//!
+//! What is expected follows the config when one is given (truststore mode, mTLS on or off, the service
+//! allow-list, the exact BOM pins); without one, the defaults: everything on, pins checked for a fixed tag.
+
+use crate::bom::Bom;
+use crate::config::{ClientAuth, SpinnakerPlatform, TruststoreMode};
+use crate::krm::ResourceRef;
+use crate::service::{identify, split_image, Service};
+use crate::transform::{Finding, HASH_ANNOTATION, INIT_CONTAINER, PATCH_MARKER};
+use crate::yaml::{Mapping, Node};
+
+/// What the stream is checked against.
+pub struct Expectations<'a> {
+    pub config: &'a SpinnakerPlatform,
+    /// With a BOM, images must be exactly the pinned ones; without, any fixed tag (not `latest`) passes.
+    pub bom: Option<&'a Bom>,
+}
+
+/// How many targets were checked, for the success message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    pub workloads: usize,
+    pub spinnaker_services: usize,
+}
+
+/// Checks every item; returns the findings (empty when the stream is protected).
+pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut checked = Checked::default();
+    let certificate_secrets: Vec<&str> = items
+        .iter()
+        .filter(|i| i.path_str(&["kind"]) == Some("Certificate"))
+        .filter_map(|i| i.path_str(&["spec", "secretName"]))
+        .collect();
+    for item in items {
+        let resource = ResourceRef::of(item);
+        let mut report = |field: &str, message: String| {
+            findings.push(Finding { resource: resource.clone(), field: field.to_owned(), message });
+        };
+        match (resource.api_version.as_str(), resource.kind.as_str()) {
+            ("apps/v1", "Deployment" | "StatefulSet")
+                if verify_workload(item, expect, &certificate_secrets, &mut report) =>
+            {
+                checked.workloads += 1;
+            }
+            ("spinnaker.io/v1alpha2" | "spinnaker.armory.io/v1alpha2", "SpinnakerService") => {
+                verify_spinnaker_service(item, expect, &mut report);
+                checked.spinnaker_services += 1;
+            }
+            _ => {}
+        }
+    }
+    (checked, findings)
+}
+
+/// Said once with the findings: the usual reason a stream is unprotected.
+pub const SKIPPED_HINT: &str =
+    "was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0";
+
+fn verify_image(
+    image: Option<&str>,
+    service: Service,
+    expect: &Expectations,
+    field: &str,
+    report: &mut impl FnMut(&str, String),
+) {
+    let Some(image) = image else {
+        report(field, format!("{} has no image", service.name()));
+        return;
+    };
+    if let Some(bom) = expect.bom {
+        if let Ok(pinned) = bom.image_for(service, &expect.config.spec.bom) {
+            if image != pinned {
+                report(field, format!("{image} is not the BOM pin {pinned}"));
+            }
+            return;
+        }
+    }
+    let reference = split_image(image);
+    let floating = match (&reference.tag, &reference.digest) {
+        (_, Some(_)) => false,
+        (None, None) => true,
+        (Some(tag), None) => tag.contains("latest"),
+    };
+    if floating {
+        report(field, format!("{image} is not pinned to a release"));
+    }
+}
+
+fn env_value<'a>(container: &'a Mapping, name: &str) -> Option<&'a Node> {
+    container.get_sequence("env")?.find_by("name", name).map(|e| e.get("value").or_else(|| e.get("valueFrom")))?
+}
+
+fn verify_workload(
+    item: &Node,
+    expect: &Expectations,
+    certificate_secrets: &[&str],
+    report: &mut impl FnMut(&str, String),
+) -> bool {
+    let spec = &expect.config.spec;
+    let Some(pod) = item.path(&["spec", "template", "spec"]).and_then(Node::as_mapping) else { return false };
+    let mut found = false;
+    for list in ["containers", "initContainers"] {
+        for (i, c) in pod.get_sequence(list).into_iter().flat_map(|s| s.iter()).enumerate() {
+            let Some(c) = c.as_mapping() else { continue };
+            let name = if list == "containers" { c.get_str("name").unwrap_or_default() } else { "" };
+            let Some(service) = identify(name, c.get_str("image")) else { continue };
+            found = true;
+            if spec.selects(service) {
+                let field = format!("spec.template.spec.{list}[{i}].image");
+                verify_image(c.get_str("image"), service, expect, &field, report);
+            }
+        }
+    }
+    let service_container =
+        pod.get_sequence("containers").into_iter().flat_map(|s| s.iter()).enumerate().find_map(|(i, c)| {
+            let c = c.as_mapping()?;
+            let service = identify(c.get_str("name").unwrap_or_default(), c.get_str("image"))?;
+            (service.is_jvm() && spec.selects(service)).then_some((i, c, service))
+        });
+    let Some((index, container, service)) = service_container else { return found };
+    let at = |rest: &str| format!("spec.template.spec.containers[{index}].{rest}");
+    let mounts =
+        |dir: &str| container.get_sequence("volumeMounts").is_some_and(|m| m.find_by("mountPath", dir).is_some());
+    if spec.truststore.mode != TruststoreMode::None {
+        if !mounts(crate::transform::TRUSTSTORE_DIR) {
+            report(
+                &at("volumeMounts"),
+                format!("{} has no truststore mounted at {}", service.name(), crate::transform::TRUSTSTORE_DIR),
+            );
+        }
+        let init = pod.get_sequence("initContainers").and_then(|s| s.find_by("name", INIT_CONTAINER));
+        if spec.truststore.mode == TruststoreMode::InitContainer && init.is_none() {
+            report(
+                "spec.template.spec.initContainers",
+                format!("no {INIT_CONTAINER} init container builds the truststore"),
+            );
+        }
+    }
+    if spec.mtls.enabled {
+        if env_value(container, "SERVER_SSL_ENABLED").and_then(Node::as_str) != Some("true") {
+            report(&at("env"), format!("{} does not serve TLS (SERVER_SSL_ENABLED is not \"true\")", service.name()));
+        }
+        let expected = spec.mtls.client_auth_for(service).as_str();
+        let actual = env_value(container, "SERVER_SSL_CLIENTAUTH").and_then(Node::as_str);
+        if actual != Some(expected) {
+            report(&at("env"), format!("SERVER_SSL_CLIENTAUTH is {} instead of {expected}", actual.unwrap_or("unset")));
+        }
+        if env_value(container, "OKHTTPCLIENT_KEYSTORE").is_none() {
+            report(
+                &at("env"),
+                format!(
+                    "{} calls other services without a client certificate (no OKHTTPCLIENT_KEYSTORE)",
+                    service.name()
+                ),
+            );
+        }
+        if !mounts(crate::transform::TLS_DIR) {
+            report(&at("volumeMounts"), format!("no key store mounted at {}", crate::transform::TLS_DIR));
+        }
+        let tls_secret = pod
+            .get_sequence("volumes")
+            .and_then(|v| v.find_by("name", crate::transform::TLS_VOLUME))
+            .and_then(|v| v.get("secret").and_then(|s| s.as_mapping()?.get_str("secretName")));
+        if let Some(secret) = tls_secret {
+            if !certificate_secrets.is_empty() && !certificate_secrets.contains(&secret) {
+                report(
+                    "spec.template.spec.volumes",
+                    format!("no Certificate in the stream writes the Secret {secret}"),
+                );
+            }
+        }
+        for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+            let Some(p) = container.get_mapping(probe) else { continue };
+            let plain_http = p.get_mapping("httpGet").is_some_and(|h| h.get_str("scheme") != Some("HTTPS"));
+            let http_under_need = spec.mtls.client_auth_for(service) == ClientAuth::Need && p.contains_key("httpGet");
+            if plain_http || http_under_need {
+                report(&at(probe), "an HTTP probe fails once the service serves mTLS; spinnaker-krm makes it TCP (need) or HTTPS (want)".to_owned());
+            }
+        }
+    }
+    if (spec.truststore.mode != TruststoreMode::None || spec.mtls.enabled)
+        && item.path_str(&["spec", "template", "metadata", "annotations", HASH_ANNOTATION]).is_none()
+    {
+        report("spec.template.metadata.annotations", format!("no {HASH_ANNOTATION} annotation"));
+    }
+    true
+}
+
+fn verify_spinnaker_service(item: &Node, expect: &Expectations, report: &mut impl FnMut(&str, String)) {
+    let spec = &expect.config.spec;
+    let config = item.path(&["spec", "spinnakerConfig"]);
+    let version = config.and_then(|c| c.path_str(&["config", "version"]));
+    match (version, expect.bom) {
+        (None, _) => report("spec.spinnakerConfig.config.version", "no Spinnaker version".to_owned()),
+        (Some(v), Some(bom)) if v != bom.version => {
+            report("spec.spinnakerConfig.config.version", format!("{v} is not the BOM version {}", bom.version))
+        }
+        _ => {}
+    }
+    for service in crate::transform::deployed_services(item).into_iter().filter(|s| spec.selects(*s)) {
+        let name = service.name();
+        let artifact = config.and_then(|c| c.path_str(&["service-settings", name, "artifactId"]));
+        verify_image(
+            artifact,
+            service,
+            expect,
+            &format!("spec.spinnakerConfig.service-settings.{name}.artifactId"),
+            report,
+        );
+        if !service.is_jvm() {
+            continue;
+        }
+        let patched = item
+            .path(&["spec", "kustomize", name, "deployment", "patchesStrategicMerge"])
+            .and_then(Node::as_sequence)
+            .is_some_and(|s| s.iter().filter_map(Node::as_str).any(|t| t.starts_with(PATCH_MARKER)));
+        if (spec.truststore.mode != TruststoreMode::None || spec.mtls.enabled) && !patched {
+            report(
+                &format!("spec.kustomize.{name}.deployment.patchesStrategicMerge"),
+                format!("no spinnaker-krm patch for {name}"),
+            );
+        }
+        if spec.mtls.enabled {
+            let profile = config.and_then(|c| c.path(&["profiles", name]));
+            let ssl_on = profile
+                .and_then(|p| p.path(&["server", "ssl", "enabled"]))
+                .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
+            if !ssl_on {
+                report(
+                    &format!("spec.spinnakerConfig.profiles.{name}.server.ssl.enabled"),
+                    format!("{name} does not serve TLS"),
+                );
+            }
+            if profile.and_then(|p| p.path_str(&["ok-http-client", "key-store"])).is_none() {
+                report(
+                    &format!("spec.spinnakerConfig.profiles.{name}.ok-http-client.key-store"),
+                    format!("{name} calls other services without a client certificate"),
+                );
+            }
+            if config.and_then(|c| c.path_str(&["service-settings", name, "scheme"])) != Some("https") {
+                report(&format!("spec.spinnakerConfig.service-settings.{name}.scheme"), "is not https".to_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::{apply, Context};
+    use crate::yaml::{parse_stream, Limits};
+
+    const BOM: &str = include_str!("../../../shared/fixtures/bom/1.27.0.yml");
+    const GATE: &str = include_str!("../../../shared/fixtures/spinnaker-kustomize/base/gate/deployment.yml");
+    const CONFIG: &str = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  bom: {version: 1.27.0}\n";
+
+    fn config(text: &str) -> SpinnakerPlatform {
+        SpinnakerPlatform::from_function_config(&parse_stream(text, Limits::default()).unwrap()[0]).unwrap()
+    }
+
+    fn fields(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    #[test]
+    fn the_transforms_output_passes_and_the_raw_input_fails() {
+        let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
+        let platform = config(CONFIG);
+        let raw = parse_stream(GATE, Limits::default()).unwrap();
+        let expect = Expectations { config: &platform, bom: Some(&bom) };
+        let (checked, findings) = verify(&raw, &expect);
+        assert_eq!(checked.workloads, 1);
+        assert_eq!(
+            fields(&findings),
+            [
+                "spec.template.spec.containers[0].image",
+                "spec.template.spec.containers[0].volumeMounts",
+                "spec.template.spec.initContainers",
+                "spec.template.spec.containers[0].env",
+                "spec.template.spec.containers[0].env",
+                "spec.template.spec.containers[0].env",
+                "spec.template.spec.containers[0].volumeMounts",
+                "spec.template.spec.containers[0].readinessProbe",
+                "spec.template.metadata.annotations",
+            ]
+        );
+        let mut rendered = raw.clone();
+        apply(&mut rendered, &Context { config: &platform, bom: &bom }).unwrap();
+        let (_, findings) = verify(&rendered, &expect);
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn exact_pins_are_checked_against_the_bom_and_any_fixed_tag_passes_without_one() {
+        let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
+        let platform = config(&format!("{CONFIG}  truststore: {{mode: none}}\n  mtls: {{enabled: false}}\n"));
+        let older = GATE.replace("gate:latest", "gate:6.50.0");
+        let items = parse_stream(&older, Limits::default()).unwrap();
+        let (_, with_bom) = verify(&items, &Expectations { config: &platform, bom: Some(&bom) });
+        assert_eq!(with_bom.len(), 1);
+        assert!(with_bom[0]
+            .message
+            .contains("is not the BOM pin us-docker.pkg.dev/spinnaker-community/docker/gate:6.54.1"));
+        let (_, without_bom) = verify(&items, &Expectations { config: &platform, bom: None });
+        assert!(without_bom.is_empty(), "{without_bom:?}");
+    }
+
+    #[test]
+    fn services_outside_the_allow_list_are_not_checked() {
+        let platform = config(&format!("{CONFIG}  services: [clouddriver]\n"));
+        let items = parse_stream(GATE, Limits::default()).unwrap();
+        let (_, findings) = verify(&items, &Expectations { config: &platform, bom: None });
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+}
