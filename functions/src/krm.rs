@@ -19,7 +19,7 @@ pub enum InputError {
     #[error("{origin} is not UTF-8 (invalid byte at offset {offset}); Kubernetes manifests are UTF-8 text")]
     NotUtf8 { origin: String, offset: usize },
     #[error(
-        "{origin} is {size} bytes, over the {limit} byte limit; split the package or render fewer resources at once"
+        "{origin} is over the {limit} byte limit (it has at least {size} bytes); split the package or render fewer resources at once"
     )]
     TooLarge { origin: String, size: usize, limit: usize },
     #[error("{origin} is empty: expected {expected}")]

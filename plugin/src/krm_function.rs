@@ -6,15 +6,14 @@
 //! build nothing. A resource is never emitted from a failed run.
 
 use crate::failure::Failure;
-use crate::pipeline;
+use crate::{pipeline, source};
 use functions::krm::ResourceList;
 use std::io::Read;
 
 /// Reads stdin, transforms, and returns what to print on stdout: the ResourceList on success,
 /// or (with the failure) a results-only ResourceList.
 pub fn run(stdin: &mut impl Read) -> Result<String, (Failure, Option<String>)> {
-    let mut bytes = Vec::new();
-    stdin.read_to_end(&mut bytes).map_err(|e| (Failure::input(format!("cannot read stdin: {e}")), None))?;
+    let bytes = source::read_limited(stdin, "stdin").map_err(|f| (f, None))?;
     let mut list = ResourceList::parse(&bytes, "stdin").map_err(|e| (Failure::from(e), None))?;
     let outcome = transform(&mut list);
     match outcome {

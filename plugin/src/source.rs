@@ -5,9 +5,21 @@
 use crate::failure::Failure;
 use functions::krm;
 use functions::yaml::Node;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// All of `input`, but never more than one byte past the input limit: an oversized stream is refused by
+/// the parser without being held in memory whole.
+pub fn read_limited(input: &mut impl Read, origin: &str) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    input
+        .take(krm::MAX_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::input(format!("cannot read {origin}: {e}")))?;
+    Ok(bytes)
+}
 
 /// The manifests below `dir`, skipping the files and directories in `skip` (absolute or relative to `dir`).
 pub fn read_dir(dir: &Path, skip: &[PathBuf]) -> Result<Vec<Node>, Failure> {

@@ -4,10 +4,9 @@
 //! `kustomize build … | spinnaker-krm verify | kubectl apply -f -`.
 
 use crate::failure::Failure;
-use crate::{pipeline, render};
+use crate::{pipeline, render, source};
 use functions::config::SpinnakerPlatform;
 use functions::krm;
-use std::io::Read;
 use std::path::Path;
 
 pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failure> {
@@ -16,14 +15,7 @@ pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failur
             std::fs::read(path).map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?,
             path.display().to_string(),
         ),
-        None => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(|e| Failure::input(format!("cannot read stdin: {e}")))?;
-            (bytes, "stdin".to_owned())
-        }
+        None => (source::read_limited(&mut std::io::stdin().lock(), "stdin")?, "stdin".to_owned()),
     };
     // A ResourceList document contributes its items, like a `List`.
     let items = krm::parse_manifests(&bytes, &origin)?;
