@@ -150,31 +150,60 @@ fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
                 out.push_str(&scalar::double_quoted(value));
             }
         }
-        _ if scalar::literal_block_can_hold(value) => write_literal(out, value, indent),
+        Style::Folded if folded_block_can_hold(value) => write_block(out, '>', value, indent),
+        _ if scalar::literal_block_can_hold(value) => write_block(out, '|', value, indent),
         _ => out.push_str(&scalar::double_quoted(value)),
     }
 }
 
-/// A `|` block: chomping from the trailing line breaks, an indentation indicator when the content
+/// A `|` or `>` block: chomping from the trailing line breaks, an indentation indicator when the content
 /// starts with a space or an empty line (so the reader does not guess the indent from it).
-fn write_literal(out: &mut String, value: &str, indent: usize) {
-    out.push('|');
+///
+/// A folded block is written without re-wrapping: every line break of the value becomes an empty line
+/// (the one way a folded block keeps a break), so no break is ever folded into a space.
+fn write_block(out: &mut String, indicator: char, value: &str, indent: usize) {
+    out.push(indicator);
     if value.starts_with([' ', '\n']) {
         out.push('2');
     }
     let body = value.trim_end_matches('\n');
-    match value.len() - body.len() {
+    let trailing = value.len() - body.len();
+    match trailing {
         0 => out.push('-'),
         1 => {}
         _ => out.push('+'),
     }
-    for line in value.strip_suffix('\n').unwrap_or(value).split('\n') {
+    let mut lines: Vec<&str> = value.strip_suffix('\n').unwrap_or(value).split('\n').collect();
+    if indicator == '>' {
+        // Interior breaks only: the trailing ones are kept by the chomping indicator as they are.
+        let content = body.split('\n').count();
+        let tail = lines.split_off(content);
+        let mut folded = Vec::with_capacity(lines.len() * 2);
+        for (i, line) in lines.iter().enumerate() {
+            // After a content line a break needs an empty line; each further empty line is one more break.
+            if i > 0 && !lines[i - 1].is_empty() {
+                folded.push("");
+            }
+            folded.push(*line);
+        }
+        lines = folded;
+        lines.extend(tail);
+    }
+    for line in lines {
         out.push('\n');
         if !line.is_empty() {
             pad(out, indent);
             out.push_str(line);
         }
     }
+}
+
+/// A folded block can hold what a literal block can, when no line starts with white space (such lines
+/// are never folded, and their breaks would need another rule) and it does not start with a break.
+fn folded_block_can_hold(value: &str) -> bool {
+    scalar::literal_block_can_hold(value)
+        && !value.starts_with('\n')
+        && value.trim_end_matches('\n').split('\n').all(|l| !l.starts_with([' ', '\t']))
 }
 
 #[cfg(test)]
@@ -231,12 +260,16 @@ spec:
 
     #[test]
     fn block_scalars_are_written_as_literals_with_the_same_value() {
-        let text = "a: |\n  one\n    two\nb: |-\n  strip\nc: |+\n  keep\n\nd: >\n  folded\n  text\ne: |2\n   lead\n";
+        let text = "a: |\n  one\n    two\nb: |-\n  strip\nc: |+\n  keep\n\nd: >\n  folded\n  text\ne: |2\n   lead\nf: >-\n  one\n\n  two\n\n\n  three\ng: >+\n  keep\n\n\nh: >\n  a\n    b\n";
         let out = round_trip(text);
-        assert_eq!(out, "a: |\n  one\n    two\nb: |-\n  strip\nc: |+\n  keep\n\nd: |\n  folded text\ne: |2\n   lead\n");
+        assert_eq!(
+            out,
+            "a: |\n  one\n    two\nb: |-\n  strip\nc: |+\n  keep\n\nd: >\n  folded text\ne: |2\n   lead\n\
+             f: >-\n  one\n\n  two\n\n\n  three\ng: >+\n  keep\n\n\nh: |\n  a\n    b\n"
+        );
         let again = parse_stream(&out, Limits::default()).unwrap();
         let before = parse_stream(text, Limits::default()).unwrap();
-        for key in ["a", "b", "c", "d", "e"] {
+        for key in ["a", "b", "c", "d", "e", "f", "g", "h"] {
             assert_eq!(again[0].path_str(&[key]), before[0].path_str(&[key]), "{key}");
         }
     }
