@@ -88,6 +88,14 @@ fn env_secret(name: &str, ctx: &Context) -> Node {
     ])
 }
 
+/// A volume with one key of a ConfigMap as the file `path`.
+fn config_map_volume(volume: &str, config_map: &str, key: &str, path: &str) -> Node {
+    map([
+        ("name", s(volume)),
+        ("configMap", map([("name", s(config_map)), ("items", list([map([("key", s(key)), ("path", s(path))])]))])),
+    ])
+}
+
 fn mount(volume: &str, path: &str, read_only: bool) -> Node {
     let mut m: Mapping = [("name", s(volume)), ("mountPath", s(path))].into_iter().collect();
     if read_only {
@@ -122,31 +130,23 @@ pub fn pod_injection(ctx: &Context, service: Service, image: &str, tls_secret: O
     let trust_password = match truststore.mode {
         TruststoreMode::None => None,
         TruststoreMode::InitContainer => {
-            injection.volumes.push(map([
-                ("name", s(CA_VOLUME)),
-                (
-                    "configMap",
-                    map([
-                        ("name", s(&truststore.ca_bundle.config_map)),
-                        ("items", list([map([("key", s(&truststore.ca_bundle.key)), ("path", s("ca-bundle.pem"))])])),
-                    ]),
-                ),
-            ]));
+            injection.volumes.push(config_map_volume(
+                CA_VOLUME,
+                &truststore.ca_bundle.config_map,
+                &truststore.ca_bundle.key,
+                "ca-bundle.pem",
+            ));
             injection.volumes.push(map([("name", s(TRUSTSTORE_VOLUME)), ("emptyDir", map([]))]));
             injection.init_containers.push(init_container(ctx, image));
             Some(format!("$({PASSWORD_ENV})"))
         }
         TruststoreMode::TrustManager => {
-            injection.volumes.push(map([
-                ("name", s(TRUSTSTORE_VOLUME)),
-                (
-                    "configMap",
-                    map([
-                        ("name", s(&truststore.ca_bundle.config_map)),
-                        ("items", list([map([("key", s(TRUST_MANAGER_STORE_KEY)), ("path", s("truststore.p12"))])])),
-                    ]),
-                ),
-            ]));
+            injection.volumes.push(config_map_volume(
+                TRUSTSTORE_VOLUME,
+                &truststore.ca_bundle.config_map,
+                TRUST_MANAGER_STORE_KEY,
+                "truststore.p12",
+            ));
             Some(TRUST_MANAGER_STORE_PASSWORD.to_owned())
         }
     };

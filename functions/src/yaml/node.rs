@@ -219,37 +219,31 @@ impl Mapping {
         }
     }
 
-    /// The mapping at `key`, created empty (at the end) when absent. A key that holds something other
-    /// than a mapping (a null included) is replaced by an empty mapping only when it is null.
-    pub fn mapping_entry(&mut self, key: &str) -> Option<&mut Mapping> {
+    /// The node at `key`, set to `empty` when absent (appended) or null.
+    fn entry_or(&mut self, key: &str, empty: fn() -> Node) -> &mut Node {
         let i = match self.position(key) {
             Some(i) => i,
             None => {
-                self.entries.push((Scalar::string(key), Node::Mapping(Mapping::new())));
+                self.entries.push((Scalar::string(key), empty()));
                 self.entries.len() - 1
             }
         };
         let slot = &mut self.entries[i].1;
         if slot.is_null() {
-            *slot = Node::Mapping(Mapping::new());
+            *slot = empty();
         }
-        slot.as_mapping_mut()
+        slot
+    }
+
+    /// The mapping at `key`, created empty (at the end) when absent or null; `None` when it holds
+    /// something else.
+    pub fn mapping_entry(&mut self, key: &str) -> Option<&mut Mapping> {
+        self.entry_or(key, || Node::Mapping(Mapping::new())).as_mapping_mut()
     }
 
     /// The sequence at `key`, created empty when absent or null; `None` when it holds something else.
     pub fn sequence_entry(&mut self, key: &str) -> Option<&mut Sequence> {
-        let i = match self.position(key) {
-            Some(i) => i,
-            None => {
-                self.entries.push((Scalar::string(key), Node::Sequence(Sequence::new())));
-                self.entries.len() - 1
-            }
-        };
-        let slot = &mut self.entries[i].1;
-        if slot.is_null() {
-            *slot = Node::Sequence(Sequence::new());
-        }
-        slot.as_sequence_mut()
+        self.entry_or(key, || Node::Sequence(Sequence::new())).as_sequence_mut()
     }
 }
 
