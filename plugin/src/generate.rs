@@ -36,14 +36,15 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
         None => source::read_dir(&dir, &prepared.non_manifests(&config_path))?,
     };
     let summary = pipeline::run(&mut items, &prepared)?;
-    if summary.workloads == 0 && summary.spinnaker_services == 0 {
-        tracing::warn!(dir = %dir.display(), "no Spinnaker workload or SpinnakerService found: nothing was transformed");
-    }
     let items = deployable(items);
     if items.is_empty() {
         return Err(Failure::input(
             "no Kubernetes objects to deploy in the app directory; point the Application's source.path at the Spinnaker manifests (empty output would make ArgoCD prune everything)",
         ));
+    }
+    // Logged only on success: on failure the first stderr line is the headline ArgoCD shows.
+    if summary.workloads == 0 && summary.spinnaker_services == 0 {
+        tracing::warn!(dir = %dir.display(), "no Spinnaker workload or SpinnakerService found: nothing was transformed");
     }
     Ok(krm::manifests_to_yaml(&items))
 }

@@ -101,6 +101,12 @@ pub fn announce(config: &SpinnakerPlatform) -> String {
             "init-container (keytool builds it), trust-manager (a Bundle's PKCS12 target) or none",
             spec.truststore.mode.as_str(),
         ),
+        string(
+            "trust-namespace",
+            "trust-manager namespace",
+            "trust-manager's trust namespace: where the CA Certificate and its Secret live",
+            &spec.truststore.trust_namespace,
+        ),
         string("mtls-enabled", "mTLS", "true or false", if spec.mtls.enabled { "true" } else { "false" }),
         string(
             "client-auth",

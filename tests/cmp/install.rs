@@ -1,0 +1,202 @@
+//! The install manifests: `sidecar/` and `argocd-cm/` are kustomize Components that `kubectl kustomize`
+//! (and the standalone kustomize) build over the upstream argocd-repo-server Deployment and argocd-cm
+//! (tests/data/argocd/, copied from Argo CD with their source noted), into objects valid against the
+//! Kubernetes schemas. The Helm values and the Dockerfile are checked for what they must agree on.
+
+use crate::emulator::{yaml_documents, Plugin};
+use crate::{assert_valid, find};
+use serde_json::Value;
+use spinnaker_krm_tests as h;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+/// `to` relative to `from` (kustomize refuses absolute component paths).
+fn relative(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out: PathBuf = std::iter::repeat_n(Path::new(".."), from.len() - common).collect();
+    out.extend(to[common..].iter());
+    out
+}
+
+/// An Argo CD install (the upstream repo-server Deployment and argocd-cm) with `component` added.
+fn install_with(component: &str) -> (h::TempDir, PathBuf) {
+    let tmp = h::TempDir::new(&format!("install-{component}"));
+    let dir = tmp.path().join("argocd");
+    let data = h::root().join("tests/data/argocd");
+    for file in ["argocd-repo-server-deployment.yaml", "argocd-cm.yaml"] {
+        h::copy_file(&data.join(file), &dir.join(file));
+    }
+    let component_dir = relative(&dir, &h::root().join(component));
+    h::write_file(
+        &dir.join("kustomization.yaml"),
+        &format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: argocd\nresources:\n\
+             - argocd-repo-server-deployment.yaml\n- argocd-cm.yaml\ncomponents:\n- {}\n",
+            component_dir.display()
+        ),
+    );
+    (tmp, dir)
+}
+
+/// `kubectl kustomize DIR` (and the same with the standalone kustomize: both must agree).
+fn build(dir: &Path) -> (String, Vec<Value>) {
+    let kubectl = h::run(Command::new(h::on_path("kubectl")).arg("kustomize").arg(dir), None).success();
+    let standalone = h::run(Command::new(h::kustomize()).arg("build").arg(dir), None).success();
+    let objects = parse(&kubectl.stdout);
+    assert_eq!(objects, parse(&standalone.stdout), "kubectl kustomize and kustomize 4.5.4 disagree");
+    (kubectl.stdout, objects)
+}
+
+fn parse(text: &str) -> Vec<Value> {
+    yaml_documents(text).iter().filter(|d| !d.trim().is_empty()).map(|d| serde_yaml_ng::from_str(d).unwrap()).collect()
+}
+
+fn pod(objects: &[Value]) -> &Value {
+    &find(objects, "Deployment", "argocd-repo-server")["spec"]["template"]["spec"]
+}
+
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array().and_then(|l| l.iter().find(|c| c["name"] == name)).unwrap_or_else(|| panic!("no {name} in {list}"))
+}
+
+/// Every volume a container mounts is a volume of the pod.
+fn assert_mounts_resolve(pod: &Value) {
+    let volumes: Vec<&str> = pod["volumes"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    for list in ["containers", "initContainers"] {
+        for c in pod[list].as_array().into_iter().flatten() {
+            for m in c["volumeMounts"].as_array().into_iter().flatten() {
+                let name = m["name"].as_str().unwrap();
+                assert!(volumes.contains(&name), "{} mounts {name}, which is not a volume", c["name"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_sidecar_component_builds_over_upstream_argocd_into_valid_objects() {
+    let (_tmp, dir) = install_with("sidecar");
+    let (text, objects) = build(&dir);
+    assert_valid(&text, &[], "the sidecar install");
+    let pod = pod(&objects);
+    let sidecar = named(&pod["containers"], "spinnaker-krm");
+    assert_eq!(sidecar["command"], serde_json::json!(["/var/run/argocd/argocd-cmp-server"]));
+    assert_eq!(sidecar["securityContext"]["runAsUser"], 999, "must match the repo-server's uid to dial the socket");
+    let mounts = &sidecar["volumeMounts"];
+    let at = |path: &str| {
+        mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mountPath"] == path)
+            .unwrap_or_else(|| panic!("no mount at {path}"))
+    };
+    assert_eq!(at("/var/run/argocd")["name"], "var-files");
+    assert_eq!(at("/home/argocd/cmp-server/plugins")["name"], "plugins");
+    assert_ne!(at("/tmp")["name"], "tmp", "the sidecar must not share the repo-server's /tmp");
+    let config_mount = at("/home/argocd/cmp-server/config/plugin.yaml");
+    assert_eq!(config_mount["subPath"], "plugin.yaml");
+    assert_mounts_resolve(pod);
+    // The upstream repo-server container and init container are still there, unchanged in name.
+    named(&pod["containers"], "argocd-repo-server");
+    named(&pod["initContainers"], "copyutil");
+    // The mounted plugin.yaml is sidecar/plugin.yaml, byte for byte, in the (hashed) ConfigMap it names.
+    let volume = named(&pod["volumes"], config_mount["name"].as_str().unwrap());
+    let cm_name = volume["configMap"]["name"].as_str().unwrap();
+    assert!(cm_name.starts_with("spinnaker-krm-plugin-"), "hashed name, so an edit restarts the pod: {cm_name}");
+    let cm = find(&objects, "ConfigMap", cm_name);
+    assert_eq!(cm["data"]["plugin.yaml"], h::read_file(&h::root().join("sidecar/plugin.yaml")));
+}
+
+#[test]
+fn the_argocd_cm_component_builds_over_upstream_argocd_into_valid_objects() {
+    let (_tmp, dir) = install_with("argocd-cm");
+    let (text, objects) = build(&dir);
+    assert_valid(&text, &[], "the argocd-cm install");
+    let cm = find(&objects, "ConfigMap", "argocd-cm");
+    assert_eq!(cm["data"]["kustomize.buildOptions"], "--enable-alpha-plugins --enable-exec");
+    let upstream = parse(&h::read_file(&h::root().join("tests/data/argocd/argocd-cm.yaml")));
+    for key in upstream[0]["data"].as_object().unwrap().keys() {
+        assert!(cm["data"].get(key).is_some(), "the patch dropped argocd-cm's {key}");
+    }
+    let pod = pod(&objects);
+    let init = named(&pod["initContainers"], "install-spinnaker-krm");
+    let argv: Vec<&str> = init["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(argv[..2], ["/usr/local/bin/spinnaker-krm", "install"]);
+    let target_dir = argv[2];
+    let tools = init["volumeMounts"].as_array().unwrap().iter().find(|m| m["mountPath"] == target_dir).unwrap();
+    let repo_server = named(&pod["containers"], "argocd-repo-server");
+    let mount = repo_server["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == "/usr/local/bin/spinnaker-krm")
+        .expect("the repo-server mounts the binary on its PATH");
+    assert_eq!((&mount["name"], &mount["subPath"]), (&tools["name"], &Value::from("spinnaker-krm")));
+    assert!(repo_server["volumeMounts"].as_array().unwrap().len() > 1, "the upstream mounts survive");
+    assert_mounts_resolve(pod);
+
+    // What the init container runs: `spinnaker-krm install DIR` leaves an executable spinnaker-krm there.
+    let out = h::TempDir::new("install");
+    h::run(Command::new(h::binary()).arg("install").arg(out.path()), None).success();
+    let installed = out.path().join("spinnaker-krm");
+    h::run(Command::new(&installed).arg("--version"), None).success();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&installed).unwrap().permissions().mode() & 0o777, 0o755);
+}
+
+#[test]
+fn the_helm_values_install_the_same_plugin_and_a_valid_sidecar() {
+    let values: Value = serde_yaml_ng::from_str(&h::read_file(&h::root().join("sidecar/values-argo-cd.yaml"))).unwrap();
+    // configs.cmp.plugins.<name> becomes `<name>.yaml` in argocd-cmp-cm: a ConfigManagementPlugin with that name.
+    let plugin_yaml: Value = serde_yaml_ng::from_str(&h::read_file(&h::root().join("sidecar/plugin.yaml"))).unwrap();
+    let name = plugin_yaml["metadata"]["name"].as_str().unwrap();
+    assert_eq!(values["configs"]["cmp"]["plugins"][name], plugin_yaml["spec"], "values vs sidecar/plugin.yaml");
+    let rendered = h::TempDir::new("helm-plugin");
+    let file = rendered.path().join("plugin.yaml");
+    h::write_file(
+        &file,
+        &serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ConfigManagementPlugin",
+            "metadata": {"name": name}, "spec": values["configs"]["cmp"]["plugins"][name]})
+        .to_string(),
+    );
+    assert_eq!(Plugin::load(&file).unwrap().socket_name(), "spinnaker-krm-v1");
+
+    // The chart adds extraContainers and volumes to its repo-server; put them into the upstream one.
+    let mut deployment =
+        parse(&h::read_file(&h::root().join("tests/data/argocd/argocd-repo-server-deployment.yaml"))).remove(0);
+    let spec = &mut deployment["spec"]["template"]["spec"];
+    spec["containers"]
+        .as_array_mut()
+        .unwrap()
+        .extend(values["repoServer"]["extraContainers"].as_array().unwrap().clone());
+    spec["volumes"].as_array_mut().unwrap().extend(values["repoServer"]["volumes"].as_array().unwrap().clone());
+    let sidecar = named(&spec["containers"], "spinnaker-krm").clone();
+    let subpath = sidecar["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == "argocd-cmp-cm").unwrap();
+    assert_eq!(subpath["subPath"], format!("{name}.yaml"));
+    assert_mounts_resolve(spec);
+    assert_valid(&deployment.to_string(), &[], "the repo-server with the Helm values' sidecar");
+}
+
+#[test]
+fn the_dockerfile_agrees_with_the_manifests() {
+    let dockerfile = h::read_file(&h::root().join("sidecar/Dockerfile"));
+    let test_sh = h::read_file(&h::root().join("test.sh"));
+    let line = |prefix: &str| {
+        dockerfile.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` line")).to_owned()
+    };
+    // The same kustomize the tests run, verified against a checksum before use.
+    let version = line("ARG KUSTOMIZE_VERSION=").trim_start_matches("ARG KUSTOMIZE_VERSION=").to_owned();
+    assert!(test_sh.contains(&format!("KUSTOMIZE_VERSION={version}")), "Dockerfile kustomize {version} vs test.sh");
+    assert!(dockerfile.contains("sha256sum -c -"), "the kustomize download is not verified");
+    // Where plugin.yaml, generate and the init container expect things.
+    assert!(dockerfile.contains("/spinnaker-krm /usr/local/bin/spinnaker-krm"));
+    assert!(dockerfile.contains("/kustomize /usr/local/bin/kustomize"));
+    assert!(dockerfile.contains("sidecar/plugin.yaml /home/argocd/cmp-server/config/plugin.yaml"));
+    assert!(line("ENV PATH=").starts_with("ENV PATH=/usr/local/bin"));
+    assert_eq!(line("USER "), "USER 999:999");
+    assert_eq!(line("ENTRYPOINT "), r#"ENTRYPOINT ["/var/run/argocd/argocd-cmp-server"]"#);
+    assert!(line("FROM ").contains(" AS build"));
+    assert_eq!(dockerfile.lines().rfind(|l| l.starts_with("FROM ")), Some("FROM scratch"), "the final stage");
+}

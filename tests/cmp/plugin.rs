@@ -1,0 +1,351 @@
+//! The real sidecar/plugin.yaml, run by the emulator against the examples/ repository: what ArgoCD would
+//! apply for the Spinnaker Applications, how parameters change it, and how failures look in the UI.
+
+use crate::emulator::{Application, Plugin, Sidecar};
+use crate::{annotation_keys, assert_valid, copy_dir, examples, find, of_kind, Bin};
+use serde_json::Value;
+use spinnaker_krm_tests as h;
+use std::path::Path;
+
+/// The JVM services the Operator deploys for the example SpinnakerService (no canary: no kayenta; never keel).
+const OPERATOR_JVM: &[&str] = &["clouddriver", "echo", "fiat", "front50", "gate", "igor", "orca", "rosco"];
+/// The JVM services of the plain-Deployment example: every service but deck.
+const ALL_JVM: &[&str] =
+    &["clouddriver", "echo", "fiat", "front50", "gate", "igor", "kayenta", "keel", "orca", "rosco"];
+
+/// The sidecar: plugin.yaml as shipped, and the image's env (PATH with spinnaker-krm and kustomize, HOME).
+fn sidecar(bin: &Bin) -> Sidecar {
+    let plugin = Plugin::load(&h::root().join("sidecar/plugin.yaml")).expect("sidecar/plugin.yaml loads");
+    Sidecar::new(plugin, vec![("PATH".to_owned(), bin.path()), ("HOME".to_owned(), "/home/argocd".to_owned())])
+}
+
+/// The example's Spinnaker Application (apps/spinnaker.yaml).
+fn spinnaker_app() -> Application {
+    Application::load(&examples().join("apps/spinnaker.yaml")).expect("apps/spinnaker.yaml")
+}
+
+/// An Application for the plain-Deployment example, selecting the plugin by discovery (`plugin: {}`).
+fn kustomize_example_app() -> Application {
+    Application::parse(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: spinnaker-plain, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: https://git.example.com/platform/spinnaker-deploy.git, targetRevision: main, path: spinnaker-kustomize, plugin: {}}
+  destination: {server: https://kubernetes.default.svc, namespace: spinnaker}
+",
+    )
+    .expect("application")
+}
+
+fn spinnaker_service(objects: &[Value]) -> &Value {
+    find(objects, "SpinnakerService", "spinnaker")
+}
+
+fn deployment_images(objects: &[Value]) -> Vec<String> {
+    let mut images: Vec<String> = of_kind(objects, "Deployment")
+        .iter()
+        .flat_map(|d| d["spec"]["template"]["spec"]["containers"].as_array().cloned().unwrap_or_default())
+        .map(|c| c["image"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    images.sort();
+    images
+}
+
+#[test]
+fn plugin_yaml_is_the_plugin_the_example_application_names() {
+    let plugin = Plugin::load(&h::root().join("sidecar/plugin.yaml")).unwrap();
+    assert_eq!(plugin.socket_name(), "spinnaker-krm-v1");
+    assert_eq!(plugin.generate.argv, ["spinnaker-krm", "generate"]);
+    assert_eq!(plugin.dynamic.as_ref().unwrap().argv, ["spinnaker-krm", "parameters"]);
+    assert_eq!(plugin.discover.file_name.as_deref(), Some("./spinnaker-krm.yaml"));
+    let app = spinnaker_app();
+    assert_eq!(app.plugin.as_ref().and_then(|p| p.name.as_deref()), Some("spinnaker-krm-v1"));
+}
+
+#[test]
+fn the_spinnaker_app_renders_to_valid_pinned_objects() {
+    let bin = Bin::new();
+    let out = sidecar(&bin).generate(&examples(), &spinnaker_app()).unwrap_or_else(|e| panic!("{e}"));
+    let service = spinnaker_service(&out.objects);
+    assert_eq!(service["spec"]["spinnakerConfig"]["config"]["version"], "1.27.0");
+    for svc in OPERATOR_JVM.iter().chain(&["deck"]) {
+        let artifact = &service["spec"]["spinnakerConfig"]["service-settings"][svc]["artifactId"];
+        assert_eq!(artifact, &Value::from(h::pinned_image(svc)), "{svc}");
+    }
+    assert_eq!(service["metadata"]["namespace"], "spinnaker", "the kustomization's namespace applies");
+    // What the cluster gets: no kpt/kustomize bookkeeping, no functionConfig.
+    for key in annotation_keys(&out.objects) {
+        assert!(
+            !key.starts_with("config.kubernetes.io/")
+                && !key.starts_with("internal.config.kubernetes.io/")
+                && !key.starts_with("kustomize.config.k8s.io/")
+                && key != "config.k8s.io/id",
+            "bookkeeping annotation {key} reached ArgoCD"
+        );
+    }
+    assert!(of_kind(&out.objects, "SpinnakerPlatform").is_empty(), "the functionConfig reached ArgoCD");
+    assert_valid(&out.stdout, &[], "the Spinnaker app's output");
+}
+
+#[test]
+fn the_spinnaker_app_gets_truststores_mtls_and_certificates() {
+    let bin = Bin::new();
+    let out = sidecar(&bin).generate(&examples(), &spinnaker_app()).unwrap_or_else(|e| panic!("{e}"));
+    let service = spinnaker_service(&out.objects);
+    let config = &service["spec"]["spinnakerConfig"];
+    for svc in OPERATOR_JVM {
+        let patches = service["spec"]["kustomize"][svc]["deployment"]["patchesStrategicMerge"].to_string();
+        assert!(patches.contains("keytool"), "{svc}: no keytool init container in its patches: {patches}");
+        assert!(patches.contains("spinnaker-krm.dev/"), "{svc}: no spinnaker-krm.dev/ pod annotation: {patches}");
+        assert_eq!(config["profiles"][svc]["server"]["ssl"]["enabled"], true, "{svc}: server.ssl");
+        assert_eq!(config["service-settings"][svc]["scheme"], "https", "{svc}: https");
+        assert_certificate(&out.objects, svc, "spinnaker");
+    }
+    assert_eq!(config["profiles"]["clouddriver"]["server"]["ssl"]["client-auth"], "need");
+    assert_eq!(config["profiles"]["gate"]["server"]["ssl"]["client-auth"], "want");
+    let secret_refs = out.stdout.matches("TLS_INTERNAL_KEYSTORE_PASSWORD").count();
+    assert!(secret_refs > 0, "the password is referenced from certificate-secrets");
+}
+
+#[test]
+fn the_plain_deployment_app_is_discovered_and_gets_truststores_mtls_and_pins() {
+    let bin = Bin::new();
+    // What a kpt-managed directory carries: bookkeeping annotations and a local-config object.
+    let repo = h::TempDir::new("plain");
+    copy_dir(&examples(), repo.path());
+    h::write_file(
+        &repo.path().join("spinnaker-kustomize/kpt-leftovers.yml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: setters\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: spinnaker\n  annotations:\n    config.kubernetes.io/index: '0'\n    internal.config.kubernetes.io/path: kpt-leftovers.yml\n    config.k8s.io/id: '2'\n",
+    );
+    let out = sidecar(&bin).generate(repo.path(), &kustomize_example_app()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(find(&out.objects, "ConfigMap", "extra")["metadata"].get("annotations").is_none(), "bookkeeping left");
+    assert!(!out.objects.iter().any(|o| o["metadata"]["name"] == "setters"), "a local-config object reached ArgoCD");
+    let mut expected: Vec<String> = h::SERVICES.iter().map(|s| h::pinned_image(s)).collect();
+    expected.sort();
+    assert_eq!(deployment_images(&out.objects), expected);
+    for svc in ALL_JVM {
+        let deployment = find(&out.objects, "Deployment", svc);
+        let template = &deployment["spec"]["template"];
+        let init = template["spec"]["initContainers"].to_string();
+        assert!(init.contains("keytool"), "{svc}: no init container running keytool: {init}");
+        let annotations = template["metadata"]["annotations"].as_object().cloned().unwrap_or_default();
+        assert!(annotations.keys().any(|k| k.starts_with("spinnaker-krm.dev/")), "{svc}: {annotations:?}");
+        assert_certificate(&out.objects, svc, "spinnaker");
+    }
+    assert_valid(&out.stdout, &["--allow-unknown"], "the plain-Deployment app's output");
+}
+
+/// A cert-manager.io/v1 Certificate for `svc`, with its in-cluster DNS name.
+fn assert_certificate(objects: &[Value], svc: &str, namespace: &str) {
+    let dns = format!("{svc}.{namespace}.svc");
+    let found = of_kind(objects, "Certificate").into_iter().any(|c| {
+        c["apiVersion"] == "cert-manager.io/v1"
+            && c["spec"]["dnsNames"]
+                .as_array()
+                .is_some_and(|names| names.iter().any(|n| n == &Value::from(dns.clone())))
+    });
+    assert!(found, "no cert-manager.io/v1 Certificate with dnsName {dns}");
+}
+
+#[test]
+fn parameters_override_spinnaker_krm_yaml() {
+    let bin = Bin::new();
+    let sidecar = sidecar(&bin);
+    let registry = "registry.example.com/mirror/spinnaker";
+    let app = spinnaker_app().with_parameters(&format!(
+        "[{{name: bom-registry, string: {registry}}}, {{name: client-auth, string: want}}, {{name: namespace, string: spin}}]"
+    ));
+    let out = sidecar.generate(&examples(), &app).unwrap_or_else(|e| panic!("{e}"));
+    let config = &spinnaker_service(&out.objects)["spec"]["spinnakerConfig"];
+    for svc in OPERATOR_JVM {
+        let artifact = config["service-settings"][svc]["artifactId"].as_str().unwrap();
+        assert!(artifact.starts_with(&format!("{registry}/{svc}:")), "{svc}: {artifact}");
+    }
+    assert_eq!(config["profiles"]["clouddriver"]["server"]["ssl"]["client-auth"], "want");
+    // The SpinnakerService's own namespace (from the kustomization) places its Certificates; `namespace` is
+    // where trust-manager distributes the CA bundle.
+    let bundle = of_kind(&out.objects, "Bundle");
+    assert_eq!(bundle.len(), 1);
+    assert_eq!(bundle[0]["spec"]["target"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "spin");
+
+    // Arrays and maps: only gate and orca are changed; keel's pin comes from the parameter.
+    let app = kustomize_example_app()
+        .with_parameters("[{name: services, array: [gate, orca, keel]}, {name: extra-pins, map: {keel: 0.2.0}}]");
+    let out = sidecar.generate(&examples(), &app).unwrap_or_else(|e| panic!("{e}"));
+    let images = deployment_images(&out.objects);
+    let community = h::COMMUNITY_REGISTRY;
+    assert!(images.contains(&h::pinned_image("gate")) && images.contains(&h::pinned_image("orca")), "{images:?}");
+    assert!(images.contains(&format!("{community}/keel:0.2.0")), "{images:?}");
+    assert!(images.contains(&format!("{community}/clouddriver:latest")), "clouddriver is not selected: {images:?}");
+
+    // Turning the injection off through parameters.
+    let app = kustomize_example_app()
+        .with_parameters("[{name: truststore-mode, string: none}, {name: mtls-enabled, string: 'false'}]");
+    let out = sidecar.generate(&examples(), &app).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.stdout.contains("keytool"), "truststore-mode none still injects keytool");
+    assert!(of_kind(&out.objects, "Certificate").is_empty(), "mtls-enabled false still makes Certificates");
+}
+
+#[test]
+fn a_bad_parameter_fails_naming_it_and_the_valid_keys() {
+    let bin = Bin::new();
+    let app = spinnaker_app().with_parameters("[{name: client-auth, string: sometimes}]");
+    let err = sidecar(&bin).generate(&examples(), &app).unwrap_err();
+    assert!(err.contains("parameter client-auth"), "{err}");
+    let app = spinnaker_app().with_parameters("[{name: bom-verison, string: 1.27.0}]");
+    let err = sidecar(&bin).generate(&examples(), &app).unwrap_err();
+    assert!(err.contains("unknown key \"bom-verison\"") && err.contains("bom-version"), "{err}");
+}
+
+/// The error ArgoCD shows: `` `spinnaker-krm generate` failed exit status N: <stderr> ``; returns stderr.
+fn ui_error(err: &str) -> &str {
+    let prefix = "`spinnaker-krm generate` failed exit status 2: ";
+    err.strip_prefix(prefix).unwrap_or_else(|| panic!("not the CmdError format: {err}"))
+}
+
+#[test]
+fn a_broken_bom_fails_with_a_readable_message_and_no_objects() {
+    let bin = Bin::new();
+    let repo = h::TempDir::new("broken-bom");
+    copy_dir(&examples(), repo.path());
+    let bom = repo.path().join("spinnaker/bom/1.27.0.yml");
+    let text = h::read_file(&bom);
+    for (broken, needle) in [
+        (text.replace("version: 1.27.0", "version: 1.26.0"), "1.26.0"),
+        (text.replace("services:", "services: [\n"), "bom/1.27.0.yml"),
+        (String::new(), "bom/1.27.0.yml"),
+    ] {
+        h::write_file(&bom, &broken);
+        let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).expect_err("a broken BOM must fail");
+        let stderr = ui_error(&err);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("spinnaker-krm: error: "), "{stderr}");
+        assert!(first.contains(needle), "the first line should name the problem ({needle}): {first}");
+    }
+    std::fs::remove_file(&bom).unwrap();
+    let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).unwrap_err();
+    let first = ui_error(&err).lines().next().unwrap().to_owned();
+    assert!(
+        first.contains("cannot read the BOM bom/1.27.0.yml") && first.contains("put the Spinnaker 1.27.0 BOM there"),
+        "{first}"
+    );
+}
+
+#[test]
+fn no_secret_reaches_the_argocd_ui_when_generation_fails() {
+    const CANARY: &str = "kd83-Canary-Password-x9Q";
+    let bin = Bin::new();
+    let repo = h::TempDir::new("secrets");
+    copy_dir(&examples(), repo.path());
+    let app_dir = repo.path().join("spinnaker-kustomize");
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: certificate-secrets\n  namespace: spinnaker\nstringData:\n  TLS_INTERNAL_KEYSTORE_PASSWORD: {CANARY}\n"
+    );
+    h::write_file(&app_dir.join("certificate-secrets.yml"), &secret);
+    let app = kustomize_example_app();
+    // It renders (the Secret passes through untouched)...
+    let out = sidecar(&bin).generate(repo.path(), &app).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.stderr.contains(CANARY), "stderr on success: {}", out.stderr);
+    // ...and every failure keeps it out of stderr: a broken BOM, a parameter that names a password, a
+    // Secret that is not valid YAML, one that is not an object.
+    let failures = [
+        (app.with_parameters("[{name: keystore-password, string: kd83-Canary-Password-x9Q}]"), None),
+        (app.clone(), Some(secret.replace("stringData:\n", "stringData: [\n"))),
+        (app.clone(), Some(secret.replace("metadata:\n  name: certificate-secrets\n", "metadata: {}\n"))),
+    ];
+    for (app, broken_secret) in failures {
+        if let Some(text) = &broken_secret {
+            h::write_file(&app_dir.join("certificate-secrets.yml"), text);
+        }
+        let err = sidecar(&bin).generate(repo.path(), &app).expect_err("must fail");
+        assert!(!err.contains(CANARY), "the password reached the UI:\n{err}");
+        h::write_file(&app_dir.join("certificate-secrets.yml"), &secret);
+    }
+    h::write_file(&app_dir.join("bom/1.27.0.yml"), "version: 1.27.0\n");
+    let err = sidecar(&bin).generate(repo.path(), &app).expect_err("must fail");
+    assert!(!err.contains(CANARY), "the password reached the UI:\n{err}");
+}
+
+#[test]
+fn an_app_with_nothing_to_deploy_fails_instead_of_pruning_everything() {
+    let bin = Bin::new();
+    let repo = h::TempDir::new("empty-app");
+    let app_dir = repo.path().join("spinnaker");
+    h::copy_file(&examples().join("spinnaker/spinnaker-krm.yaml"), &app_dir.join("spinnaker-krm.yaml"));
+    h::install_bom(&app_dir);
+    let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).expect_err("empty output must fail");
+    assert!(ui_error(&err).starts_with("spinnaker-krm: error: no Kubernetes objects to deploy"), "{err}");
+}
+
+#[test]
+fn a_kustomization_that_runs_the_function_itself_gets_the_route_advice() {
+    let bin = Bin::new();
+    let mut app = spinnaker_app();
+    app.path = "kustomize-route".to_owned();
+    let err = sidecar(&bin).generate(&examples(), &app).expect_err("the sidecar's kustomize has no exec plugins");
+    let first = ui_error(&err).lines().next().unwrap().to_owned();
+    assert!(first.contains("kustomize build failed") && first.contains("remove it from transformers:"), "{first}");
+}
+
+#[test]
+fn plugin_selection_by_name_and_by_discovery() {
+    let bin = Bin::new();
+    let sidecar = sidecar(&bin);
+    // The name without the version is the most common mistake (argocd-cmp.md §7.1).
+    let mut app = spinnaker_app();
+    app.plugin.as_mut().unwrap().name = Some("spinnaker-krm".to_owned());
+    let err = sidecar.generate(&examples(), &app).unwrap_err();
+    assert!(err.contains("could not find cmp-server plugin with name \"spinnaker-krm\""), "{err}");
+    // Discovery needs spinnaker-krm.yaml in the app directory: the operator app is not ours.
+    let mut app = kustomize_example_app();
+    app.path = "spinnaker-operator".to_owned();
+    let err = sidecar.generate(&examples(), &app).unwrap_err();
+    assert_eq!(err, "could not find plugin supporting the given repository");
+}
+
+#[test]
+fn the_announcement_covers_every_parameter_once_with_current_values() {
+    let bin = Bin::new();
+    let sidecar = sidecar(&bin);
+    let announced = sidecar.parameters(&examples(), &spinnaker_app()).unwrap_or_else(|e| panic!("{e}"));
+    let mut names: Vec<&str> = announced.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let value = |name: &str| announced.iter().find(|a| a["name"] == name).unwrap()["string"].clone();
+    assert_eq!(value("bom-version"), "1.27.0");
+    assert_eq!(value("client-auth"), "need");
+    assert_eq!(value("truststore-mode"), "init-container");
+    assert_eq!(value("namespace"), "spinnaker");
+    // Every key the function accepts (it lists them when given an unknown one), each announced once.
+    let app = spinnaker_app().with_parameters("[{name: no-such-key, string: x}]");
+    let err = sidecar.generate(&examples(), &app).unwrap_err();
+    let valid = err.split("valid keys: ").nth(1).unwrap_or_else(|| panic!("{err}")).trim();
+    let mut keys: Vec<&str> = valid.split(", ").collect();
+    keys.sort_unstable();
+    names.sort_unstable();
+    assert_eq!(names, keys, "dynamic ++ static announcements vs the function's keys");
+
+    // The values are the app's: another spinnaker-krm.yaml, other values.
+    let repo = h::TempDir::new("announce");
+    copy_dir(&examples(), repo.path());
+    let config = repo.path().join("spinnaker/spinnaker-krm.yaml");
+    h::write_file(&config, &h::read_file(&config).replace("clientAuth: need", "clientAuth: want"));
+    let announced = sidecar.parameters(repo.path(), &spinnaker_app()).unwrap();
+    assert_eq!(announced.iter().find(|a| a["name"] == "client-auth").unwrap()["string"], "want");
+}
+
+#[test]
+fn the_example_applications_point_at_paths_that_exist() {
+    let root = Application::load(&examples().join("bootstrap/root.yaml")).unwrap();
+    assert!(examples().join(&root.path).is_dir(), "root app path {}", root.path);
+    let mut children = 0;
+    for entry in std::fs::read_dir(examples().join(&root.path)).unwrap() {
+        let app = Application::load(&entry.unwrap().path()).unwrap();
+        children += 1;
+        if app.repo_url == root.repo_url {
+            assert!(examples().join(&app.path).is_dir(), "{}: path {} is not in examples/", app.name, app.path);
+        }
+    }
+    assert_eq!(children, 4, "cert-manager, trust-manager, the Operator and Spinnaker");
+    assert!(Path::new(&examples().join("spinnaker/bom/1.27.0.yml")).is_file());
+}
