@@ -33,7 +33,7 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     let prepared = pipeline::prepare(&read_config(&config_path)?, &dir, &overrides)?;
     let mut items = match kustomization(&dir) {
         Some(file) => kustomize_build(&dir, &file)?,
-        None => source::read_dir(&dir, &prepared.non_manifests(&config_path))?,
+        None => source::read_dir(&dir, &prepared.non_manifests(&dir, &config_path))?,
     };
     let summary = pipeline::run(&mut items, &prepared)?;
     let items = deployable(items);

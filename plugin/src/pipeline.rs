@@ -18,12 +18,12 @@ pub struct Prepared {
 
 impl Prepared {
     /// The files of a directory that are configuration, not manifests: the functionConfig, the BOM
-    /// file and the directory holding it (`bom/`), relative to the rendered directory.
-    pub fn non_manifests(&self, config_path: &Path) -> Vec<PathBuf> {
+    /// file and the directory holding it (`bom/`), as paths from the working directory.
+    pub fn non_manifests(&self, base_dir: &Path, config_path: &Path) -> Vec<PathBuf> {
         let mut paths = vec![config_path.to_path_buf()];
         if self.bom.is_some() {
-            let bom = PathBuf::from(self.config.bom_path());
-            paths.extend(bom.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf));
+            let bom = base_dir.join(self.config.bom_path());
+            paths.extend(bom.parent().filter(|p| *p != base_dir).map(Path::to_path_buf));
             paths.push(bom);
         }
         paths

@@ -19,7 +19,7 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
     let config_path = config.map(Path::to_path_buf).unwrap_or_else(|| dir.join(DEFAULT_CONFIG));
     let function_config = read_config(&config_path)?;
     let prepared = pipeline::prepare(&function_config, dir, &[])?;
-    let mut items = source::read_dir(dir, &prepared.non_manifests(&config_path))?;
+    let mut items = source::read_dir(dir, &prepared.non_manifests(dir, &config_path))?;
     pipeline::run(&mut items, &prepared)?;
     Ok(krm::manifests_to_yaml(&items))
 }

@@ -21,16 +21,19 @@ pub fn read_limited(input: &mut impl Read, origin: &str) -> Result<Vec<u8>, Fail
     Ok(bytes)
 }
 
-/// The manifests below `dir`, skipping the files and directories in `skip` (absolute or relative to `dir`).
+/// The manifests below `dir`, skipping the files and directories in `skip` (paths as the caller names
+/// them: relative to the working directory, or absolute). Paths are compared after resolving them, so
+/// `examples/x/bom` and `/abs/examples/x/bom` are the same directory.
 pub fn read_dir(dir: &Path, skip: &[PathBuf]) -> Result<Vec<Node>, Failure> {
-    let skip: Vec<PathBuf> = skip.iter().map(|p| normalize(&dir.join(p))).collect();
+    let root = dir.canonicalize().map_err(|e| Failure::input(format!("cannot read {}: {e}", dir.display())))?;
+    let skip: Vec<PathBuf> = skip.iter().filter_map(|p| p.canonicalize().ok()).collect();
     let mut files = Vec::new();
-    collect(dir, &skip, &mut files)?;
+    collect(&root, &skip, &mut files)?;
     files.sort();
     let mut items = Vec::new();
     for file in files {
         let bytes = std::fs::read(&file).map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;
-        let origin = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
+        let origin = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
         items.extend(krm::parse_manifests(&bytes, &origin)?);
     }
     Ok(items)
@@ -42,7 +45,7 @@ fn collect(dir: &Path, skip: &[PathBuf], files: &mut Vec<PathBuf>) -> Result<(),
         let entry = entry.map_err(|e| Failure::input(format!("cannot list {}: {e}", dir.display())))?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || skip.contains(&normalize(&path)) {
+        if name.starts_with('.') || skip.contains(&path) {
             continue;
         }
         let file_type =
@@ -57,19 +60,4 @@ fn collect(dir: &Path, skip: &[PathBuf], files: &mut Vec<PathBuf>) -> Result<(),
         }
     }
     Ok(())
-}
-
-/// `a/./b/../c` → `a/c`, without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
