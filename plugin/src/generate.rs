@@ -16,9 +16,6 @@ use functions::yaml::Node;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The names kustomize accepts for a kustomization file.
-const KUSTOMIZATIONS: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
 /// Annotation keys (or key prefixes, ending in `/`) that only mean something to kpt and kustomize.
 const BOOKKEEPING: &[&str] =
     &["config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/", "config.k8s.io/id"];
@@ -50,7 +47,7 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
 }
 
 fn kustomization(dir: &Path) -> Option<String> {
-    KUSTOMIZATIONS.iter().find(|name| dir.join(name).is_file()).map(|name| (*name).to_owned())
+    source::KUSTOMIZATION_FILES.iter().find(|name| dir.join(name).is_file()).map(|name| (*name).to_owned())
 }
 
 /// `kustomize build DIR`, with kustomize from `$SPINNAKER_KRM_KUSTOMIZE` or PATH.

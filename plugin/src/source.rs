@@ -8,7 +8,8 @@ use functions::yaml::Node;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+/// The names kustomize accepts for a kustomization file.
+pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// All of `input`, but never more than one byte past the input limit: an oversized stream is refused by
 /// the parser without being held in memory whole.
