@@ -124,6 +124,12 @@ golden! {
     pin_spinnakerservice_profiles => "pin-spinnakerservice-profiles",
     pin_missing_service_error => "pin-missing-service-error",
     pin_registry_override => "pin-registry-override",
+    mtls_seed_spinnakerservice => "mtls-seed-spinnakerservice",
+    mtls_spinnaker_kustomize => "mtls-spinnaker-kustomize",
+    mtls_halyard_spin_deployments => "mtls-halyard-spin-deployments",
+    mtls_client_auth_want => "mtls-client-auth-want",
+    truststore_trust_manager => "truststore-trust-manager",
+    truststore_user_init_container_and_java_opts => "truststore-user-init-container-and-java-opts",
 }
 
 #[test]
