@@ -27,6 +27,9 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Benchmark floor (docs/benchmarks.md): parse the ResourceList on stdin and print it back, no transform.
+    #[arg(long, hide = true)]
+    identity: bool,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
     logging::init();
     let cli = Cli::parse();
     let outcome = match cli.command {
+        None if cli.identity => identity(),
         None => run_krm_function(),
         Some(Command::Render { dir, config }) => render::run(&dir, config.as_deref()).map_err(|f| (f, None)),
         Some(Command::Generate { config }) => generate::run(config.as_deref()).map_err(|f| (f, None)),
@@ -102,6 +106,13 @@ fn run_krm_function() -> Result<String, (Failure, Option<String>)> {
         ));
     }
     krm_function::run(&mut stdin)
+}
+
+/// `--identity`: the same read, parse and emit as the KRM function, without the transform.
+fn identity() -> Result<String, (Failure, Option<String>)> {
+    let bytes = source::read_limited(&mut std::io::stdin().lock(), "stdin").map_err(|f| (f, None))?;
+    let list = functions::krm::ResourceList::parse(&bytes, "stdin").map_err(|e| (Failure::from(e), None))?;
+    Ok(list.to_yaml())
 }
 
 fn write_stdout(text: &str) -> ExitCode {
