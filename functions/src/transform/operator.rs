@@ -42,8 +42,14 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
         let Ok(image) = ctx.bom.image_for(service, &ctx.config.spec.bom) else { continue }; // reported by pinning
         let mtls = ctx.config.spec.mtls.enabled;
         let tls_secret = mtls.then(|| certs::tls_secret_name(service.name()));
-        let injection = pod::pod_injection(ctx, service, &image, tls_secret.as_deref());
-        let patch = (!injection.is_empty()).then(|| strategic_merge_patch(service, &injection));
+        let injection = pod::pod_injection(ctx, &image, tls_secret.as_deref());
+        // The strategic merge replaces an env value by name, so the user's own `<SVC>_OPTS` (set through
+        // service-settings) goes into ours.
+        let user_opts = spec
+            .get("spinnakerConfig")
+            .and_then(|c| c.path_str(&["service-settings", service.name(), "env", &pod::opts_env(service)]))
+            .map(str::to_owned);
+        let patch = (!injection.is_empty()).then(|| strategic_merge_patch(service, &injection, user_opts.as_deref()));
         if let Err(message) = set_patch(spec, service, patch) {
             report(format!("spec.kustomize.{}.deployment", service.name()), message);
             continue;
@@ -78,14 +84,16 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
 }
 
 /// The patch text: our init container, volumes, and the service container's env and mounts.
-fn strategic_merge_patch(service: Service, injection: &pod::PodInjection) -> String {
+fn strategic_merge_patch(service: Service, injection: &pod::PodInjection, user_opts: Option<&str>) -> String {
     let mut pod_spec = Mapping::new();
     if !injection.init_containers.is_empty() {
         pod_spec.insert("initContainers", pod::list(injection.init_containers.iter().cloned()));
     }
     let mut container: Mapping = [("name", pod::s(service.name()))].into_iter().collect();
-    if !injection.env.is_empty() {
-        container.insert("env", pod::list(injection.env.iter().cloned()));
+    let env: Vec<Node> =
+        injection.env.iter().cloned().chain(pod::jvm_options_env(service, user_opts, injection)).collect();
+    if !env.is_empty() {
+        container.insert("env", pod::list(env));
     }
     if !injection.mounts.is_empty() {
         container.insert("volumeMounts", pod::list(injection.mounts.iter().cloned()));

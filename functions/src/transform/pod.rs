@@ -112,21 +112,47 @@ pub struct PodInjection {
     pub mounts: Vec<Node>,
     /// Env for the service container, in order (the password first: later values refer to it).
     pub env: Vec<Node>,
+    /// Our JVM options for the start script's `<SVC>_OPTS`, merged with the user's own value there.
+    pub jvm_options: Option<String>,
 }
 
 impl PodInjection {
     /// True when there is nothing to add (truststore `none` and mTLS off).
     pub fn is_empty(&self) -> bool {
-        self.volumes.is_empty() && self.init_containers.is_empty() && self.mounts.is_empty() && self.env.is_empty()
+        self.volumes.is_empty()
+            && self.init_containers.is_empty()
+            && self.mounts.is_empty()
+            && self.env.is_empty()
+            && self.jvm_options.is_none()
     }
 }
 
-/// The pod injection for `service`, whose pinned image is `image`; `tls_secret` is its certificate's Secret
+/// Where our options start inside a `<SVC>_OPTS` value; everything from there on is ours.
+const JVM_OPTIONS_START: &str = "-Djavax.net.ssl.trustStore=/spinnaker-krm/";
+
+/// The `<SVC>_OPTS` value from the user's own value (a previous run's options removed) and ours:
+/// the user's options first, ours last. `None` when both are empty.
+pub fn merge_jvm_options(user: Option<&str>, ours: Option<&str>) -> Option<String> {
+    let user = user.map(|v| v.find(JVM_OPTIONS_START).map_or(v, |at| &v[..at]).trim()).unwrap_or_default();
+    match (user, ours) {
+        ("", None) => None,
+        ("", Some(ours)) => Some(ours.to_owned()),
+        (user, None) => Some(user.to_owned()),
+        (user, Some(ours)) => Some(format!("{user} {ours}")),
+    }
+}
+
+/// The pod injection for a service whose pinned image is `image`; `tls_secret` is its certificate's Secret
 /// when mTLS is on.
-pub fn pod_injection(ctx: &Context, service: Service, image: &str, tls_secret: Option<&str>) -> PodInjection {
+pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>) -> PodInjection {
     let truststore = &ctx.config.spec.truststore;
-    let mut injection =
-        PodInjection { volumes: Vec::new(), init_containers: Vec::new(), mounts: Vec::new(), env: Vec::new() };
+    let mut injection = PodInjection {
+        volumes: Vec::new(),
+        init_containers: Vec::new(),
+        mounts: Vec::new(),
+        env: Vec::new(),
+        jvm_options: None,
+    };
     let trust_password = match truststore.mode {
         TruststoreMode::None => None,
         TruststoreMode::InitContainer => {
@@ -164,12 +190,16 @@ pub fn pod_injection(ctx: &Context, service: Service, image: &str, tls_secret: O
     if let Some(password) = trust_password {
         // The JVM-wide default trust (every TLS client, not only kork's OkHttp) through the start script's
         // `<APP>_OPTS`, which leaves the user's JAVA_OPTS alone. Kubernetes expands `$(VAR)` here.
-        let options = format!(
+        injection.jvm_options = Some(format!(
             "-Djavax.net.ssl.trustStore={TRUSTSTORE_FILE} -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword={password}"
-        );
-        injection.env.push(env_value(&opts_env(service), &options));
+        ));
     }
     injection
+}
+
+/// The `<SVC>_OPTS` env entry: the user's options (`user`) merged with ours, or `None` when empty.
+pub fn jvm_options_env(service: Service, user: Option<&str>, injection: &PodInjection) -> Option<Node> {
+    merge_jvm_options(user, injection.jvm_options.as_deref()).map(|value| env_value(&opts_env(service), &value))
 }
 
 /// The Gradle start script's per-application options variable: `CLOUDDRIVER_OPTS`, `FRONT50_OPTS`.
@@ -217,3 +247,19 @@ fn init_container(ctx: &Context, image: &str) -> Node {
 
 /// The `spinnaker` user of the official images (and of spinnaker-kustomize's pod securityContext).
 const SPINNAKER_UID: i64 = 10111;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jvm_options_keep_the_users_own_and_replace_ours() {
+        let ours = "-Djavax.net.ssl.trustStore=/spinnaker-krm/truststore/truststore.p12 -Dx=1";
+        assert_eq!(merge_jvm_options(None, Some(ours)).as_deref(), Some(ours));
+        assert_eq!(merge_jvm_options(Some("-Dport=9010"), Some(ours)), Some(format!("-Dport=9010 {ours}")));
+        let previous = format!("-Dport=9010 {}", ours.replace("x=1", "x=0"));
+        assert_eq!(merge_jvm_options(Some(&previous), Some(ours)), Some(format!("-Dport=9010 {ours}")));
+        assert_eq!(merge_jvm_options(Some(&previous), None).as_deref(), Some("-Dport=9010"));
+        assert_eq!(merge_jvm_options(Some(ours), None), None);
+    }
+}

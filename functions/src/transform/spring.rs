@@ -30,6 +30,24 @@ pub struct Peer {
     pub namespace: String,
 }
 
+/// The TLS properties [`mtls_settings`] sets, in its order; base URLs follow them.
+pub const TLS_PROPERTIES: [&str; 14] = [
+    "server.ssl.enabled",
+    "server.ssl.key-store",
+    "server.ssl.key-store-type",
+    "server.ssl.key-store-password",
+    "server.ssl.trust-store",
+    "server.ssl.trust-store-type",
+    "server.ssl.trust-store-password",
+    "server.ssl.client-auth",
+    "ok-http-client.key-store",
+    "ok-http-client.key-store-type",
+    "ok-http-client.key-store-password",
+    "ok-http-client.trust-store",
+    "ok-http-client.trust-store-type",
+    "ok-http-client.trust-store-password",
+];
+
 /// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https.
 pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Settings {
     let placeholder = format!("${{{PASSWORD_ENV}}}");
@@ -38,29 +56,34 @@ pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Setting
         _ => placeholder.clone(),
     };
     let text = |v: &str| Value::Text(v.to_owned());
-    let mut settings: Settings = vec![
-        ("server.ssl.enabled".into(), Value::Bool(true)),
-        ("server.ssl.key-store".into(), text(KEYSTORE_FILE)),
-        ("server.ssl.key-store-type".into(), text("PKCS12")),
-        ("server.ssl.key-store-password".into(), text(&placeholder)),
-        ("server.ssl.trust-store".into(), text(CA_TRUSTSTORE_FILE)),
-        ("server.ssl.trust-store-type".into(), text("PKCS12")),
-        ("server.ssl.trust-store-password".into(), text(&placeholder)),
-        ("server.ssl.client-auth".into(), text(ctx.config.spec.mtls.client_auth_for(service).as_str())),
-        ("ok-http-client.key-store".into(), text(KEYSTORE_FILE)),
-        ("ok-http-client.key-store-type".into(), text("PKCS12")),
-        ("ok-http-client.key-store-password".into(), text(&placeholder)),
-        ("ok-http-client.trust-store".into(), text(TRUSTSTORE_FILE)),
-        ("ok-http-client.trust-store-type".into(), text("PKCS12")),
-        ("ok-http-client.trust-store-password".into(), text(&trust_password)),
+    let values = [
+        Value::Bool(true),
+        text(KEYSTORE_FILE),
+        text("PKCS12"),
+        text(&placeholder),
+        text(CA_TRUSTSTORE_FILE),
+        text("PKCS12"),
+        text(&placeholder),
+        text(ctx.config.spec.mtls.client_auth_for(service).as_str()),
+        text(KEYSTORE_FILE),
+        text("PKCS12"),
+        text(&placeholder),
+        text(TRUSTSTORE_FILE),
+        text("PKCS12"),
+        text(&trust_password),
     ];
+    let mut settings: Settings = TLS_PROPERTIES.iter().map(|p| (*p).to_owned()).zip(values).collect();
     for peer in peers.iter().filter(|p| p.service.is_jvm()) {
-        settings.push((
-            format!("services.{}.baseUrl", peer.service.name()),
-            Value::Text(format!("https://{}.{}:{}", peer.host, peer.namespace, peer.service.port())),
-        ));
+        settings.push((format!("services.{}.baseUrl", peer.service.name()), Value::Text(peer.base_url())));
     }
     settings
+}
+
+impl Peer {
+    /// `https://<host>.<namespace>:<port>`: a name the peer's certificate holds.
+    pub fn base_url(&self) -> String {
+        format!("https://{}.{}:{}", self.host, self.namespace, self.service.port())
+    }
 }
 
 /// The environment variable Spring Boot binds to a property: dots to underscores, dashes removed,
@@ -69,11 +92,21 @@ pub fn env_name(property: &str) -> String {
     property.replace('-', "").replace('.', "_").to_ascii_uppercase()
 }
 
-/// True for an env var that a previous run may have set from [`mtls_settings`].
-pub fn is_managed_env(name: &str) -> bool {
-    name.starts_with("SERVER_SSL_")
-        || name.starts_with("OKHTTPCLIENT_")
-        || (name.starts_with("SERVICES_") && name.ends_with("_BASEURL"))
+/// True for an env var that [`mtls_settings`] sets on every service: ours to set and to remove.
+pub fn is_tls_env(name: &str) -> bool {
+    TLS_PROPERTIES.iter().any(|p| env_name(p) == name)
+}
+
+/// True for a `SERVICES_<SVC>_BASEURL` that holds a URL we write (`https://<svc>.<ns>:<port>` or the
+/// `spin-<svc>` form): a previous run's, ours to remove when the peer is gone. Any other value is the
+/// user's and stays.
+pub fn is_our_base_url(name: &str, value: Option<&str>, namespace: &str) -> bool {
+    Service::ALL.iter().any(|&service| {
+        name == env_name(&format!("services.{}.baseUrl", service.name()))
+            && [service.name().to_owned(), format!("spin-{}", service.name())]
+                .into_iter()
+                .any(|host| value == Some(Peer { service, host, namespace: namespace.to_owned() }.base_url().as_str()))
+    })
 }
 
 /// The settings as `env` entries.
@@ -124,7 +157,10 @@ mod tests {
         assert_eq!(env_name("server.ssl.key-store"), "SERVER_SSL_KEYSTORE");
         assert_eq!(env_name("ok-http-client.trust-store-password"), "OKHTTPCLIENT_TRUSTSTOREPASSWORD");
         assert_eq!(env_name("services.front50.baseUrl"), "SERVICES_FRONT50_BASEURL");
-        assert!(is_managed_env("SERVICES_FRONT50_BASEURL") && !is_managed_env("SERVICES_X"));
+        assert!(is_tls_env("OKHTTPCLIENT_TRUSTSTOREPASSWORD") && !is_tls_env("SERVER_SSL_ENABLEDPROTOCOLS"));
+        assert!(is_our_base_url("SERVICES_FRONT50_BASEURL", Some("https://spin-front50.ns:8080"), "ns"));
+        assert!(!is_our_base_url("SERVICES_FRONT50_BASEURL", Some("http://front50.example:8080"), "ns"));
+        assert!(!is_our_base_url("SERVICES_X_BASEURL", Some("https://x.ns:1"), "ns"));
     }
 
     #[test]

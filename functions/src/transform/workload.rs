@@ -18,7 +18,9 @@ pub const HASH_ANNOTATION: &str = "spinnaker-krm.dev/injection-hash";
 /// The JVM service a workload runs and the names it is reached by.
 pub struct JvmWorkload {
     pub service: Service,
-    /// The workload's name without `spin-`: `gate`, `clouddriver-ro`.
+    /// The workload's name, which is its Service's name: `gate`, `spin-gate`, `clouddriver-ro`.
+    pub name: String,
+    /// The name without `spin-`: certificates carry both forms.
     pub host: String,
     pub namespace: String,
     /// Index of the service container in `containers`.
@@ -36,14 +38,15 @@ pub fn jvm_workload(item: &Node, ctx: &Context) -> Option<JvmWorkload> {
     let name = item.path_str(&["metadata", "name"])?;
     let host = name.strip_prefix("spin-").unwrap_or(name).to_owned();
     let namespace = item.path_str(&["metadata", "namespace"]).unwrap_or(&ctx.config.spec.namespace).to_owned();
-    Some(JvmWorkload { service, host, namespace, container })
+    Some(JvmWorkload { service, name: name.to_owned(), host, namespace, container })
 }
 
-/// The peer a workload is for other services, when it is the service's main workload (not an HA split).
+/// The peer a workload is for other services, when it is the service's main workload (not an HA split):
+/// reached by its own name (`clouddriver`, or `spin-clouddriver` in a Halyard-shaped install).
 pub fn as_peer(workload: &JvmWorkload) -> Option<Peer> {
     (workload.host == workload.service.name()).then(|| Peer {
         service: workload.service,
-        host: workload.host.clone(),
+        host: workload.name.clone(),
         namespace: workload.namespace.clone(),
     })
 }
@@ -59,15 +62,15 @@ pub fn inject(item: &mut Node, workload: &JvmWorkload, ctx: &Context, peers: &[P
         .and_then(|c| c.path_str(&["image"]))
         .unwrap_or_default()
         .to_owned();
-    let mut injection = pod::pod_injection(ctx, workload.service, &image, tls_secret.as_deref());
+    let mut injection = pod::pod_injection(ctx, &image, tls_secret.as_deref());
     if mtls {
         let others: Vec<Peer> = peers.iter().filter(|p| p.service != workload.service).cloned().collect();
         injection.env.extend(spring::as_env(&spring::mtls_settings(ctx, workload.service, &others)));
     }
     let hash = injection_hash(&injection);
     let pod = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut)?;
-    sync(pod, "volumes", "name", &injection.volumes, is_ours);
-    sync(pod, "initContainers", "name", &injection.init_containers, is_ours);
+    sync(pod, "volumes", "name", &injection.volumes, |m| is_ours(m.get_str("name")));
+    sync(pod, "initContainers", "name", &injection.init_containers, |m| is_ours(m.get_str("name")));
     let container = pod
         .get_mut("containers")
         .and_then(Node::as_sequence_mut)
@@ -75,10 +78,19 @@ pub fn inject(item: &mut Node, workload: &JvmWorkload, ctx: &Context, peers: &[P
         .and_then(Node::as_mapping_mut)
         .expect("jvm_workload found this container");
     let opts = pod::opts_env(workload.service);
-    sync(container, "env", "name", &injection.env, |name| {
-        name == pod::PASSWORD_ENV || name == opts || spring::is_managed_env(name)
+    let user_opts =
+        container.get_sequence("env").and_then(|e| e.find_by("name", &opts)).and_then(|e| e.get_str("value"));
+    let mut env = injection.env.clone();
+    env.extend(pod::jvm_options_env(workload.service, user_opts, &injection));
+    let namespace = workload.namespace.as_str();
+    sync(container, "env", "name", &env, |m| {
+        let name = m.get_str("name").unwrap_or_default();
+        name == pod::PASSWORD_ENV
+            || name == opts
+            || spring::is_tls_env(name)
+            || spring::is_our_base_url(name, m.get_str("value"), namespace)
     });
-    sync(container, "volumeMounts", "name", &injection.mounts, is_ours);
+    sync(container, "volumeMounts", "name", &injection.mounts, |m| is_ours(m.get_str("name")));
     if mtls {
         adapt_probes(container, ctx.config.spec.mtls.client_auth_for(workload.service), workload.service);
     }
@@ -86,21 +98,21 @@ pub fn inject(item: &mut Node, workload: &JvmWorkload, ctx: &Context, peers: &[P
     tls_secret.map(|_| certs::certificate(ctx, &workload.host, &workload.namespace))
 }
 
-fn is_ours(name: &str) -> bool {
-    name.starts_with("spinnaker-krm-")
+fn is_ours(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.starts_with("spinnaker-krm-"))
 }
 
 /// Makes the list `key` of `parent` hold `items` (matched by `field`), dropping entries that `managed`
 /// claims but `items` no longer has. Other entries keep their place.
-pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: &[Node], managed: impl Fn(&str) -> bool) {
+pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: &[Node], managed: impl Fn(&Mapping) -> bool) {
     let wanted: Vec<&str> = items.iter().filter_map(|i| i.as_mapping()?.get_str(field)).collect();
     if items.is_empty() && !parent.contains_key(key) {
         return;
     }
     let Some(list) = parent.sequence_entry(key) else { return };
     list.retain(|n| {
-        let name = n.as_mapping().and_then(|m| m.get_str(field));
-        !name.is_some_and(|name| managed(name) && !wanted.contains(&name))
+        let Some(m) = n.as_mapping() else { return true };
+        !managed(m) || m.get_str(field).is_some_and(|name| wanted.contains(&name))
     });
     for item in items {
         list.upsert_by(field, item.clone());
@@ -132,11 +144,21 @@ fn adapt_probes(container: &mut Mapping, client_auth: ClientAuth, service: Servi
                 }
             }
             ClientAuth::Want => {
-                let http = pod::map([("path", pod::s("/health")), ("port", port), ("scheme", pod::s("HTTPS"))]);
+                let path = exec_probe_path(probe).unwrap_or_else(|| "/health".to_owned());
+                let http = pod::map([("path", pod::s(&path)), ("port", port), ("scheme", pod::s("HTTPS"))]);
                 probe.replace_entry(check, "httpGet", http);
             }
         }
     }
+}
+
+/// The path of the URL an exec probe fetches (Halyard's `wget … http://localhost:8084/health`).
+fn exec_probe_path(probe: &Mapping) -> Option<String> {
+    let command = probe.get_mapping("exec")?.get_sequence("command")?;
+    command.iter().filter_map(Node::as_str).find_map(|arg| {
+        let rest = arg.strip_prefix("http://").or_else(|| arg.strip_prefix("https://"))?;
+        Some(rest.find('/').map_or_else(|| "/".to_owned(), |at| rest[at..].to_owned()))
+    })
 }
 
 /// A short, stable digest of what was injected.
@@ -150,6 +172,7 @@ pub fn injection_hash(injection: &PodInjection) -> Option<String> {
         digest.update(emit::to_string(&Node::Sequence(seq)).as_bytes());
         digest.update(b"\0");
     }
+    digest.update(injection.jvm_options.as_deref().unwrap_or_default().as_bytes());
     let bytes = digest.finalize();
     Some(bytes.iter().take(8).map(|b| format!("{b:02x}")).collect())
 }
