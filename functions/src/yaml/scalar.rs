@@ -58,6 +58,12 @@ static YAML11_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
 static TIMESTAMP_LIKE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:$|[Tt ]|\s)").expect("static regex"));
 
+/// False when `s` cannot match any number or timestamp pattern above: every one starts with a digit, a sign or
+/// a dot. Most text (names, paths, images) is ruled out here without running the regexes.
+fn may_be_number(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
+}
+
 /// True for `~`, `null`, `Null`, `NULL` and the empty plain scalar.
 pub fn is_null_word(s: &str) -> bool {
     NULL_WORDS.contains(&s)
@@ -67,8 +73,7 @@ pub fn is_null_word(s: &str) -> bool {
 pub fn plain_is_string(s: &str) -> bool {
     !(is_null_word(s)
         || YAML11_BOOLS.contains(&s)
-        || YAML11_NUMBER.is_match(s)
-        || TIMESTAMP_LIKE.is_match(s)
+        || (may_be_number(s) && (YAML11_NUMBER.is_match(s) || TIMESTAMP_LIKE.is_match(s)))
         || s == "<<"
         || s == "=")
 }
@@ -76,7 +81,7 @@ pub fn plain_is_string(s: &str) -> bool {
 /// True when writing `s` plain could make some reader see something other than the string `s`:
 /// a bool, null, number, timestamp, merge key, or different text because of YAML syntax.
 pub fn needs_quotes(s: &str) -> bool {
-    if !plain_is_string(s) || NUMBER_LIKE.is_match(s) {
+    if !plain_is_string(s) || (may_be_number(s) && NUMBER_LIKE.is_match(s)) {
         return true;
     }
     let first = s.chars().next().expect("empty strings are null words");
@@ -175,7 +180,7 @@ pub fn resolve_plain_yaml11(s: &str) -> serde_json::Value {
         }
         _ => {}
     }
-    if YAML11_NUMBER.is_match(s) {
+    if may_be_number(s) && YAML11_NUMBER.is_match(s) {
         if let Some(i) = parse_int(s) {
             return Value::from(i);
         }
