@@ -1,0 +1,599 @@
+//! The failure catalogue (README "Failure catalogue"): one test per kind of bad input, through the real
+//! binary, pinning what the user sees. Each asserts the exact first stderr line, the exit code, what is on
+//! stdout (in KRM mode a ResourceList with no items and only error `results`, in the other modes nothing),
+//! that nothing panicked, and for the hostile rows that time and memory stay bounded.
+
+use spinnaker_krm_tests as h;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What stdout holds after a failure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stdout {
+    /// Nothing at all.
+    Empty,
+    /// A ResourceList with `items: []` and error `results`, the first matching the headline.
+    Results,
+}
+
+/// Asserts a failed run: exit code, the exact first stderr line, stdout, no panic.
+#[track_caller]
+fn assert_fails(out: &h::Run, code: i32, headline: &str, stdout: Stdout) {
+    let context = format!("--- stdout\n{}\n--- stderr\n{}", out.stdout, out.stderr);
+    assert_eq!(out.status.code(), Some(code), "exit code\n{context}");
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("spinnaker-krm: error: {headline}"), "first stderr line\n{context}");
+    assert!(!out.stderr.contains("panicked"), "a panic\n{context}");
+    match stdout {
+        Stdout::Empty => assert_eq!(out.stdout, "", "stdout must be empty\n{context}"),
+        Stdout::Results => assert_results(&out.stdout, code, headline),
+    }
+}
+
+/// stdout is `apiVersion`, `kind: ResourceList`, `items: []` and `results`, every result an error; the
+/// first result is the headline: its message (exit 2), or `Kind/ns/name field: message` (exit 1, where
+/// the resource and field are the result's `resourceRef` and `field.path`).
+#[track_caller]
+fn assert_results(stdout: &str, code: i32, headline: &str) {
+    let list: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(stdout).unwrap_or_else(|e| panic!("stdout is not YAML ({e}):\n{stdout}"));
+    let keys: Vec<&str> = list.as_mapping().expect("a mapping").keys().filter_map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["apiVersion", "kind", "items", "results"], "{stdout}");
+    assert_eq!(list["kind"].as_str(), Some("ResourceList"), "{stdout}");
+    assert_eq!(list["items"].as_sequence().map(Vec::len), Some(0), "a failed run emits no item:\n{stdout}");
+    let results = list["results"].as_sequence().expect("results");
+    assert!(!results.is_empty(), "{stdout}");
+    for result in results {
+        assert_eq!(result["severity"].as_str(), Some("error"), "{stdout}");
+    }
+    let first = &results[0];
+    let message = first["message"].as_str().expect("a message");
+    let shown = match code {
+        2 => message.to_owned(),
+        _ => {
+            let r = &first["resourceRef"];
+            let namespace = r["namespace"].as_str().map(|ns| format!("{ns}/")).unwrap_or_default();
+            let field = first["field"]["path"].as_str().expect("a field path");
+            format!("{}/{namespace}{} {field}: {message}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap())
+        }
+    };
+    assert!(
+        headline == shown || headline.starts_with(&format!("{shown} (and ")),
+        "the first result {shown:?} is not the headline {headline:?}"
+    );
+}
+
+/// A working directory with `bom/1.27.0.yml`, where the function runs.
+fn workdir(name: &str) -> h::TempDir {
+    let work = h::TempDir::new(name);
+    h::install_bom(work.path());
+    work
+}
+
+fn gate() -> String {
+    h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"))
+}
+
+/// A SpinnakerPlatform with these `spec` lines (indented by two spaces).
+fn platform(spec: &str) -> String {
+    format!(
+        "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata:\n  name: spinnaker\nspec:\n{spec}"
+    )
+}
+
+/// The gate Deployment under the functionConfig `config`, through the binary in KRM mode.
+fn krm_gate(work: &Path, config: &str) -> h::Run {
+    h::run_function(work, &h::resource_list(&[&gate()], config))
+}
+
+const LIST_HEAD: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
+
+// ---- the input stream ----------------------------------------------------------------------------
+
+#[test]
+fn not_yaml() {
+    let out = h::run_function(workdir("not-yaml").path(), "this is: [not yaml\n");
+    // When stdin is not a readable ResourceList the binary prints no results list: stdout stays empty, and
+    // kpt shows the stderr line. (So for every row up to `empty_stream`.)
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 2 column 1: while parsing a flow sequence, expected ',' or ']'",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn not_a_resource_list() {
+    let out = h::run_function(workdir("not-rl").path(), &gate());
+    assert_fails(
+        &out,
+        2,
+        "stdin is not a ResourceList: kind is \"Deployment\"; kpt and kustomize send `apiVersion: config.kubernetes.io/v1`, `kind: ResourceList`, `items: [...]`",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn items_not_a_list() {
+    let out = h::run_function(workdir("items-map").path(), &format!("{LIST_HEAD}items:\n  gate: {{}}\n"));
+    assert_fails(
+        &out,
+        2,
+        "stdin is not a ResourceList: items is not a list; kpt and kustomize send `apiVersion: config.kubernetes.io/v1`, `kind: ResourceList`, `items: [...]`",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn an_item_without_kind_fails_and_one_without_metadata_passes() {
+    let work = workdir("no-kind");
+    let config = h::pinning_config("");
+    let no_kind = "apiVersion: v1\nmetadata:\n  name: settings\ndata:\n  a: b\n";
+    let out = h::run_function(work.path(), &h::resource_list(&[&gate(), no_kind], &config));
+    assert_fails(
+        &out,
+        2,
+        "stdin: items[1] is not a Kubernetes object: kind is missing or not a string; every item needs apiVersion, kind and metadata.name",
+        Stdout::Empty,
+    );
+    let bad_metadata = "apiVersion: v1\nkind: ConfigMap\nmetadata: settings\n";
+    let out = h::run_function(work.path(), &h::resource_list(&[bad_metadata], &config));
+    assert_fails(
+        &out,
+        2,
+        "stdin: items[0] is not a Kubernetes object: metadata is not a mapping; every item needs apiVersion, kind and metadata.name",
+        Stdout::Empty,
+    );
+    // kpt sends a package's Kustomization files, which have no metadata: they pass through as they are.
+    let kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gate.yaml\n";
+    let out = h::run_function(work.path(), &h::resource_list(&[kustomization, &gate()], &config)).success();
+    assert!(out.stdout.contains(&h::as_item(kustomization)), "{}", out.stdout);
+    assert_eq!(h::image_lines(&out.stdout), [h::pinned_image("gate")]);
+}
+
+#[test]
+fn duplicate_keys() {
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: a\n  mode: b\n";
+    let out = h::run_function(workdir("dup").path(), &h::resource_list(&[cm], &h::pinning_config("")));
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 10 column 5: duplicate key \"mode\" in the mapping that starts at line 9; readers disagree on which value wins, so keep one",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn invalid_utf8() {
+    let work = workdir("utf8");
+    let path = work.path().join("input.yaml");
+    let mut bytes = h::resource_list(&[&gate()], &h::pinning_config("")).into_bytes();
+    let at = bytes.windows(4).position(|w| w == b"gate").expect("gate");
+    assert_eq!(at, 125, "the byte made invalid: the first `gate`, in metadata.name");
+    bytes[at] = 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let (out, _) = run_measured(&mut Command::new(h::binary()), work.path(), &path);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not UTF-8 (invalid byte at offset 125); Kubernetes manifests are UTF-8 text",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn empty_stream() {
+    let out = h::run_function(workdir("empty").path(), "");
+    assert_fails(&out, 2, "stdin is empty: expected a ResourceList", Stdout::Empty);
+    let out = h::run_function(workdir("blank").path(), "\n  \n");
+    assert_fails(&out, 2, "stdin is empty: expected a ResourceList", Stdout::Empty);
+}
+
+/// Peak RSS and wall time of one run.
+struct Cost {
+    seconds: f64,
+    max_rss_kb: u64,
+}
+
+/// Runs `cmd` (the binary) under `/usr/bin/time` with stdin from `input`, in `cwd`.
+fn run_measured(cmd: &mut Command, cwd: &Path, input: &Path) -> (h::Run, Cost) {
+    let report = cwd.join("time.txt");
+    let mut timed = Command::new(h::on_path("time"));
+    timed.arg("-f").arg("%M").arg("-o").arg(&report).arg(cmd.get_program()).args(cmd.get_args());
+    timed.current_dir(cwd).stdin(Stdio::from(std::fs::File::open(input).unwrap()));
+    let what = format!("{cmd:?} < {}", input.display());
+    let start = Instant::now();
+    let output = timed.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let seconds = start.elapsed().as_secs_f64();
+    let time = h::read_file(&report);
+    let max_rss_kb = time.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{time}"));
+    let out = h::Run {
+        what,
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    eprintln!("{}: {seconds:.2} s, {} MB peak RSS", out.what, max_rss_kb / 1024);
+    (out, Cost { seconds, max_rss_kb })
+}
+
+/// Hostile input fails fast and small. Measured (debug build, idle machine): 100 MB 0.1 s / 72 MB,
+/// the alias bomb 0.9 s / 190 MB, 10,000-deep nesting 0.01 s / 8 MB.
+#[track_caller]
+fn assert_bounded(cost: &Cost, max: Duration, max_mb: u64) {
+    assert!(cost.seconds < max.as_secs_f64(), "took {:.2} s (bound {max:?})", cost.seconds);
+    assert!(cost.max_rss_kb < max_mb * 1024, "peak RSS {} MB (bound {max_mb} MB)", cost.max_rss_kb / 1024);
+}
+
+/// Writes `size` bytes of valid ResourceList (ConfigMaps) to `path`, in chunks.
+fn write_big_resource_list(path: &Path, size: usize) {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    file.write_all(format!("{LIST_HEAD}items:\n").as_bytes()).unwrap();
+    let item = format!(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: x}}\n  data: {{a: \"{}\"}}\n",
+        "x".repeat(1000)
+    );
+    for _ in 0..=size / item.len() {
+        file.write_all(item.as_bytes()).unwrap();
+    }
+    file.flush().unwrap();
+}
+
+#[test]
+fn a_100_mb_stream() {
+    let work = workdir("big");
+    let input = work.path().join("big.yaml");
+    write_big_resource_list(&input, 100_000_000);
+    assert!(std::fs::metadata(&input).unwrap().len() >= 100_000_000);
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is over the 67108864 byte limit (it has at least 67108865 bytes); split the package or render fewer resources at once",
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn an_alias_bomb() {
+    let work = workdir("bomb");
+    let mut text =
+        format!("{LIST_HEAD}items: []\nfunctionConfig:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let p = format!("*a{}", i - 1);
+        text.push_str(&format!("  a{i}: &a{i} [{}]\n", [p.as_str(); 9].join(", ")));
+    }
+    let input = work.path().join("bomb.yaml");
+    h::write_file(&input, &text);
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 11 column 12: aliases expand to more than 1000000 nodes (an alias bomb?); write the repeated content out or use fewer aliases",
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn nesting_10000_deep() {
+    let work = workdir("deep");
+    let input = work.path().join("deep.yaml");
+    h::write_file(&input, &format!("{LIST_HEAD}items:\n- {}x{}\n", "{a: ".repeat(10_000), "}".repeat(10_000)));
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 4 column 1023: nesting deeper than 200 levels; no Kubernetes manifest needs that",
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+    // Block style (nested sequences), as deep, through `verify`.
+    h::write_file(&input, &format!("{}x\n", "- ".repeat(10_000)));
+    let (out, cost) = run_measured(Command::new(h::binary()).arg("verify"), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 1 column 401: nesting deeper than 200 levels; no Kubernetes manifest needs that",
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+// ---- the functionConfig --------------------------------------------------------------------------
+
+#[test]
+fn no_function_config() {
+    let out = h::run_function(workdir("no-fc").path(), &format!("{LIST_HEAD}items:\n{}", h::as_item(&gate())));
+    assert_fails(
+        &out,
+        2,
+        "no functionConfig: pass a SpinnakerPlatform (kpt: --fn-config spinnaker-krm.yaml; kustomize: list it under transformers:) or kpt's `-- bom-version=1.27.0`",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn function_config_with_an_unknown_field() {
+    let work = workdir("unknown");
+    let out = krm_gate(work.path(), &platform("  bom: {version: 1.27.0}\n  mtls: {clientAuht: want}\n"));
+    assert_fails(
+        &out,
+        2,
+        "functionConfig spec.mtls.clientAuht: unknown field `clientAuht`, expected one of `enabled`, `clientAuth`, `gateClientAuth`, `issuer`",
+        Stdout::Results,
+    );
+    // kpt's `-- key=value` form (a ConfigMap).
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: function-input\ndata:\n  bom-version: 1.27.0\n  client-auht: want\n";
+    let out = krm_gate(work.path(), config);
+    assert_fails(
+        &out,
+        2,
+        "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, trust-namespace, mtls-enabled, client-auth, gate-client-auth, issuer-kind, issuer-name, issuer-create",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn function_config_with_a_wrong_type() {
+    let work = workdir("types");
+    let out = krm_gate(work.path(), &platform("  bom: {version: 1.27.0}\n  mtls: {enabled: maybe}\n"));
+    assert_fails(
+        &out,
+        2,
+        "functionConfig spec.mtls.enabled: invalid type: string \"maybe\", expected a boolean",
+        Stdout::Results,
+    );
+    let out = krm_gate(work.path(), &platform("  bom: {version: 1.27.0}\n  services: gate\n"));
+    assert_fails(
+        &out,
+        2,
+        "functionConfig spec.services: invalid type: string \"gate\", expected a sequence",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn function_config_with_a_literal_password() {
+    let work = workdir("password");
+    let out =
+        krm_gate(work.path(), &platform("  bom: {version: 1.27.0}\n  truststore:\n    password: hunter2-catalogue\n"));
+    assert_fails(
+        &out,
+        2,
+        "functionConfig spec.truststore.password: a password is never accepted inline: only a reference {name, key} to a Secret is accepted; put the password in a Secret and set spec.truststore.passwordSecret: {name: <secret>, key: <key>}",
+        Stdout::Results,
+    );
+    assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"), "the password was echoed");
+}
+
+#[test]
+fn shell_metacharacters_in_names_and_paths() {
+    let work = workdir("shell");
+    let cases = [
+        (
+            "  namespace: \"spin;rm -rf /\"\n",
+            "functionConfig spec.namespace: \"spin;rm -rf /\" is not a valid namespace; use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+        ),
+        (
+            "  truststore:\n    passwordSecret: {name: \"$(id)\"}\n",
+            "functionConfig spec.truststore.passwordSecret.name: \"$(id)\" is not a valid object name; use a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+        ),
+        (
+            "  truststore:\n    defaultCacerts: \"/etc/ssl/`id`\"\n",
+            "functionConfig spec.truststore.defaultCacerts: \"/etc/ssl/`id`\" is not a valid path to the JDK truststore; use an absolute file path of letters, digits, '.', '_' and '-' with no '..' component and no '//' (e.g. /etc/ssl/certs/java/cacerts)",
+        ),
+    ];
+    for (spec, headline) in cases {
+        let out = krm_gate(work.path(), &platform(&format!("  bom: {{version: 1.27.0}}\n{spec}")));
+        assert_fails(&out, 2, headline, Stdout::Results);
+    }
+    let out = krm_gate(work.path(), &platform("  bom: {version: 1.27.0, dir: \"bom;ls\"}\n"));
+    assert_fails(
+        &out,
+        2,
+        "functionConfig spec.bom.dir: \"bom;ls\" is not a valid BOM path; use a relative path of letters, digits, '.', '_', '-', '+' and '@' separated by single '/' (e.g. bom, ../../bom or bom/1.27.0.yml)",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn dot_dot_is_refused_in_default_cacerts_and_allowed_in_bom_dir() {
+    let root = h::TempDir::new("dotdot");
+    let work = root.path().join("app");
+    h::install_bom(root.path());
+    std::fs::create_dir_all(&work).unwrap();
+    let out = krm_gate(
+        &work,
+        &platform("  bom: {version: 1.27.0, dir: ../bom}\n  truststore:\n    defaultCacerts: /etc/ssl/../cacerts\n"),
+    );
+    assert_fails(
+        &out,
+        2,
+        "functionConfig spec.truststore.defaultCacerts: \"/etc/ssl/../cacerts\" is not a valid path to the JDK truststore; use an absolute file path of letters, digits, '.', '_' and '-' with no '..' component and no '//' (e.g. /etc/ssl/certs/java/cacerts)",
+        Stdout::Results,
+    );
+    // A BOM at the repository root, above the kustomization: `..` works.
+    let config = h::pinning_config("").replace("    dir: bom\n", "    dir: ../bom\n");
+    let out = krm_gate(&work, &config).success();
+    assert_eq!(h::image_lines(&out.stdout), [h::pinned_image("gate")]);
+}
+
+// ---- the BOM -------------------------------------------------------------------------------------
+
+#[test]
+fn bom_missing() {
+    let work = h::TempDir::new("no-bom");
+    let out = krm_gate(work.path(), &h::pinning_config(""));
+    let dir = work.path().display();
+    assert_fails(
+        &out,
+        2,
+        &format!("cannot read the BOM bom/1.27.0.yml ({dir}/bom/1.27.0.yml: no such file); put the Spinnaker 1.27.0 BOM there, or point spec.bom.dir or spec.bom.file at it (relative to {dir})"),
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn bom_malformed() {
+    let work = h::TempDir::new("bad-bom");
+    h::write_file(&work.path().join("bom/1.27.0.yml"), "version: \"1.27.0\nservices: {}\n");
+    let out = krm_gate(work.path(), &h::pinning_config(""));
+    assert_fails(
+        &out,
+        2,
+        "BOM bom/1.27.0.yml: version: found unexpected end of stream at line 3 column 1, while scanning a quoted scalar at line 1 column 10; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
+        Stdout::Results,
+    );
+    h::write_file(&work.path().join("bom/1.27.0.yml"), "version: 1.27.0\nservices: [gate]\n");
+    let out = krm_gate(work.path(), &h::pinning_config(""));
+    assert_fails(
+        &out,
+        2,
+        "BOM bom/1.27.0.yml: services: invalid type: sequence, expected a map at line 2 column 11; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn bom_for_another_version() {
+    let work = h::TempDir::new("other-bom");
+    h::copy_file(&h::fixtures().join("bom/1.27.0.yml"), &work.path().join("bom/1.28.0.yml"));
+    let config = h::pinning_config("").replace("    version: 1.27.0\n", "    version: 1.28.0\n");
+    let out = krm_gate(work.path(), &config);
+    assert_fails(
+        &out,
+        2,
+        "BOM bom/1.28.0.yml has version \"1.27.0\" but spec.bom.version asks for \"1.28.0\"; point spec.bom at the BOM for 1.28.0 or set spec.bom.version to 1.27.0",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn bom_missing_a_service() {
+    let work = h::TempDir::new("bom-no-gate");
+    let bom = h::read_file(&h::fixtures().join("bom/1.27.0.yml"));
+    let without_gate =
+        bom.replace("  gate:\n    commit: b621ff317dc0d4049b1a1bc2267e61a8e0b1ce7d\n    version: 6.54.1\n", "");
+    assert_ne!(bom, without_gate, "fixture changed?");
+    h::write_file(&work.path().join("bom/1.27.0.yml"), &without_gate);
+    let out = krm_gate(work.path(), &h::pinning_config(""));
+    assert_fails(
+        &out,
+        1,
+        "Deployment/gate spec.template.spec.containers[0].image: service gate is not pinned: BOM bom/1.27.0.yml has no services.gate.version and spec.bom.extraPins has no gate; add it to spec.bom.extraPins (e.g. extraPins: {gate: <tag>})",
+        Stdout::Results,
+    );
+}
+
+// ---- the manifests -------------------------------------------------------------------------------
+
+#[test]
+fn a_spinnaker_image_pinned_by_digest() {
+    let work = workdir("digest");
+    let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+    let pinned = gate().replace("gate:latest", &format!("gate@{digest}"));
+    let out = h::run_function(work.path(), &h::resource_list(&[&pinned], &h::pinning_config("")));
+    assert_fails(
+        &out,
+        1,
+        &format!("Deployment/gate spec.template.spec.containers[0].image: gate is pinned by digest ({digest}); spinnaker-krm pins Spinnaker images to the BOM by tag: remove the digest, or leave gate out of spec.services"),
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn a_spinnaker_service_with_a_conflicting_patch() {
+    let work = workdir("conflict");
+    let service = "apiVersion: spinnaker.io/v1alpha2
+kind: SpinnakerService
+metadata:
+  name: spinnaker
+  namespace: spinnaker
+spec:
+  spinnakerConfig:
+    config:
+      version: 1.28.1
+  kustomize:
+    gate:
+      deployment:
+        patchesStrategicMerge:
+        - |
+          spec:
+            template:
+              spec:
+                volumes:
+                - name: spinnaker-krm-truststore
+                  emptyDir: {}
+";
+    let out = h::run_function(work.path(), &h::resource_list(&[service], &platform("  bom: {version: 1.27.0}\n")));
+    assert_fails(
+        &out,
+        1,
+        "SpinnakerService/spinnaker/spinnaker spec.kustomize.gate.deployment: a patchesStrategicMerge entry already patches spinnaker-krm's volumes or init container; remove it, spinnaker-krm writes its own patch",
+        Stdout::Results,
+    );
+}
+
+// ---- the other modes -----------------------------------------------------------------------------
+
+#[test]
+fn render_names_the_file_that_is_not_yaml() {
+    let dir = workdir("render-bad");
+    h::write_file(&dir.path().join("spinnaker-krm.yaml"), &h::pinning_config(""));
+    h::write_file(&dir.path().join("gate.yaml"), &gate());
+    h::write_file(&dir.path().join("broken.yaml"), "a: [\n");
+    let out = h::run(Command::new(h::binary()).arg("render").arg(dir.path()), None);
+    assert_fails(
+        &out,
+        2,
+        "broken.yaml is not valid YAML: line 2 column 1: while parsing a node, did not find expected node content",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn generate_refuses_a_bad_parameter() {
+    let dir = workdir("generate-param");
+    h::write_file(&dir.path().join("spinnaker-krm.yaml"), &h::pinning_config(""));
+    h::write_file(&dir.path().join("gate.yaml"), &gate());
+    let mut cmd = Command::new(h::binary());
+    cmd.arg("generate").current_dir(dir.path());
+    cmd.env("ARGOCD_APP_PARAMETERS", r#"[{"name":"client-auth","string":"required"}]"#);
+    let out = h::run(&mut cmd, None);
+    assert_fails(
+        &out,
+        2,
+        "functionConfig parameter client-auth: unknown variant `required`, expected `need` or `want`",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn verify_refuses_an_empty_stream_and_one_without_spinnaker() {
+    let out = h::run(Command::new(h::binary()).arg("verify"), Some(""));
+    assert_fails(&out, 2, "stdin holds no Kubernetes objects: nothing to verify (did the render fail?)", Stdout::Empty);
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n";
+    let out = h::run(Command::new(h::binary()).arg("verify"), Some(cm));
+    assert_fails(
+        &out,
+        2,
+        "stdin has no Spinnaker workload or SpinnakerService: nothing was verified; check that the right stream is piped in",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn verify_fails_an_unprotected_stream() {
+    let out = h::run(Command::new(h::binary()).arg("verify"), Some(&gate()));
+    assert_fails(
+        &out,
+        1,
+        "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 8 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
+        Stdout::Empty,
+    );
+}
