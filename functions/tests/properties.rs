@@ -874,7 +874,7 @@ fn hits_known_bug(stream: &str, config: &str) -> bool {
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn the_transform_is_deterministic_idempotent_and_changes_only_what_it_owns(
