@@ -59,7 +59,7 @@ impl Severity {
 }
 
 /// The object a result is about.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ResourceRef {
     pub api_version: String,
     pub kind: String,

@@ -21,6 +21,7 @@ use crate::config::SpinnakerPlatform;
 use crate::krm::{KrmResult, ResourceRef, Severity};
 use crate::service::Service;
 use crate::yaml::Node;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// What the transform works from: the validated config and the BOM it names.
@@ -149,10 +150,6 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     }
 }
 
-fn same_object(a: &ResourceRef, b: &ResourceRef) -> bool {
-    a.api_version == b.api_version && a.kind == b.kind && a.name == b.name && a.namespace == b.namespace
-}
-
 /// Adds generated objects: a managed object of the same identity is updated in place (its metadata, and
 /// so kpt's annotations, stay); an unmanaged one is a conflict. New objects get kpt path annotations
 /// when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`.
@@ -162,14 +159,19 @@ fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<F
             a.contains_key("config.kubernetes.io/path") || a.contains_key("internal.config.kubernetes.io/path")
         })
     });
-    let mut added: Vec<ResourceRef> = Vec::new();
+    // Where each identity first occurs among the input items (generated objects are appended after them and
+    // never looked up again: `added` skips a repeated identity).
+    let mut index: HashMap<ResourceRef, usize> = HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        index.entry(ResourceRef::of(item)).or_insert(i);
+    }
+    let mut added: HashSet<ResourceRef> = HashSet::with_capacity(objects.len());
     for object in objects {
         let id = ResourceRef::of(&object);
-        if added.iter().any(|a| same_object(a, &id)) {
+        if !added.insert(id.clone()) {
             continue;
         }
-        added.push(id.clone());
-        match items.iter_mut().find(|i| same_object(&ResourceRef::of(i), &id)) {
+        match index.get(&id).map(|&i| &mut items[i]) {
             Some(existing) if certs::is_managed(existing) => {
                 let (Some(existing), Some(spec)) = (existing.as_mapping_mut(), object.path(&["spec"])) else { continue };
                 existing.insert("spec", spec.clone());
