@@ -60,10 +60,9 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Text without line breaks: a mapping key (a key with a line break is a known emitter bug, see
-/// `a_new_key_with_a_line_break_reads_back` below).
+/// Text for a mapping key (line breaks included: a key is written on one line, double-quoted).
 fn one_line_text() -> impl Strategy<Value = String> {
-    text().prop_map(|t| t.replace(['\n', '\r'], " "))
+    text()
 }
 
 fn words() -> impl Strategy<Value = String> {
@@ -86,7 +85,8 @@ fn yamlish() -> impl Strategy<Value = String> {
     prop::collection::vec(proptest::sample::select(TOKENS), 0..80).prop_map(|t| t.concat())
 }
 
-/// What a document means to a YAML 1.1 reader, tags included (a tagged scalar keeps its tag).
+/// What a document means to a YAML 1.1 reader, tags included (a tagged scalar keeps its tag); keys are
+/// resolved like values (`~` and an empty key are both null; `yes` and `"yes"` differ).
 fn meaning(node: &Node) -> serde_json::Value {
     use serde_json::Value;
     match node {
@@ -96,7 +96,7 @@ fn meaning(node: &Node) -> serde_json::Value {
         },
         Node::Mapping(m) => Value::Array(
             std::iter::once(Value::String(m.tag().unwrap_or_default().to_owned()))
-                .chain(m.iter().map(|(k, v)| Value::Array(vec![Value::String(k.value().to_owned()), meaning(v)])))
+                .chain(m.iter().map(|(k, v)| Value::Array(vec![meaning(&Node::Scalar(k.clone())), meaning(v)])))
                 .collect(),
         ),
         Node::Sequence(s) => Value::Array(
@@ -105,40 +105,6 @@ fn meaning(node: &Node) -> serde_json::Value {
                 .collect(),
         ),
     }
-}
-
-/// Documents the emitter is known to write wrong, left out of the meaning check until fixed (each has a
-/// regression test at the end of this file): a bare scalar document (not a manifest; a multi-line one gets
-/// a wrong indentation indicator), a tagged top-level collection (`--- !!map`: written as `!!map {}`), an
-/// empty tagged key, and a plain scalar starting with a block indicator.
-fn known_emitter_bug(doc: &Node) -> bool {
-    doc.as_scalar().is_some() || top_level_tag(doc) || has_empty_tagged_key(doc) || has_plain_indicator(doc)
-}
-
-/// True when some key is empty, plain and tagged (`? !!str`): written back as `!!str:`, a known bug (see
-/// `an_empty_tagged_key_keeps_its_meaning` below).
-fn has_empty_tagged_key(node: &Node) -> bool {
-    let empty_tagged = |s: &functions::yaml::Scalar| s.tag().is_some() && s.is_plain() && s.value().is_empty();
-    match node {
-        Node::Scalar(_) => false,
-        Node::Mapping(m) => m.iter().any(|(k, v)| empty_tagged(k) || has_empty_tagged_key(v)),
-        Node::Sequence(s) => s.iter().any(has_empty_tagged_key),
-    }
-}
-
-/// True when a plain scalar starts with a block indicator (`{|: a}`): invalid YAML that saphyr-parser
-/// accepts in flow context and that we write back as is, unreadable (see the report).
-fn has_plain_indicator(node: &Node) -> bool {
-    let bad = |s: &functions::yaml::Scalar| s.is_plain() && s.value().starts_with(['|', '>']);
-    match node {
-        Node::Scalar(s) => bad(s),
-        Node::Mapping(m) => m.iter().any(|(k, v)| bad(k) || has_plain_indicator(v)),
-        Node::Sequence(s) => s.iter().any(has_plain_indicator),
-    }
-}
-
-fn top_level_tag(doc: &Node) -> bool {
-    doc.as_mapping().and_then(Mapping::tag).or_else(|| doc.as_sequence().and_then(Sequence::tag)).is_some()
 }
 
 proptest! {
@@ -155,7 +121,7 @@ proptest! {
         let _ = ResourceList::parse(text.as_bytes(), "stdin");
         let _ = krm::parse_manifests(text.as_bytes(), "stdin");
         if let Ok(docs) = yaml::parse_stream(&text, Limits::default()) {
-            for doc in docs.iter().filter(|d| !known_emitter_bug(d)) {
+            for doc in &docs {
                 let written = yaml::to_string(doc);
                 let again = yaml::parse_stream(&written, Limits::default())
                     .unwrap_or_else(|e| panic!("our own output does not read back: {e}\n{written}"));
@@ -867,12 +833,6 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Known bug (see `a_pin_only_run_keeps_empty_lists` below): with nothing to inject, `env: ~` and
-/// `volumes: []` are deleted. Such inputs are left out until it is fixed.
-fn hits_known_bug(stream: &str, config: &str) -> bool {
-    config.contains("mode: none") && (stream.contains(": ~\n") || stream.contains(": []\n"))
-}
-
 proptest! {
     #![proptest_config(config(256))]
 
@@ -881,7 +841,6 @@ proptest! {
         stream in items().prop_map(as_stream),
         config in platform(),
     ) {
-        prop_assume!(!hits_known_bug(&stream, &config));
         if let Err(problem) = check_transform(&as_read(&stream), &config) {
             prop_assert!(false, "{}\n--- config\n{}--- input\n{}", problem, config, stream);
         }
@@ -895,9 +854,7 @@ proptest! {
         earlier in platform(),
         config in platform(),
     ) {
-        prop_assume!(!hits_known_bug(&stream, &earlier));
         let Ok((_, rendered)) = run(&as_read(&stream), &load_platform(&earlier), &bom()) else { return Ok(()) };
-        prop_assume!(!hits_known_bug(&rendered, &config));
         if let Err(problem) = check_transform(&as_read(&rendered), &config) {
             prop_assert!(false, "{}\n--- config\n{}--- earlier config\n{}--- input\n{}", problem, config, earlier, stream);
         }
@@ -924,11 +881,9 @@ fn the_owned_path_check_catches_a_foreign_change() {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Minimal inputs of the properties above that fail today. Each is a bug in functions/src; remove the
-// `ignore` when it is fixed (and the matching exclusion in the property).
+// Regressions: minimal inputs on which the properties above once failed, one test per bug.
 
 #[test]
-#[ignore = "bug: a key with a line break is written as a block scalar key, which no reader accepts"]
 fn a_new_key_with_a_line_break_reads_back() {
     let written = krm::manifests_to_yaml(&[config_map_with("\na", "")]);
     let items = krm::parse_manifests(written.as_bytes(), "x.yaml").unwrap_or_else(|e| panic!("{e}\n{written}"));
@@ -936,7 +891,6 @@ fn a_new_key_with_a_line_break_reads_back() {
 }
 
 #[test]
-#[ignore = "bug: a document with a tag on its top-level mapping (`--- !!map`) is written as `!!map {}`"]
 fn a_tagged_document_keeps_its_content() {
     let text = "--- !!map\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n";
     let items = krm::parse_manifests(text.as_bytes(), "cm.yaml").unwrap();
@@ -946,7 +900,6 @@ fn a_tagged_document_keeps_its_content() {
 }
 
 #[test]
-#[ignore = "bug: an empty tagged key (`? !!str`) is written as `!!str:`, another key"]
 fn an_empty_tagged_key_keeps_its_meaning() {
     let docs = yaml::parse_stream("? !!str\n: v\n", Limits::default()).unwrap();
     let written = yaml::to_string(&docs[0]);
@@ -955,7 +908,6 @@ fn an_empty_tagged_key_keeps_its_meaning() {
 }
 
 #[test]
-#[ignore = "bug: saphyr-parser accepts `{|: a}` (invalid YAML) and it is written back as `|: a`, unreadable"]
 fn a_plain_scalar_starting_with_an_indicator_is_refused_or_quoted() {
     if let Ok(docs) = yaml::parse_stream("{|: a}\n", Limits::default()) {
         let written = yaml::to_string(&docs[0]);
@@ -965,7 +917,6 @@ fn a_plain_scalar_starting_with_an_indicator_is_refused_or_quoted() {
 }
 
 #[test]
-#[ignore = "bug: with nothing to inject (truststore none, mTLS off), `env: ~` and `volumes: []` are deleted"]
 fn a_pin_only_run_keeps_empty_lists() {
     let stream = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: rosco\nspec:\n  template:\n    spec:\n      containers:\n      - name: rosco\n        image: rosco:latest\n        env: ~\n      volumes: []\n";
     let config = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  bom: {version: 1.27.0}\n  truststore: {mode: none}\n  mtls: {enabled: false}\n";
@@ -973,9 +924,24 @@ fn a_pin_only_run_keeps_empty_lists() {
 }
 
 #[test]
-#[ignore = "bug (minor: a bare scalar is never a manifest): `|\\n\\n|\\n` is written as `|2-` with unindented lines"]
 fn a_multi_line_scalar_document_reads_back() {
     let docs = yaml::parse_stream("|\n\n|\n", Limits::default()).unwrap();
+    let written = yaml::to_string(&docs[0]);
+    let again = yaml::parse_stream(&written, Limits::default()).unwrap_or_else(|e| panic!("{e}\n{written}"));
+    assert_eq!(meaning(&again[0]), meaning(&docs[0]), "{written}");
+}
+
+#[test]
+fn a_multi_line_plain_scalar_that_looks_like_a_document_marker_stays_a_scalar() {
+    let docs = yaml::parse_stream("&a ---\n? ", Limits::default()).unwrap();
+    let written = yaml::to_string(&docs[0]);
+    let again = yaml::parse_stream(&written, Limits::default()).unwrap_or_else(|e| panic!("{e}\n{written}"));
+    assert_eq!(meaning(&again[0]), meaning(&docs[0]), "{written}");
+}
+
+#[test]
+fn a_null_sequence_item_stays_null() {
+    let docs = yaml::parse_stream("- \n- ~\n", Limits::default()).unwrap();
     let written = yaml::to_string(&docs[0]);
     let again = yaml::parse_stream(&written, Limits::default()).unwrap_or_else(|e| panic!("{e}\n{written}"));
     assert_eq!(meaning(&again[0]), meaning(&docs[0]), "{written}");

@@ -105,10 +105,18 @@ fn is_ours(name: Option<&str>) -> bool {
 /// Makes the list `key` of `parent` hold `items` (matched by `field`), dropping entries that `managed`
 /// claims but `items` no longer has. Other entries keep their place.
 pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: &[Node], managed: impl Fn(&Mapping) -> bool) {
-    let wanted: Vec<&str> = items.iter().filter_map(|i| i.as_mapping()?.get_str(field)).collect();
-    if items.is_empty() && !parent.contains_key(key) {
+    if items.is_empty() {
+        // Nothing to add: touch the list only to drop a previous run's entries, and drop the list only
+        // when that emptied it (a user's `env: ~` or `volumes: []` stays as written).
+        let Some(list) = parent.get_mut(key).and_then(Node::as_sequence_mut) else { return };
+        let before = list.len();
+        list.retain(|n| !n.as_mapping().is_some_and(&managed));
+        if before > 0 && list.is_empty() {
+            parent.remove(key);
+        }
         return;
     }
+    let wanted: Vec<&str> = items.iter().filter_map(|i| i.as_mapping()?.get_str(field)).collect();
     let Some(list) = parent.sequence_entry(key) else { return };
     list.retain(|n| {
         let Some(m) = n.as_mapping() else { return true };
@@ -116,9 +124,6 @@ pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: &[Node], manage
     });
     for item in items {
         list.upsert_by(field, item.clone());
-    }
-    if list.is_empty() {
-        parent.remove(key);
     }
 }
 

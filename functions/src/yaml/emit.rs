@@ -6,13 +6,28 @@
 use super::node::{Mapping, Node, Scalar, Sequence, Style};
 use super::scalar;
 
-/// Appends `node` as one YAML document (no `---`), ending with a newline.
+/// Appends `node` as one YAML document (no `---`), ending with a newline. A tag on the root collection
+/// goes on its own line before the content.
 pub fn write_document(out: &mut String, node: &Node) {
     match node {
-        Node::Mapping(m) if !m.is_empty() && m.tag().is_none() => write_mapping(out, m, 0, false),
-        Node::Sequence(s) if !s.is_empty() && s.tag().is_none() => write_sequence(out, s, 0, false),
+        Node::Mapping(m) if !m.is_empty() => {
+            if let Some(tag) = m.tag() {
+                out.push_str(tag);
+                out.push('\n');
+            }
+            write_mapping(out, m, 0, false);
+        }
+        Node::Sequence(s) if !s.is_empty() => {
+            if let Some(tag) = s.tag() {
+                out.push_str(tag);
+                out.push('\n');
+            }
+            write_sequence(out, s, 0, false);
+        }
+        // An empty document would read back as no document at all.
+        Node::Scalar(s) if s.is_null() && s.source().is_none() => out.push_str("~\n"),
         other => {
-            write_inline_value(out, other, 0);
+            write_inline_value(out, other, 2);
             out.push('\n');
         }
     }
@@ -36,7 +51,7 @@ fn write_mapping(out: &mut String, m: &Mapping, indent: usize, first_inline: boo
         if i > 0 || !first_inline {
             pad(out, indent);
         }
-        write_scalar(out, key, indent);
+        write_key(out, key);
         out.push(':');
         write_after_key(out, value, indent);
     }
@@ -129,20 +144,46 @@ fn write_inline_value(out: &mut String, node: &Node, indent: usize) {
     }
 }
 
+/// A mapping key: always on one line, so a key that would need a block scalar is double-quoted.
+fn write_key(out: &mut String, key: &Scalar) {
+    let multi_line = key.value().contains('\n') || matches!(key.style(), Style::Literal | Style::Folded);
+    if multi_line && key.source().is_none() {
+        if let Some(tag) = key.tag() {
+            out.push_str(tag);
+            out.push(' ');
+        }
+        out.push_str(&scalar::double_quoted(key.value()));
+    } else if key.is_null() && key.source().is_none() {
+        out.push('~');
+    } else {
+        write_scalar(out, key, 0);
+    }
+}
+
 fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
     if let Some(tag) = s.tag() {
         out.push_str(tag);
-        if !(s.is_plain() && s.value().is_empty() && s.source().is_none()) {
-            out.push(' ');
+        out.push(' ');
+        if s.is_plain() && s.value().is_empty() && s.source().is_none() {
+            // A tagged empty scalar: `!!str ""`, never a bare tag that would run into what follows.
+            out.push_str("\"\"");
+            return;
         }
     }
     if let Some(source) = s.source() {
-        out.push_str(source);
+        // A plain scalar read in flow context (`{|: a}`) may not be valid plain text in block context.
+        if s.is_plain() && scalar::breaks_plain_syntax(source) {
+            out.push_str(&scalar::double_quoted(s.value()));
+        } else {
+            out.push_str(source);
+        }
         return;
     }
     let value = s.value();
     match s.style() {
-        Style::Plain if !value.contains('\n') && !value.chars().any(scalar::needs_escape) => out.push_str(value),
+        // An empty plain scalar is a null: nothing is written (`- `); `write_key` and the document use `~`.
+        Style::Plain if value.is_empty() => {}
+        Style::Plain if !scalar::breaks_plain_syntax(value) => out.push_str(value),
         Style::Plain | Style::SingleQuoted | Style::DoubleQuoted if !value.contains('\n') => {
             if s.style() == Style::SingleQuoted && !value.chars().any(scalar::needs_escape) {
                 out.push_str(&scalar::single_quoted(value));

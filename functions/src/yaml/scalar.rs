@@ -81,10 +81,14 @@ pub fn plain_is_string(s: &str) -> bool {
 /// True when writing `s` plain could make some reader see something other than the string `s`:
 /// a bool, null, number, timestamp, merge key, or different text because of YAML syntax.
 pub fn needs_quotes(s: &str) -> bool {
-    if !plain_is_string(s) || (may_be_number(s) && NUMBER_LIKE.is_match(s)) {
-        return true;
-    }
-    let first = s.chars().next().expect("empty strings are null words");
+    !plain_is_string(s) || (may_be_number(s) && NUMBER_LIKE.is_match(s)) || breaks_plain_syntax(s)
+}
+
+/// True when `s` cannot be written as a plain scalar in block context and read back as the same text:
+/// it starts with an indicator, has leading or trailing blanks, contains `: ` or ` #`, starts like a
+/// document marker, or holds characters that need escapes. (Meaning is not considered here.)
+pub fn breaks_plain_syntax(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return true };
     let second = s.chars().nth(1);
     let indicator_start = match first {
         '-' | '?' | ':' => second.is_none_or(|c| c == ' ' || c == '\t'),
@@ -103,6 +107,7 @@ pub fn needs_quotes(s: &str) -> bool {
         || s.contains("\t#")
         || s.starts_with("---")
         || s.starts_with("...")
+        || s.contains('\n')
         || s.chars().any(needs_escape)
 }
 
