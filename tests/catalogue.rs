@@ -94,13 +94,12 @@ const LIST_HEAD: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList
 #[test]
 fn not_yaml() {
     let out = h::run_function(workdir("not-yaml").path(), "this is: [not yaml\n");
-    // When stdin is not a readable ResourceList the binary prints no results list: stdout stays empty, and
-    // kpt shows the stderr line. (So for every row up to `empty_stream`.)
+    // Also when stdin is not a readable ResourceList, stdout is a ResourceList with only the error result.
     assert_fails(
         &out,
         2,
         "stdin is not valid YAML: line 2 column 1: while parsing a flow sequence, expected ',' or ']'",
-        Stdout::Empty,
+        Stdout::Results,
     );
 }
 
@@ -111,7 +110,7 @@ fn not_a_resource_list() {
         &out,
         2,
         "stdin is not a ResourceList: kind is \"Deployment\"; kpt and kustomize send `apiVersion: config.kubernetes.io/v1`, `kind: ResourceList`, `items: [...]`",
-        Stdout::Empty,
+        Stdout::Results,
     );
 }
 
@@ -122,7 +121,7 @@ fn items_not_a_list() {
         &out,
         2,
         "stdin is not a ResourceList: items is not a list; kpt and kustomize send `apiVersion: config.kubernetes.io/v1`, `kind: ResourceList`, `items: [...]`",
-        Stdout::Empty,
+        Stdout::Results,
     );
 }
 
@@ -135,16 +134,16 @@ fn an_item_without_kind_fails_and_one_without_metadata_passes() {
     assert_fails(
         &out,
         2,
-        "stdin: items[1] is not a Kubernetes object: kind is missing or not a string; every item needs apiVersion, kind and metadata.name",
-        Stdout::Empty,
+        "stdin: items[1] is not a Kubernetes object: kind is missing or not a string; every item needs a string apiVersion and kind, and metadata, when present, must be a mapping",
+        Stdout::Results,
     );
     let bad_metadata = "apiVersion: v1\nkind: ConfigMap\nmetadata: settings\n";
     let out = h::run_function(work.path(), &h::resource_list(&[bad_metadata], &config));
     assert_fails(
         &out,
         2,
-        "stdin: items[0] is not a Kubernetes object: metadata is not a mapping; every item needs apiVersion, kind and metadata.name",
-        Stdout::Empty,
+        "stdin: items[0] is not a Kubernetes object: metadata is not a mapping; every item needs a string apiVersion and kind, and metadata, when present, must be a mapping",
+        Stdout::Results,
     );
     // kpt sends a package's Kustomization files, which have no metadata: they pass through as they are.
     let kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gate.yaml\n";
@@ -161,7 +160,7 @@ fn duplicate_keys() {
         &out,
         2,
         "stdin is not valid YAML: line 10 column 5: duplicate key \"mode\" in the mapping that starts at line 9; readers disagree on which value wins, so keep one",
-        Stdout::Empty,
+        Stdout::Results,
     );
 }
 
@@ -179,16 +178,16 @@ fn invalid_utf8() {
         &out,
         2,
         "stdin is not UTF-8 (invalid byte at offset 125); Kubernetes manifests are UTF-8 text",
-        Stdout::Empty,
+        Stdout::Results,
     );
 }
 
 #[test]
 fn empty_stream() {
     let out = h::run_function(workdir("empty").path(), "");
-    assert_fails(&out, 2, "stdin is empty: expected a ResourceList", Stdout::Empty);
+    assert_fails(&out, 2, "stdin is empty: expected a ResourceList", Stdout::Results);
     let out = h::run_function(workdir("blank").path(), "\n  \n");
-    assert_fails(&out, 2, "stdin is empty: expected a ResourceList", Stdout::Empty);
+    assert_fails(&out, 2, "stdin is empty: expected a ResourceList", Stdout::Results);
 }
 
 /// Peak RSS and wall time of one run.
@@ -252,8 +251,8 @@ fn a_100_mb_stream() {
     assert_fails(
         &out,
         2,
-        "stdin is over the 67108864 byte limit (it has at least 67108865 bytes); split the package or render fewer resources at once",
-        Stdout::Empty,
+        "stdin is larger than the 64 MiB input limit; split the package or render fewer resources at once",
+        Stdout::Results,
     );
     assert_bounded(&cost, Duration::from_secs(5), 300);
 }
@@ -274,7 +273,7 @@ fn an_alias_bomb() {
         &out,
         2,
         "stdin is not valid YAML: line 11 column 12: aliases expand to more than 1000000 nodes (an alias bomb?); write the repeated content out or use fewer aliases",
-        Stdout::Empty,
+        Stdout::Results,
     );
     assert_bounded(&cost, Duration::from_secs(5), 300);
 }
@@ -289,7 +288,7 @@ fn nesting_10000_deep() {
         &out,
         2,
         "stdin is not valid YAML: line 4 column 1023: nesting deeper than 200 levels; no Kubernetes manifest needs that",
-        Stdout::Empty,
+        Stdout::Results,
     );
     assert_bounded(&cost, Duration::from_secs(5), 300);
     // Block style (nested sequences), as deep, through `verify`.

@@ -18,10 +18,8 @@ const RESOURCE_LIST_VERSIONS: &[&str] =
 pub enum InputError {
     #[error("{origin} is not UTF-8 (invalid byte at offset {offset}); Kubernetes manifests are UTF-8 text")]
     NotUtf8 { origin: String, offset: usize },
-    #[error(
-        "{origin} is over the {limit} byte limit (it has at least {size} bytes); split the package or render fewer resources at once"
-    )]
-    TooLarge { origin: String, size: usize, limit: usize },
+    #[error("{origin} is larger than the {} MiB input limit; split the package or render fewer resources at once", limit / (1024 * 1024))]
+    TooLarge { origin: String, limit: usize },
     #[error("{origin} is empty: expected {expected}")]
     Empty { origin: String, expected: &'static str },
     #[error("{origin} is not valid YAML: {source}")]
@@ -35,7 +33,7 @@ pub enum InputError {
     #[error("{origin} is not a ResourceList: {problem}; kpt and kustomize send `apiVersion: config.kubernetes.io/v1`, `kind: ResourceList`, `items: [...]`")]
     NotAResourceList { origin: String, problem: String },
     #[error(
-        "{origin}: {at} is not a Kubernetes object: {problem}; every item needs apiVersion, kind and metadata.name"
+        "{origin}: {at} is not a Kubernetes object: {problem}; every item needs a string apiVersion and kind, and metadata, when present, must be a mapping"
     )]
     NotAnObject { origin: String, at: String, problem: String },
 }
@@ -139,6 +137,16 @@ pub struct ResourceList {
 }
 
 impl ResourceList {
+    /// A `config.kubernetes.io/v1` list with nothing in it (for results when the input was unreadable).
+    pub fn empty() -> Self {
+        ResourceList {
+            api_version: RESOURCE_LIST_VERSIONS[0].to_owned(),
+            items: Vec::new(),
+            function_config: None,
+            results: Vec::new(),
+        }
+    }
+
     /// Reads a ResourceList as kpt or kustomize sends it on stdin.
     pub fn parse(bytes: &[u8], origin: &str) -> Result<Self, InputError> {
         let mut docs = parse_documents(bytes, origin, "a ResourceList")?;
@@ -238,7 +246,7 @@ fn parse_documents(bytes: &[u8], origin: &str, expected: &'static str) -> Result
 
 fn parse_documents_allow_empty(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputError> {
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(InputError::TooLarge { origin: origin.to_owned(), size: bytes.len(), limit: MAX_INPUT_BYTES });
+        return Err(InputError::TooLarge { origin: origin.to_owned(), limit: MAX_INPUT_BYTES });
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| InputError::NotUtf8 { origin: origin.to_owned(), offset: e.valid_up_to() })?;

@@ -11,21 +11,23 @@ use functions::krm::ResourceList;
 use std::io::Read;
 
 /// Reads stdin, transforms, and returns what to print on stdout: the ResourceList on success,
-/// or (with the failure) a results-only ResourceList.
+/// or (with the failure) a results-only ResourceList, also when stdin could not be read as one.
 pub fn run(stdin: &mut impl Read) -> Result<String, (Failure, Option<String>)> {
-    let bytes = source::read_limited(stdin, "stdin").map_err(|f| (f, None))?;
-    let mut list = ResourceList::parse(&bytes, "stdin").map_err(|e| (Failure::from(e), None))?;
-    let outcome = transform(&mut list);
+    let read = source::read_limited(stdin, "stdin")
+        .and_then(|bytes| ResourceList::parse(&bytes, "stdin").map_err(Failure::from));
+    let (mut list, outcome) = match read {
+        Ok(mut list) => {
+            let outcome = transform(&mut list);
+            (list, outcome)
+        }
+        Err(failure) => (ResourceList::empty(), Err(failure)),
+    };
     match outcome {
         Ok(()) => Ok(list.to_yaml()),
         Err(failure) => {
-            let results_only = ResourceList {
-                api_version: list.api_version.clone(),
-                items: Vec::new(),
-                function_config: None,
-                results: failure.results.clone(),
-            };
-            Err((failure, Some(results_only.to_yaml())))
+            list.items.clear();
+            list.results = failure.results.clone();
+            Err((failure, Some(list.to_yaml())))
         }
     }
 }
