@@ -71,6 +71,10 @@ fn the_users_svc_opts_keep_their_options_before_ours() {
         "{opts}"
     );
     assert_eq!(out.matches("name: CLOUDDRIVER_OPTS").count(), 1);
+    // Kubernetes expands `$(SPINNAKER_KRM_STORE_PASSWORD)` only when the variable comes earlier in the list;
+    // the user's CLOUDDRIVER_OPTS sat first, so the password must move ahead of it.
+    let position = |name: &str| out.find(&format!("name: {name}\n")).unwrap_or_else(|| panic!("{name}\n{out}"));
+    assert!(position("SPINNAKER_KRM_STORE_PASSWORD") < position("CLOUDDRIVER_OPTS"), "{out}");
 }
 
 /// Every user env var starting SERVER_SSL_ / OKHTTPCLIENT_ or named SERVICES_*_BASEURL was deleted,
@@ -83,4 +87,93 @@ fn the_users_other_tls_and_service_url_env_survive() {
     assert!(out.contains("name: SERVER_SSL_ENABLEDPROTOCOLS\n            value: TLSv1.3"), "{out}");
     assert!(out.contains("name: SERVICES_FIAT_BASEURL\n            value: http://fiat.example:7003"), "{out}");
     assert!(out.contains("name: SERVER_SSL_CLIENTAUTH"), "the transform's own settings are there too");
+}
+
+fn run_with(item: &str, config: &str) -> h::Run {
+    let root = h::TempDir::new("regression-run");
+    h::install_bom(root.path());
+    h::run_function(root.path(), &h::resource_list(&[item], config))
+}
+
+/// A user's own `SERVER_SSL_KEYSTORE` was silently overwritten when mTLS is on: now it is a conflict.
+#[test]
+fn a_users_own_tls_env_is_a_conflict_not_overwritten() {
+    let out = run_with(
+        &clouddriver_with_env("        - name: SERVER_SSL_KEYSTORE\n          value: /my/keystore.p12\n"),
+        FULL_CONFIG,
+    )
+    .failure();
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("Deployment/clouddriver spec.template.spec.containers[0].env: SERVER_SSL_KEYSTORE already set by the manifest"),
+        "{first}"
+    );
+    assert!(out.stdout.contains("items: []\n"), "no resource from a failed run:\n{}", out.stdout);
+}
+
+/// With mTLS off, the user's own TLS env (their own server TLS) was deleted by prefix.
+#[test]
+fn with_mtls_off_the_users_tls_env_stays() {
+    let config = format!("{FULL_CONFIG}  mtls: {{enabled: false}}\n");
+    let out = run_with(
+        &clouddriver_with_env("        - name: SERVER_SSL_ENABLED\n          value: \"true\"\n        - name: SERVER_SSL_KEYSTORE\n          value: /my/keystore.p12\n"),
+        &config,
+    )
+    .success();
+    assert!(out.stdout.contains("name: SERVER_SSL_KEYSTORE\n            value: /my/keystore.p12"), "{}", out.stdout);
+}
+
+/// The keel.sh operator (image `keelhq/keel`) in its own namespace was turned into Spinnaker's keel.
+#[test]
+fn a_keel_outside_the_spinnaker_namespace_is_left_alone() {
+    let keel_sh = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: keel\n  namespace: keel\nspec:\n  template:\n    spec:\n      containers:\n      - name: keel\n        image: keelhq/keel:0.19.1\n";
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"));
+    let root = h::TempDir::new("regression-keel");
+    h::install_bom(root.path());
+    let out = h::run_function(root.path(), &h::resource_list(&[keel_sh, &gate], FULL_CONFIG)).success();
+    assert!(out.stdout.contains("image: keelhq/keel:0.19.1"), "{}", out.stdout);
+    assert!(!out.stdout.contains("name: keel-mtls"), "no Certificate for somebody else's keel");
+    // With only workloads elsewhere, the run fails and says which namespace to set.
+    let alone =
+        run_with(&gate.replacen("name: gate\n", "name: gate\n  namespace: spin-prod\n", 1), FULL_CONFIG).failure();
+    let first = alone.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("Spinnaker workloads are in namespace spin-prod but spec.namespace is spinnaker"),
+        "{first}"
+    );
+}
+
+/// An `env` that is not a list left the workload half-injected (init container, no TLS settings), exit 0.
+#[test]
+fn a_wrongly_shaped_env_is_reported_and_nothing_is_injected() {
+    let item = clouddriver_with_env("          a: b\n");
+    let out = run_with(&item, FULL_CONFIG).failure();
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(first.contains("spec.template.spec.containers[0].env: is not a list; make it one"), "{first}");
+}
+
+/// Turning mTLS off left the Certificates and issuers of an earlier run in the package.
+#[test]
+fn objects_an_earlier_run_generated_go_when_no_longer_generated() {
+    let root = h::TempDir::new("regression-stale");
+    h::install_bom(root.path());
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"));
+    let first = h::run_function(root.path(), &h::resource_list(&[&gate], FULL_CONFIG)).success();
+    assert!(first.stdout.contains("kind: Certificate"));
+    let off = format!("{FULL_CONFIG}  truststore: {{mode: none}}\n  mtls: {{enabled: false}}\n");
+    let second = h::run_function(root.path(), &h::with_function_config(&first.stdout, &off)).success();
+    for kind in ["Certificate", "ClusterIssuer", "Bundle"] {
+        assert!(!second.stdout.contains(&format!("kind: {kind}")), "{kind} left behind:\n{}", second.stdout);
+    }
+    assert!(!second.stdout.contains("spinnaker-krm-truststore"), "{}", second.stdout);
+}
+
+/// A SpinnakerService with HA splits got a patch for `clouddriver` that never reaches `clouddriver-ro`.
+#[test]
+fn spinnaker_service_ha_splits_are_refused() {
+    let service = "apiVersion: spinnaker.io/v1alpha2\nkind: SpinnakerService\nmetadata:\n  name: spinnaker\n  namespace: spinnaker\nspec:\n  spinnakerConfig:\n    config:\n      version: 1.27.0\n      deploymentEnvironment:\n        haServices:\n          clouddriver:\n            enabled: true\n";
+    let out = run_with(service, FULL_CONFIG).failure();
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(first.contains("haServices.clouddriver.enabled: HA splits of clouddriver would run without"), "{first}");
 }

@@ -107,7 +107,7 @@ impl KrmResult {
         let mut m = Mapping::new();
         m.insert_str("message", &self.message);
         m.insert_str("severity", self.severity.as_str());
-        if let Some(r) = &self.resource {
+        if let Some(r) = self.resource.as_ref().filter(|r| !r.kind.is_empty()) {
             let mut rr = Mapping::new();
             rr.insert_str("apiVersion", &r.api_version);
             rr.insert_str("kind", &r.kind);

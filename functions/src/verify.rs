@@ -43,7 +43,7 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
         };
         match (resource.api_version.as_str(), resource.kind.as_str()) {
             ("apps/v1", "Deployment" | "StatefulSet")
-                if verify_workload(item, expect, &certificate_secrets, &mut report) =>
+                if in_namespace(item, expect) && verify_workload(item, expect, &certificate_secrets, &mut report) =>
             {
                 checked.workloads += 1;
             }
@@ -55,6 +55,11 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
         }
     }
     (checked, findings)
+}
+
+/// The transform's scope: workloads in `spec.namespace`, or in none (see `transform::workload::in_scope`).
+fn in_namespace(item: &Node, expect: &Expectations) -> bool {
+    item.path_str(&["metadata", "namespace"]).is_none_or(|ns| ns == expect.config.spec.namespace)
 }
 
 /// Said once with the findings: the usual reason a stream is unprotected.

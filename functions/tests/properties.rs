@@ -11,7 +11,7 @@ use functions::bom::Bom;
 use functions::config::SpinnakerPlatform;
 use functions::krm::{self, ResourceList, ResourceRef};
 use functions::service::{identify, Service};
-use functions::transform::{self, Context, HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL};
+use functions::transform::{self, Context, HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_ENV_ANNOTATION};
 use functions::yaml::{self, Limits, Mapping, Node, Sequence};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
@@ -659,12 +659,19 @@ fn ours(name: &str) -> bool {
     name.starts_with("spinnaker-krm-")
 }
 
-fn managed_env(name: &str, svc: Service) -> bool {
+/// Env vars the transform owns in the service container: the password, the start script's options
+/// (merged with the user's own), and what a run declared it set (its managed-env annotation, before or after).
+fn managed_env(name: &str, svc: Service, declared: &[String]) -> bool {
     name == transform::PASSWORD_ENV
         || name == format!("{}_OPTS", svc.name().to_ascii_uppercase())
-        || name.starts_with("SERVER_SSL_")
-        || name.starts_with("OKHTTPCLIENT_")
-        || (name.starts_with("SERVICES_") && name.ends_with("_BASEURL"))
+        || declared.iter().any(|d| d == name)
+}
+
+/// The env names a workload's managed-env annotation lists.
+fn declared_env(item: &Node) -> Vec<String> {
+    item.path_str(&["spec", "template", "metadata", "annotations", MANAGED_ENV_ANNOTATION])
+        .map(|v| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// The service container of a workload: the first container that runs a JVM service (by name in the list).
@@ -677,7 +684,7 @@ fn service_container(item: &Node) -> Option<(String, Service)> {
 }
 
 /// True when the transform owns `change` in a Deployment/StatefulSet.
-fn workload_owns(change: &Change, service: Option<&(String, Service)>) -> bool {
+fn workload_owns(change: &Change, service: Option<&(String, Service)>, declared: &[String]) -> bool {
     let (path, container_only) = match change {
         Change::Value(p) => (p, false),
         Change::Container(p) => (p, true),
@@ -687,7 +694,9 @@ fn workload_owns(change: &Change, service: Option<&(String, Service)>) -> bool {
     let svc_container = |name: &str| service.is_some_and(|(n, _)| n == name);
     match k.as_slice() {
         ["spec", "template", "metadata"] | ["spec", "template", "metadata", "annotations"] => container_only,
-        ["spec", "template", "metadata", "annotations", key] => *key == HASH_ANNOTATION,
+        ["spec", "template", "metadata", "annotations", key] => {
+            *key == HASH_ANNOTATION || *key == MANAGED_ENV_ANNOTATION
+        }
         ["spec", "template", "spec", "volumes" | "initContainers"] => container_only,
         ["spec", "template", "spec", "volumes" | "initContainers", name, ..] if ours(name) => true,
         ["spec", "template", "spec", "containers" | "initContainers", _, "image"] => true,
@@ -695,7 +704,7 @@ fn workload_owns(change: &Change, service: Option<&(String, Service)>) -> bool {
         ["spec", "template", "spec", "containers", c, "volumeMounts", name, ..] => svc_container(c) && ours(name),
         ["spec", "template", "spec", "containers", c, "env"] => container_only && svc_container(c),
         ["spec", "template", "spec", "containers", c, "env", name, ..] => {
-            svc_container(c) && service.is_some_and(|(_, svc)| managed_env(name, *svc))
+            svc_container(c) && service.is_some_and(|(_, svc)| managed_env(name, *svc, declared))
         }
         ["spec", "template", "spec", "containers", c, "readinessProbe" | "livenessProbe" | "startupProbe", ..] => {
             svc_container(c)
@@ -724,8 +733,14 @@ fn is_managed(item: &Node) -> bool {
     item.path_str(&["metadata", "labels", MANAGED_BY_LABEL]) == Some(MANAGED_BY)
 }
 
-fn owns(id: &ResourceRef, item: &Node, service: Option<&(String, Service)>, change: &Change) -> bool {
-    (is_workload(id) && workload_owns(change, service))
+fn owns(
+    id: &ResourceRef,
+    item: &Node,
+    service: Option<&(String, Service)>,
+    declared: &[String],
+    change: &Change,
+) -> bool {
+    (is_workload(id) && workload_owns(change, service, declared))
         || (is_spinnaker_service(id) && spinnaker_service_owns(change))
         || (is_managed(item)
             && !matches!(change, Change::Order(_))
@@ -794,8 +809,13 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
         return Err(format!("not idempotent:\n--- run 1\n{text}\n--- run 2\n{text2}"));
     }
 
-    // Every input item is there, in order, before any new item.
-    for (i, item) in input.iter().enumerate() {
+    // Every input item is there, in order, before any new item; only objects an earlier run generated
+    // (labelled managed-by spinnaker-krm) may go, when this run no longer generates them.
+    let kept: Vec<&Node> = input
+        .iter()
+        .filter(|item| !is_managed(item) || output.iter().any(|o| same(&ResourceRef::of(o), &ResourceRef::of(item))))
+        .collect();
+    for (i, item) in kept.iter().copied().enumerate() {
         let id = ResourceRef::of(item);
         let out = output.get(i).ok_or_else(|| format!("item {i} ({id}) is missing"))?;
         if !same(&ResourceRef::of(out), &id) {
@@ -807,9 +827,10 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
             let mut changes = Vec::new();
             diff(Some(item), Some(out), &mut Vec::new(), &mut changes);
             let service = service_container(item);
+            let declared: Vec<String> = declared_env(item).into_iter().chain(declared_env(out)).collect();
             let foreign: Vec<String> = changes
                 .iter()
-                .filter(|c| !owns(&id, item, service.as_ref(), c))
+                .filter(|c| !owns(&id, item, service.as_ref(), &declared, c))
                 .map(|c| format!("{c:?} at {}", show(c.path())))
                 .collect();
             if !foreign.is_empty() {
@@ -822,7 +843,7 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
         }
     }
     // New items are ours.
-    for item in &output[input.len()..] {
+    for item in &output[kept.len()..] {
         if item.path_str(&["metadata", "labels", MANAGED_BY_LABEL]) != Some(MANAGED_BY) {
             return Err(format!("new item {} lacks {MANAGED_BY_LABEL}: {MANAGED_BY}", ResourceRef::of(item)));
         }
@@ -875,7 +896,7 @@ fn the_owned_path_check_catches_a_foreign_change() {
     diff(Some(&input[0]), Some(&output[0]), &mut Vec::new(), &mut changes);
     let service = service_container(&input[0]);
     let foreign: Vec<String> =
-        changes.iter().filter(|c| !workload_owns(c, service.as_ref())).map(|c| show(c.path())).collect();
+        changes.iter().filter(|c| !workload_owns(c, service.as_ref(), &[])).map(|c| show(c.path())).collect();
     assert_eq!(foreign, [".spec.template.spec.containers[name=gate].env[name=JAVA_OPTS].value"], "{changes:?}");
     assert_eq!(changes.len(), 2, "the image change is owned: {changes:?}");
 }

@@ -14,7 +14,7 @@ mod workload;
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
 pub use operator::{deployed_services, PATCH_MARKER};
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
-pub use workload::HASH_ANNOTATION;
+pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION};
 
 use crate::bom::Bom;
 use crate::config::SpinnakerPlatform;
@@ -47,7 +47,11 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.resource, self.field, self.message)
+        if self.resource.kind.is_empty() {
+            write!(f, "{}: {}", self.field, self.message)
+        } else {
+            write!(f, "{} {}: {}", self.resource, self.field, self.message)
+        }
     }
 }
 
@@ -109,11 +113,12 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut findings = Vec::new();
     let mut summary = Summary::default();
     let mut generated = Vec::new();
+    let mut elsewhere: Vec<String> = Vec::new();
     let peers: Vec<spring::Peer> = items
         .iter()
-        .filter(|item| matches!(target_of(item), Some(Target::Workload)))
+        .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
         .filter_map(|item| workload::jvm_workload(item, ctx))
-        .filter_map(|w| workload::as_peer(&w))
+        .map(|w| workload::as_peer(&w))
         .collect();
     for item in items.iter_mut() {
         let resource = ResourceRef::of(item);
@@ -121,13 +126,27 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             findings.push(Finding { resource: resource.clone(), field, message });
         };
         match target_of(item) {
-            Some(Target::Workload) => {
-                if pin::pin_workload(item, ctx, &mut report) {
-                    summary.workloads += 1;
+            Some(Target::Workload) if !workload::in_scope(item, ctx) => {
+                if workload::jvm_workload(item, ctx).is_some() {
+                    elsewhere.extend(resource.namespace.clone());
                 }
-                if let Some(jvm) = workload::jvm_workload(item, ctx) {
-                    generated.extend(workload::inject(item, &jvm, ctx, &peers));
-                    summary.injected += 1;
+            }
+            Some(Target::Workload) => {
+                if !pin::pin_workload(item, ctx, &mut report) {
+                    continue;
+                }
+                summary.workloads += 1;
+                match workload::jvm_workload(item, ctx) {
+                    Some(jvm) => {
+                        generated.extend(workload::inject(item, &jvm, ctx, &peers, &mut report));
+                        summary.injected += 1;
+                    }
+                    // Pinned only (deck, or nothing to inject): the annotation still names the tool and
+                    // changes with the images.
+                    None => {
+                        let hash = workload::images_hash(item);
+                        workload::set_annotation(item, HASH_ANNOTATION, Some(&hash));
+                    }
                 }
             }
             Some(Target::SpinnakerService) => {
@@ -138,7 +157,20 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             None => {}
         }
     }
-    if summary.injected + summary.spinnaker_services > 0 {
+    if summary.workloads + summary.spinnaker_services == 0 && !elsewhere.is_empty() {
+        elsewhere.sort();
+        elsewhere.dedup();
+        findings.push(Finding {
+            resource: ResourceRef::default(),
+            field: "functionConfig spec.namespace".to_owned(),
+            message: format!(
+                "Spinnaker workloads are in namespace {} but spec.namespace is {}; set spec.namespace to where Spinnaker runs",
+                elsewhere.join(", "),
+                ctx.config.spec.namespace
+            ),
+        });
+    }
+    if summary.injected + summary.spinnaker_services > 0 && findings.is_empty() {
         let mut objects = certs::trust_objects(ctx);
         objects.extend(generated);
         summary.generated = add_generated(items, objects, &mut findings);
@@ -164,6 +196,16 @@ fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<F
     let mut index: HashMap<ResourceRef, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         index.entry(ResourceRef::of(item)).or_insert(i);
+    }
+    // A managed object this run does not generate any more (mTLS turned off, a service removed) goes.
+    let wanted: HashSet<ResourceRef> = objects.iter().map(ResourceRef::of).collect();
+    let stale = |item: &Node| certs::is_managed(item) && !wanted.contains(&ResourceRef::of(item));
+    if items.iter().any(stale) {
+        items.retain(|item| !stale(item));
+        index.clear();
+        for (i, item) in items.iter().enumerate() {
+            index.entry(ResourceRef::of(item)).or_insert(i);
+        }
     }
     let mut added: HashSet<ResourceRef> = HashSet::with_capacity(objects.len());
     for object in objects {

@@ -37,12 +37,35 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
     let services: Vec<Service> =
         deployed_services(item).into_iter().filter(|s| s.is_jvm() && ctx.selects(*s)).collect();
     let mut certificates = Vec::new();
+    // HA splits (clouddriver-ro/-rw/-caching, echo-scheduler/-worker) are Deployments the operator names
+    // itself; a patch for `clouddriver` does not reach them. Refuse rather than half-protect them.
+    for service in &services {
+        let ha = item.path(&[
+            "spec",
+            "spinnakerConfig",
+            "config",
+            "deploymentEnvironment",
+            "haServices",
+            service.name(),
+            "enabled",
+        ]);
+        if ha.is_some_and(|n| n.to_json() == serde_json::Value::Bool(true)) {
+            report(
+                format!("spec.spinnakerConfig.config.deploymentEnvironment.haServices.{}.enabled", service.name()),
+                format!(
+                    "HA splits of {} would run without the truststore and mTLS (spinnaker-krm patches the service, not its splits); disable HA for it or leave {} out of spec.services",
+                    service.name(),
+                    service.name()
+                ),
+            );
+        }
+    }
     let Some(spec) = item.path_mut(&["spec"]).and_then(Node::as_mapping_mut) else { return certificates };
     for service in services {
         let Ok(image) = ctx.bom.image_for(service, &ctx.config.spec.bom) else { continue }; // reported by pinning
         let mtls = ctx.config.spec.mtls.enabled;
         let tls_secret = mtls.then(|| certs::tls_secret_name(service.name()));
-        let injection = pod::pod_injection(ctx, &image, tls_secret.as_deref());
+        let injection = pod::pod_injection(ctx, &image, tls_secret.as_deref(), false);
         // The strategic merge replaces an env value by name, so the user's own `<SVC>_OPTS` (set through
         // service-settings) goes into ours.
         let user_opts = spec

@@ -86,3 +86,13 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
         }
     }
 }
+
+/// The images of a workload's containers and init containers, in order (what a pin-only run hashes).
+pub(super) fn images(item: &Node) -> Vec<String> {
+    ["containers", "initContainers"]
+        .iter()
+        .filter_map(|list| item.path(&["spec", "template", "spec", list])?.as_sequence())
+        .flat_map(|s| s.iter())
+        .filter_map(|c| c.path_str(&["image"]).map(str::to_owned))
+        .collect()
+}

@@ -143,8 +143,9 @@ pub fn merge_jvm_options(user: Option<&str>, ours: Option<&str>) -> Option<Strin
 }
 
 /// The pod injection for a service whose pinned image is `image`; `tls_secret` is its certificate's Secret
-/// when mTLS is on.
-pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>) -> PodInjection {
+/// when mTLS is on; with `inherit_user` the init container runs as the pod's user (its securityContext
+/// sets one), else as the images' `spinnaker` uid.
+pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>, inherit_user: bool) -> PodInjection {
     let truststore = &ctx.config.spec.truststore;
     let mut injection = PodInjection {
         volumes: Vec::new(),
@@ -163,7 +164,7 @@ pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>) -> Po
                 "ca-bundle.pem",
             ));
             injection.volumes.push(map([("name", s(TRUSTSTORE_VOLUME)), ("emptyDir", map([]))]));
-            injection.init_containers.push(init_container(ctx, image));
+            injection.init_containers.push(init_container(ctx, image, inherit_user));
             Some(format!("$({PASSWORD_ENV})"))
         }
         TruststoreMode::TrustManager => {
@@ -207,7 +208,7 @@ pub fn opts_env(service: Service) -> String {
     format!("{}_OPTS", service.name().to_ascii_uppercase())
 }
 
-fn init_container(ctx: &Context, image: &str) -> Node {
+fn init_container(ctx: &Context, image: &str, inherit_user: bool) -> Node {
     let truststore = &ctx.config.spec.truststore;
     map([
         ("name", s(INIT_CONTAINER)),
@@ -230,19 +231,22 @@ fn init_container(ctx: &Context, image: &str) -> Node {
                 ("limits", map([("memory", s("256Mi"))])),
             ]),
         ),
-        (
-            "securityContext",
-            map([
-                ("runAsNonRoot", Node::bool(true)),
-                ("runAsUser", Node::int(SPINNAKER_UID)),
-                ("runAsGroup", Node::int(SPINNAKER_UID)),
-                ("readOnlyRootFilesystem", Node::bool(true)),
-                ("allowPrivilegeEscalation", Node::bool(false)),
-                ("capabilities", map([("drop", list([s("ALL")]))])),
-                ("seccompProfile", map([("type", s("RuntimeDefault"))])),
-            ]),
-        ),
+        ("securityContext", security_context(inherit_user)),
     ])
+}
+
+/// Locked down: non-root, read-only root filesystem, no privilege escalation, no capabilities.
+fn security_context(inherit_user: bool) -> Node {
+    let mut context: Mapping = [("runAsNonRoot", Node::bool(true))].into_iter().collect();
+    if !inherit_user {
+        context.insert("runAsUser", Node::int(SPINNAKER_UID));
+        context.insert("runAsGroup", Node::int(SPINNAKER_UID));
+    }
+    context.insert("readOnlyRootFilesystem", Node::bool(true));
+    context.insert("allowPrivilegeEscalation", Node::bool(false));
+    context.insert("capabilities", map([("drop", list([s("ALL")]))]));
+    context.insert("seccompProfile", map([("type", s("RuntimeDefault"))]));
+    Node::Mapping(context)
 }
 
 /// The `spinnaker` user of the official images (and of spinnaker-kustomize's pod securityContext).

@@ -26,6 +26,8 @@ pub type Settings = Vec<(String, Value)>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peer {
     pub service: Service,
+    /// The key under `services.` that Spinnaker reads: `clouddriver`, `clouddriverRo`.
+    pub key: String,
     pub host: String,
     pub namespace: String,
 }
@@ -74,7 +76,7 @@ pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Setting
     ];
     let mut settings: Settings = TLS_PROPERTIES.iter().map(|p| (*p).to_owned()).zip(values).collect();
     for peer in peers.iter().filter(|p| p.service.is_jvm()) {
-        settings.push((format!("services.{}.baseUrl", peer.service.name()), Value::Text(peer.base_url())));
+        settings.push((format!("services.{}.baseUrl", peer.key), Value::Text(peer.base_url())));
     }
     settings
 }
@@ -90,23 +92,6 @@ impl Peer {
 /// upper case (`ok-http-client.key-store` → `OKHTTPCLIENT_KEYSTORE`).
 pub fn env_name(property: &str) -> String {
     property.replace('-', "").replace('.', "_").to_ascii_uppercase()
-}
-
-/// True for an env var that [`mtls_settings`] sets on every service: ours to set and to remove.
-pub fn is_tls_env(name: &str) -> bool {
-    TLS_PROPERTIES.iter().any(|p| env_name(p) == name)
-}
-
-/// True for a `SERVICES_<SVC>_BASEURL` that holds a URL we write (`https://<svc>.<ns>:<port>` or the
-/// `spin-<svc>` form): a previous run's, ours to remove when the peer is gone. Any other value is the
-/// user's and stays.
-pub fn is_our_base_url(name: &str, value: Option<&str>, namespace: &str) -> bool {
-    Service::ALL.iter().any(|&service| {
-        name == env_name(&format!("services.{}.baseUrl", service.name()))
-            && [service.name().to_owned(), format!("spin-{}", service.name())]
-                .into_iter()
-                .any(|host| value == Some(Peer { service, host, namespace: namespace.to_owned() }.base_url().as_str()))
-    })
 }
 
 /// The settings as `env` entries.
@@ -157,10 +142,7 @@ mod tests {
         assert_eq!(env_name("server.ssl.key-store"), "SERVER_SSL_KEYSTORE");
         assert_eq!(env_name("ok-http-client.trust-store-password"), "OKHTTPCLIENT_TRUSTSTOREPASSWORD");
         assert_eq!(env_name("services.front50.baseUrl"), "SERVICES_FRONT50_BASEURL");
-        assert!(is_tls_env("OKHTTPCLIENT_TRUSTSTOREPASSWORD") && !is_tls_env("SERVER_SSL_ENABLEDPROTOCOLS"));
-        assert!(is_our_base_url("SERVICES_FRONT50_BASEURL", Some("https://spin-front50.ns:8080"), "ns"));
-        assert!(!is_our_base_url("SERVICES_FRONT50_BASEURL", Some("http://front50.example:8080"), "ns"));
-        assert!(!is_our_base_url("SERVICES_X_BASEURL", Some("https://x.ns:1"), "ns"));
+        assert_eq!(env_name("services.clouddriverRo.baseUrl"), "SERVICES_CLOUDDRIVERRO_BASEURL");
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! `spin-<svc>`): our volumes, init container, env and mounts are merged by name, so the user's own
 //! entries (JAVA_OPTS, config volumes, other init containers) stay where they are; a previous run's
 //! entries are updated in place or removed when the config no longer calls for them.
+//!
+//! Ownership is explicit: volumes, mounts and init containers named `spinnaker-krm-*` are ours, and the
+//! env vars we set are listed in the pod-template annotation [`MANAGED_ENV_ANNOTATION`]. A variable of
+//! the same name that the user set with another value is a conflict, reported, never overwritten.
 
 use super::certs;
 use super::pod::{self, PodInjection};
@@ -15,6 +19,9 @@ use sha2::Digest;
 /// The pod-template annotation whose value changes whenever what we inject changes, so pods roll.
 pub const HASH_ANNOTATION: &str = "spinnaker-krm.dev/injection-hash";
 
+/// The pod-template annotation listing the env vars of the service container that spinnaker-krm set.
+pub const MANAGED_ENV_ANNOTATION: &str = "spinnaker-krm.dev/managed-env";
+
 /// The JVM service a workload runs and the names it is reached by.
 pub struct JvmWorkload {
     pub service: Service,
@@ -25,6 +32,12 @@ pub struct JvmWorkload {
     pub namespace: String,
     /// Index of the service container in `containers`.
     container: usize,
+}
+
+/// True when a workload is in the install's namespace (or names none, as in a kpt package before a
+/// namespace is set). A `keel` Deployment in another namespace is somebody else's keel.
+pub fn in_scope(item: &Node, ctx: &Context) -> bool {
+    item.path_str(&["metadata", "namespace"]).is_none_or(|ns| ns == ctx.config.spec.namespace)
 }
 
 /// The JVM service of a Deployment/StatefulSet, when it runs one that the config selects.
@@ -41,20 +54,38 @@ pub fn jvm_workload(item: &Node, ctx: &Context) -> Option<JvmWorkload> {
     Some(JvmWorkload { service, name: name.to_owned(), host, namespace, container })
 }
 
-/// The peer a workload is for other services, when it is the service's main workload (not an HA split):
-/// reached by its own name (`clouddriver`, or `spin-clouddriver` in a Halyard-shaped install).
-pub fn as_peer(workload: &JvmWorkload) -> Option<Peer> {
-    (workload.host == workload.service.name()).then(|| Peer {
-        service: workload.service,
-        host: workload.name.clone(),
-        namespace: workload.namespace.clone(),
-    })
+/// The peer a workload is for other services: reached by its own name (`clouddriver`, `spin-clouddriver`
+/// in a Halyard-shaped install), under the service key Spinnaker uses for it (`clouddriver`, and for an HA
+/// split `clouddriver-ro` the key `clouddriverRo`).
+pub fn as_peer(workload: &JvmWorkload) -> Peer {
+    let mut key = String::new();
+    for (i, word) in workload.host.split('-').enumerate() {
+        let mut chars = word.chars();
+        match (i, chars.next()) {
+            (0, _) => key.push_str(word),
+            (_, Some(first)) => {
+                key.extend(first.to_uppercase());
+                key.push_str(chars.as_str());
+            }
+            (_, None) => {}
+        }
+    }
+    Peer { service: workload.service, key, host: workload.name.clone(), namespace: workload.namespace.clone() }
 }
 
-/// Injects the truststore and mTLS into one workload; returns the Certificate it needs (if any).
-pub fn inject(item: &mut Node, workload: &JvmWorkload, ctx: &Context, peers: &[Peer]) -> Option<Node> {
+/// Injects the truststore and mTLS into one workload; returns the Certificate it needs (if any). A part
+/// of the pod that has the wrong shape, or an env var the user set that we would have to overwrite, is
+/// reported and nothing of the workload is changed.
+pub fn inject(
+    item: &mut Node,
+    workload: &JvmWorkload,
+    ctx: &Context,
+    peers: &[Peer],
+    report: &mut impl FnMut(String, String),
+) -> Option<Node> {
     let mtls = ctx.config.spec.mtls.enabled;
     let tls_secret = mtls.then(|| certs::tls_secret_name(&workload.host));
+    let at = |rest: &str| format!("spec.template.spec.containers[{}].{rest}", workload.container);
     let image = item
         .path(&["spec", "template", "spec", "containers"])
         .and_then(Node::as_sequence)
@@ -62,13 +93,22 @@ pub fn inject(item: &mut Node, workload: &JvmWorkload, ctx: &Context, peers: &[P
         .and_then(|c| c.path_str(&["image"]))
         .unwrap_or_default()
         .to_owned();
-    let mut injection = pod::pod_injection(ctx, &image, tls_secret.as_deref());
+    let inherit_user = item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some();
+    let mut injection = pod::pod_injection(ctx, &image, tls_secret.as_deref(), inherit_user);
     if mtls {
-        let others: Vec<Peer> = peers.iter().filter(|p| p.service != workload.service).cloned().collect();
+        let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
         injection.env.extend(spring::as_env(&spring::mtls_settings(ctx, workload.service, &others)));
     }
-    let hash = injection_hash(&injection);
-    let pod = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut)?;
+    let mut staged = item.clone();
+    let previous = managed_env(&staged);
+    let pod = staged.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut)?;
+    let shaped = |key: &str, m: &Mapping| m.get(key).is_none_or(|n| n.is_null() || n.as_sequence().is_some());
+    for key in ["volumes", "initContainers"] {
+        if !shaped(key, pod) {
+            report(format!("spec.template.spec.{key}"), "is not a list; make it one".to_owned());
+            return None;
+        }
+    }
     sync(pod, "volumes", "name", &injection.volumes, |m| is_ours(m.get_str("name")));
     sync(pod, "initContainers", "name", &injection.init_containers, |m| is_ours(m.get_str("name")));
     let container = pod
@@ -77,25 +117,82 @@ pub fn inject(item: &mut Node, workload: &JvmWorkload, ctx: &Context, peers: &[P
         .and_then(|c| c.get_mut(workload.container))
         .and_then(Node::as_mapping_mut)
         .expect("jvm_workload found this container");
+    for key in ["env", "volumeMounts"] {
+        if !shaped(key, container) {
+            report(at(key), "is not a list; make it one".to_owned());
+            return None;
+        }
+    }
     let opts = pod::opts_env(workload.service);
     let user_opts =
         container.get_sequence("env").and_then(|e| e.find_by("name", &opts)).and_then(|e| e.get_str("value"));
     let mut env = injection.env.clone();
     env.extend(pod::jvm_options_env(workload.service, user_opts, &injection));
-    let namespace = workload.namespace.as_str();
+    let wanted: Vec<String> = injection.env.iter().filter_map(|e| e.path_str(&["name"]).map(str::to_owned)).collect();
+    let conflicts: Vec<String> = env_conflicts(container, &injection.env, &previous);
+    if !conflicts.is_empty() {
+        report(
+            at("env"),
+            format!(
+                "{} already set by the manifest; spinnaker-krm sets them for {}'s truststore and mTLS: remove them, or leave {} out of spec.services",
+                conflicts.join(", "),
+                workload.service.name(),
+                workload.service.name()
+            ),
+        );
+        return None;
+    }
     sync(container, "env", "name", &env, |m| {
         let name = m.get_str("name").unwrap_or_default();
-        name == pod::PASSWORD_ENV
-            || name == opts
-            || spring::is_tls_env(name)
-            || spring::is_our_base_url(name, m.get_str("value"), namespace)
+        name == pod::PASSWORD_ENV || name == opts || previous.iter().any(|p| p == name)
     });
+    if let Some(list) = container.get_mut("env").and_then(Node::as_sequence_mut) {
+        password_first(list);
+    }
     sync(container, "volumeMounts", "name", &injection.mounts, |m| is_ours(m.get_str("name")));
     if mtls {
         adapt_probes(container, ctx.config.spec.mtls.client_auth_for(workload.service), workload.service);
     }
-    set_hash(item, hash.as_deref());
+    let hash = injection_hash(&injection).unwrap_or_else(|| images_hash(&staged));
+    set_annotation(&mut staged, HASH_ANNOTATION, Some(&hash));
+    let listed = (!wanted.is_empty()).then(|| wanted.join(","));
+    set_annotation(&mut staged, MANAGED_ENV_ANNOTATION, listed.as_deref());
+    *item = staged;
     tls_secret.map(|_| certs::certificate(ctx, &workload.host, &workload.namespace))
+}
+
+/// The env vars a previous run set, from its annotation.
+fn managed_env(item: &Node) -> Vec<String> {
+    item.path_str(&["spec", "template", "metadata", "annotations", MANAGED_ENV_ANNOTATION])
+        .map(|v| v.split(',').filter(|n| !n.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Names of `wanted` env vars the container already has with another value, set by the user (not by a
+/// previous run).
+fn env_conflicts(container: &Mapping, wanted: &[Node], previous: &[String]) -> Vec<String> {
+    let Some(env) = container.get_sequence("env") else { return Vec::new() };
+    wanted
+        .iter()
+        .filter_map(|w| {
+            let name = w.path_str(&["name"])?;
+            let existing = env.position_by("name", name).and_then(|i| env.get(i))?;
+            let ours = name == pod::PASSWORD_ENV || previous.iter().any(|p| p == name);
+            (!ours && existing != w).then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// Moves the password variable before the first variable that refers to it as `$(…)`: Kubernetes expands
+/// a reference only to a variable defined earlier in the list.
+fn password_first(env: &mut Sequence) {
+    let reference = format!("$({})", pod::PASSWORD_ENV);
+    let Some(password) = env.position_by("name", pod::PASSWORD_ENV) else { return };
+    let first_use = env.iter().position(|e| e.path_str(&["value"]).is_some_and(|v| v.contains(&reference)));
+    if let Some(first_use) = first_use.filter(|&u| u < password) {
+        let node = env.remove(password);
+        env.insert(first_use, node);
+    }
 }
 
 fn is_ours(name: Option<&str>) -> bool {
@@ -103,7 +200,8 @@ fn is_ours(name: Option<&str>) -> bool {
 }
 
 /// Makes the list `key` of `parent` hold `items` (matched by `field`), dropping entries that `managed`
-/// claims but `items` no longer has. Other entries keep their place.
+/// claims but `items` no longer has. Other entries keep their place. The caller has checked that `key`
+/// is a list when present.
 pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: &[Node], managed: impl Fn(&Mapping) -> bool) {
     if items.is_empty() {
         // Nothing to add: touch the list only to drop a previous run's entries, and drop the list only
@@ -166,39 +264,55 @@ fn exec_probe_path(probe: &Mapping) -> Option<String> {
     })
 }
 
-/// A short, stable digest of what was injected.
+/// A short, stable digest of what was injected (the pinned image is inside the init container or, with
+/// nothing injected, hashed on its own by the caller).
 pub fn injection_hash(injection: &PodInjection) -> Option<String> {
     if injection.is_empty() {
         return None;
     }
-    let mut digest = sha2::Sha256::new();
-    for group in [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env] {
-        let seq: Sequence = group.iter().cloned().collect();
-        digest.update(emit::to_string(&Node::Sequence(seq)).as_bytes());
-        digest.update(b"\0");
-    }
-    digest.update(injection.jvm_options.as_deref().unwrap_or_default().as_bytes());
-    let bytes = digest.finalize();
-    Some(bytes.iter().take(8).map(|b| format!("{b:02x}")).collect())
+    let groups: Vec<String> = [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env]
+        .iter()
+        .map(|group| emit::to_string(&Node::Sequence(group.iter().cloned().collect::<Sequence>())))
+        .collect();
+    let mut parts: Vec<&str> = groups.iter().map(String::as_str).collect();
+    parts.push(injection.jvm_options.as_deref().unwrap_or_default());
+    Some(digest(&parts))
 }
 
-fn set_hash(item: &mut Node, hash: Option<&str>) {
+/// The hash of a workload that got nothing but pins: its images.
+pub fn images_hash(item: &Node) -> String {
+    let images = super::pin::images(item);
+    digest(&images.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Sets (or, with `None`, removes) a pod-template annotation.
+pub fn set_annotation(item: &mut Node, key: &str, value: Option<&str>) {
     let Some(template) = item.path_mut(&["spec", "template"]).and_then(Node::as_mapping_mut) else { return };
-    match hash {
-        Some(hash) => {
+    match value {
+        Some(value) => {
             if !template.contains_key("metadata") {
                 template.insert_at(0, "metadata", Node::Mapping(Mapping::new()));
             }
             if let Some(annotations) = template.mapping_entry("metadata").and_then(|m| m.mapping_entry("annotations")) {
-                annotations.insert_str(HASH_ANNOTATION, hash);
+                annotations.insert_str(key, value);
             }
         }
         None => {
             if let Some(annotations) =
                 template.get_mut("metadata").and_then(|m| m.path_mut(&["annotations"])).and_then(Node::as_mapping_mut)
             {
-                annotations.remove(HASH_ANNOTATION);
+                annotations.remove(key);
             }
         }
     }
+}
+
+/// A short, stable digest of text.
+pub fn digest(parts: &[&str]) -> String {
+    let mut digest = sha2::Sha256::new();
+    for part in parts {
+        digest.update(part.as_bytes());
+        digest.update(b"\0");
+    }
+    digest.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
