@@ -127,9 +127,8 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         };
         match target_of(item) {
             Some(Target::Workload) if !workload::in_scope(item, ctx) => {
-                if workload::jvm_workload(item, ctx).is_some() {
-                    elsewhere.extend(resource.namespace.clone());
-                }
+                let runs_spinnaker = workload::jvm_workload(item, ctx).is_some();
+                elsewhere.extend(resource.namespace.clone().filter(|_| runs_spinnaker));
             }
             Some(Target::Workload) => {
                 if !pin::pin_workload(item, ctx, &mut report) {
