@@ -206,8 +206,17 @@ pub fn parse_manifests(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputErr
         }
         let at = format!("document {}", d + 1);
         let kind = doc.path_str(&["kind"]);
-        let wraps_items =
-            matches!(kind, Some("ResourceList")) || kind.is_some_and(|k| k == "List" || k.ends_with("List"));
+        // Only the two wrappers Kubernetes tools emit: `v1 List` (kubectl) and a ResourceList. A custom
+        // resource whose kind ends in `List` (an `AllowList` with `items`) is an object like any other.
+        let api_version = doc.path_str(&["apiVersion"]);
+        let wraps_items = matches!(
+            (api_version, kind),
+            (Some("v1"), Some("List"))
+                | (
+                    Some("config.kubernetes.io/v1" | "config.kubernetes.io/v1beta1" | "config.kubernetes.io/v1alpha1"),
+                    Some("ResourceList")
+                )
+        );
         match (wraps_items, doc) {
             (true, Node::Mapping(mut m)) if m.get_sequence("items").is_some() => {
                 let Some(Node::Sequence(items)) = m.remove("items") else { unreachable!("checked above") };
@@ -348,6 +357,14 @@ functionConfig:
             assert!(err.contains(expected), "{err:?} should contain {expected:?}");
             assert!(!err.contains('\n'), "one line: {err:?}");
         }
+    }
+
+    #[test]
+    fn a_custom_kind_ending_in_list_is_an_object_not_a_wrapper() {
+        let text = "apiVersion: example.com/v1\nkind: AllowList\nmetadata: {name: a}\nitems:\n- {apiVersion: v1, kind: X, metadata: {name: b}}\n";
+        let objects = parse_manifests(text.as_bytes(), "x.yaml").unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].path_str(&["kind"]), Some("AllowList"));
     }
 
     #[test]
