@@ -10,7 +10,7 @@ use crate::bom::Bom;
 use crate::config::{ClientAuth, SpinnakerPlatform, TruststoreMode};
 use crate::krm::ResourceRef;
 use crate::service::{identify, split_image, Service};
-use crate::transform::{Finding, HASH_ANNOTATION, INIT_CONTAINER, PATCH_MARKER};
+use crate::transform::{workload, Finding, HASH_ANNOTATION, INIT_CONTAINER, PASSWORD_ENV, PATCH_MARKER};
 use crate::yaml::{Mapping, Node};
 
 /// What the stream is checked against.
@@ -36,6 +36,16 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
         .filter(|i| i.path_str(&["kind"]) == Some("Certificate"))
         .filter_map(|i| i.path_str(&["spec", "secretName"]))
         .collect();
+    // Every JVM workload of the install, by name with its `services.` key: each must be called over https.
+    let peers: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| matches!(i.path_str(&["kind"]), Some("Deployment" | "StatefulSet")) && in_namespace(i, expect))
+        .filter(|i| workload::service_container(i, |s| expect.config.spec.selects(s)).is_some())
+        .filter_map(|i| {
+            let name = i.path_str(&["metadata", "name"])?;
+            Some((name.to_owned(), workload::service_key(name.strip_prefix("spin-").unwrap_or(name))))
+        })
+        .collect();
     for item in items {
         let resource = ResourceRef::of(item);
         let mut report = |field: &str, message: String| {
@@ -43,7 +53,8 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
         };
         match (resource.api_version.as_str(), resource.kind.as_str()) {
             ("apps/v1", "Deployment" | "StatefulSet")
-                if in_namespace(item, expect) && verify_workload(item, expect, &certificate_secrets, &mut report) =>
+                if in_namespace(item, expect)
+                    && verify_workload(item, expect, &certificate_secrets, &peers, &mut report) =>
             {
                 checked.workloads += 1;
             }
@@ -104,6 +115,7 @@ fn verify_workload(
     item: &Node,
     expect: &Expectations,
     certificate_secrets: &[&str],
+    peers: &[(String, String)],
     report: &mut impl FnMut(&str, String),
 ) -> bool {
     let spec = &expect.config.spec;
@@ -121,13 +133,10 @@ fn verify_workload(
             }
         }
     }
-    let service_container =
-        pod.get_sequence("containers").into_iter().flat_map(|s| s.iter()).enumerate().find_map(|(i, c)| {
-            let c = c.as_mapping()?;
-            let service = identify(c.get_str("name").unwrap_or_default(), c.get_str("image"))?;
-            (service.is_jvm() && spec.selects(service)).then_some((i, c, service))
-        });
-    let Some((index, container, service)) = service_container else { return found };
+    let Some((index, service)) = workload::service_container(item, |s| spec.selects(s)) else { return found };
+    let Some(container) = pod.get_sequence("containers").and_then(|c| c.get(index)).and_then(Node::as_mapping) else {
+        return found;
+    };
     let at = |rest: &str| format!("spec.template.spec.containers[{index}].{rest}");
     let mounts =
         |dir: &str| container.get_sequence("volumeMounts").is_some_and(|m| m.find_by("mountPath", dir).is_some());
@@ -164,6 +173,21 @@ fn verify_workload(
                 ),
             );
         }
+        for peer in peers.iter().filter(|p| p.0 != item.path_str(&["metadata", "name"]).unwrap_or_default()) {
+            let variable = format!("SERVICES_{}_BASEURL", peer.1.to_ascii_uppercase());
+            let url = env_value(container, &variable).and_then(Node::as_str);
+            if !url.is_some_and(|u| u.starts_with("https://")) {
+                report(
+                    &at("env"),
+                    format!(
+                        "{variable} is {}: {} would call {} without TLS",
+                        url.unwrap_or("unset"),
+                        service.name(),
+                        peer.0
+                    ),
+                );
+            }
+        }
         if !mounts(crate::transform::TLS_DIR) {
             report(&at("volumeMounts"), format!("no key store mounted at {}", crate::transform::TLS_DIR));
         }
@@ -186,6 +210,17 @@ fn verify_workload(
             if plain_http || http_under_need {
                 report(&at(probe), "an HTTP probe fails once the service serves mTLS; spinnaker-krm makes it TCP (need) or HTTPS (want)".to_owned());
             }
+        }
+    }
+    if let Some(env) = container.get_sequence("env") {
+        let reference = format!("$({PASSWORD_ENV})");
+        let defined = env.position_by("name", PASSWORD_ENV);
+        let first_use = env.iter().position(|e| e.path_str(&["value"]).is_some_and(|v| v.contains(&reference)));
+        if let Some(first_use) = first_use.filter(|&u| defined.is_none_or(|d| d > u)) {
+            report(
+                &format!("{}[{first_use}]", at("env")),
+                format!("refers to {reference} before {PASSWORD_ENV} is defined; Kubernetes leaves it unexpanded"),
+            );
         }
     }
     if (spec.truststore.mode != TruststoreMode::None || spec.mtls.enabled)
@@ -313,6 +348,43 @@ mod tests {
             .contains("is not the BOM pin us-docker.pkg.dev/spinnaker-community/docker/gate:6.54.1"));
         let (_, without_bom) = verify(&items, &Expectations { config: &platform, bom: None });
         assert!(without_bom.is_empty(), "{without_bom:?}");
+    }
+
+    #[test]
+    fn http_calls_between_services_and_an_unexpandable_password_are_caught() {
+        const CLOUDDRIVER: &str =
+            include_str!("../../../shared/fixtures/spinnaker-kustomize/base/clouddriver/deployment.yml");
+        let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
+        let platform = config(CONFIG);
+        let mut rendered = parse_stream(&format!("{GATE}---\n{CLOUDDRIVER}"), Limits::default()).unwrap();
+        apply(&mut rendered, &Context { config: &platform, bom: &bom }).unwrap();
+        let expect = Expectations { config: &platform, bom: Some(&bom) };
+        assert!(verify(&rendered, &expect).1.is_empty());
+        let text = crate::krm::manifests_to_yaml(&rendered);
+        // gate's URL of clouddriver back to http, and the password moved after its first use.
+        let http = text.replace("https://clouddriver.spinnaker:7002", "http://clouddriver.spinnaker:7002");
+        let (_, findings) = verify(&crate::krm::parse_manifests(http.as_bytes(), "x").unwrap(), &expect);
+        assert!(
+            findings.iter().any(|f| f.message.starts_with("SERVICES_CLOUDDRIVER_BASEURL is http://")),
+            "{findings:?}"
+        );
+        // The password moved to the end of gate's env, after GATE_OPTS and the settings that refer to it.
+        let mut moved = rendered.clone();
+        let env = moved[0]
+            .path_mut(&["spec", "template", "spec", "containers"])
+            .and_then(Node::as_sequence_mut)
+            .and_then(|c| c.get_mut(0))
+            .and_then(|c| c.path_mut(&["env"]))
+            .and_then(Node::as_sequence_mut)
+            .unwrap();
+        let at = env.position_by("name", PASSWORD_ENV).unwrap();
+        let password = env.remove(at);
+        env.push(password);
+        let (_, findings) = verify(&moved, &expect);
+        assert!(
+            findings.iter().any(|f| f.message.contains("before SPINNAKER_KRM_STORE_PASSWORD is defined")),
+            "{findings:?}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod operator;
 mod pin;
 mod pod;
 mod spring;
-mod workload;
+pub(crate) mod workload;
 
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
 pub use operator::{deployed_services, PATCH_MARKER};

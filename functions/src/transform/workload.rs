@@ -40,14 +40,20 @@ pub fn in_scope(item: &Node, ctx: &Context) -> bool {
     item.path_str(&["metadata", "namespace"]).is_none_or(|ns| ns == ctx.config.spec.namespace)
 }
 
-/// The JVM service of a Deployment/StatefulSet, when it runs one that the config selects.
-pub fn jvm_workload(item: &Node, ctx: &Context) -> Option<JvmWorkload> {
+/// The service container of a workload: the first of `containers` that runs a JVM service `selects`
+/// accepts, with its index. Shared with `verify`, so both agree on what they look at.
+pub fn service_container(item: &Node, selects: impl Fn(Service) -> bool) -> Option<(usize, Service)> {
     let containers = item.path(&["spec", "template", "spec", "containers"])?.as_sequence()?;
-    let (container, service) = containers.iter().enumerate().find_map(|(i, c)| {
+    containers.iter().enumerate().find_map(|(i, c)| {
         let c = c.as_mapping()?;
         let service = identify(c.get_str("name").unwrap_or_default(), c.get_str("image"))?;
-        (service.is_jvm() && ctx.selects(service)).then_some((i, service))
-    })?;
+        (service.is_jvm() && selects(service)).then_some((i, service))
+    })
+}
+
+/// The JVM service of a Deployment/StatefulSet, when it runs one that the config selects.
+pub fn jvm_workload(item: &Node, ctx: &Context) -> Option<JvmWorkload> {
+    let (container, service) = service_container(item, |s| ctx.selects(s))?;
     let name = item.path_str(&["metadata", "name"])?;
     let host = name.strip_prefix("spin-").unwrap_or(name).to_owned();
     let namespace = item.path_str(&["metadata", "namespace"]).unwrap_or(&ctx.config.spec.namespace).to_owned();
@@ -58,8 +64,14 @@ pub fn jvm_workload(item: &Node, ctx: &Context) -> Option<JvmWorkload> {
 /// in a Halyard-shaped install), under the service key Spinnaker uses for it (`clouddriver`, and for an HA
 /// split `clouddriver-ro` the key `clouddriverRo`).
 pub fn as_peer(workload: &JvmWorkload) -> Peer {
+    let key = service_key(&workload.host);
+    Peer { service: workload.service, key, host: workload.name.clone(), namespace: workload.namespace.clone() }
+}
+
+/// The key under `services.` for a workload named `host` (without `spin-`): `clouddriver-ro` → `clouddriverRo`.
+pub fn service_key(host: &str) -> String {
     let mut key = String::new();
-    for (i, word) in workload.host.split('-').enumerate() {
+    for (i, word) in host.split('-').enumerate() {
         let mut chars = word.chars();
         match (i, chars.next()) {
             (0, _) => key.push_str(word),
@@ -70,7 +82,7 @@ pub fn as_peer(workload: &JvmWorkload) -> Peer {
             (_, None) => {}
         }
     }
-    Peer { service: workload.service, key, host: workload.name.clone(), namespace: workload.namespace.clone() }
+    key
 }
 
 /// Injects the truststore and mTLS into one workload; returns the Certificate it needs (if any). A part
