@@ -173,7 +173,7 @@ impl ResourceList {
         let items = match root.remove("items") {
             None => Vec::new(),
             Some(node) if node.is_null() => Vec::new(),
-            Some(Node::Sequence(seq)) => seq.iter().cloned().collect(),
+            Some(Node::Sequence(seq)) => seq.into_vec(),
             Some(_) => return Err(not_rl("items is not a list")),
         };
         for (i, item) in items.iter().enumerate() {
@@ -185,14 +185,17 @@ impl ResourceList {
 
     /// The block-style ResourceList for stdout.
     pub fn to_yaml(&self) -> String {
-        let mut root = Mapping::new();
-        root.insert_str("apiVersion", &self.api_version);
-        root.insert_str("kind", "ResourceList");
-        root.insert("items", Node::Sequence(self.items.iter().cloned().collect()));
+        // The items are written in place, never copied into a new tree.
+        let mut head = Mapping::new();
+        head.insert_str("apiVersion", &self.api_version);
+        head.insert_str("kind", "ResourceList");
+        let mut out = yaml::to_string(&Node::Mapping(head));
+        yaml::emit::write_entry_items(&mut out, "items", &self.items);
         if !self.results.is_empty() {
-            root.insert("results", Node::Sequence(self.results.iter().map(KrmResult::to_node).collect()));
+            let results: Vec<Node> = self.results.iter().map(KrmResult::to_node).collect();
+            yaml::emit::write_entry_items(&mut out, "results", &results);
         }
-        yaml::to_string(&Node::Mapping(root))
+        out
     }
 }
 
@@ -223,7 +226,7 @@ pub fn parse_manifests(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputErr
                 for (i, item) in items.iter().enumerate() {
                     check_object(item, origin, &format!("{at} items[{i}]"))?;
                 }
-                objects.extend(items.iter().cloned());
+                objects.extend(items.into_vec());
             }
             (_, doc) => {
                 check_object(&doc, origin, &at)?;

@@ -42,8 +42,8 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
         .filter(|i| matches!(i.path_str(&["kind"]), Some("Deployment" | "StatefulSet")) && in_namespace(i, expect))
         .filter(|i| workload::service_container(i, |s| expect.config.spec.selects(s)).is_some())
         .filter_map(|i| {
-            let name = i.path_str(&["metadata", "name"])?;
-            Some((name.to_owned(), workload::service_key(name.strip_prefix("spin-").unwrap_or(name))))
+            let jvm = workload::JvmWorkload::of(i, &expect.config.spec)?;
+            workload::as_peer(&jvm).map(|p| (p.host, p.key))
         })
         .collect();
     for item in items {

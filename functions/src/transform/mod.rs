@@ -118,7 +118,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .iter()
         .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
         .filter_map(|item| workload::jvm_workload(item, ctx))
-        .map(|w| workload::as_peer(&w))
+        .filter_map(|w| workload::as_peer(&w))
         .collect();
     for item in items.iter_mut() {
         let resource = ResourceRef::of(item);

@@ -53,19 +53,42 @@ pub fn service_container(item: &Node, selects: impl Fn(Service) -> bool) -> Opti
 
 /// The JVM service of a Deployment/StatefulSet, when it runs one that the config selects.
 pub fn jvm_workload(item: &Node, ctx: &Context) -> Option<JvmWorkload> {
-    let (container, service) = service_container(item, |s| ctx.selects(s))?;
-    let name = item.path_str(&["metadata", "name"])?;
-    let host = name.strip_prefix("spin-").unwrap_or(name).to_owned();
-    let namespace = item.path_str(&["metadata", "namespace"]).unwrap_or(&ctx.config.spec.namespace).to_owned();
-    Some(JvmWorkload { service, name: name.to_owned(), host, namespace, container })
+    JvmWorkload::of(item, &ctx.config.spec)
 }
 
-/// The peer a workload is for other services: reached by its own name (`clouddriver`, `spin-clouddriver`
-/// in a Halyard-shaped install), under the service key Spinnaker uses for it (`clouddriver`, and for an HA
-/// split `clouddriver-ro` the key `clouddriverRo`).
-pub fn as_peer(workload: &JvmWorkload) -> Peer {
-    let key = service_key(&workload.host);
-    Peer { service: workload.service, key, host: workload.name.clone(), namespace: workload.namespace.clone() }
+impl JvmWorkload {
+    /// The JVM service of a Deployment/StatefulSet under this config's allow-list (`verify` has no BOM,
+    /// so this takes the spec alone).
+    pub fn of(item: &Node, spec: &crate::config::Spec) -> Option<JvmWorkload> {
+        let (container, service) = service_container(item, |s| spec.selects(s))?;
+        let name = item.path_str(&["metadata", "name"])?;
+        let host = name.strip_prefix("spin-").unwrap_or(name).to_owned();
+        let namespace = item.path_str(&["metadata", "namespace"]).unwrap_or(&spec.namespace).to_owned();
+        Some(JvmWorkload { service, name: name.to_owned(), host, namespace, container })
+    }
+}
+
+/// The HA splits Spinnaker knows (Halyard's `haServices`), which other services call by their own keys.
+const HA_SPLITS: &[&str] = &[
+    "clouddriver-caching",
+    "clouddriver-rw",
+    "clouddriver-ro",
+    "clouddriver-ro-deck",
+    "echo-scheduler",
+    "echo-worker",
+];
+
+/// The peer a workload is for other services, when it is one they call: the service's main workload or a
+/// known HA split, reached by its own name (`clouddriver`, `spin-clouddriver` in a Halyard-shaped install)
+/// under the key Spinnaker uses for it (`clouddriver`; `clouddriverRo` for `clouddriver-ro`). Other copies
+/// (`gate-canary`) are nobody's endpoint.
+pub fn as_peer(workload: &JvmWorkload) -> Option<Peer> {
+    (workload.host == workload.service.name() || HA_SPLITS.contains(&workload.host.as_str())).then(|| Peer {
+        service: workload.service,
+        key: service_key(&workload.host),
+        host: workload.name.clone(),
+        namespace: workload.namespace.clone(),
+    })
 }
 
 /// The key under `services.` for a workload named `host` (without `spin-`): `clouddriver-ro` → `clouddriverRo`.

@@ -25,11 +25,27 @@ pub fn write_document(out: &mut String, node: &Node) {
             write_sequence(out, s, 0, false);
         }
         // An empty document would read back as no document at all.
-        Node::Scalar(s) if s.is_null() && s.source().is_none() => out.push_str("~\n"),
+        Node::Scalar(s) if s.is_null() && !s.has_source() => out.push_str("~\n"),
         other => {
             write_inline_value(out, other, 2);
             out.push('\n');
         }
+    }
+}
+
+/// Appends a top-level `key:` whose value is the sequence `items` (`key: []` when empty), as
+/// [`write_document`] would write it inside a mapping, without building that mapping.
+pub fn write_entry_items(out: &mut String, key: &str, items: &[Node]) {
+    write_key(out, &Scalar::string(key));
+    out.push(':');
+    if items.is_empty() {
+        out.push_str(" []\n");
+        return;
+    }
+    out.push('\n');
+    for item in items {
+        out.push_str("- ");
+        write_item(out, item, 2);
     }
 }
 
@@ -87,7 +103,7 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize) {
             out.push('\n');
             write_sequence(out, s, indent, false);
         }
-        Node::Scalar(s) if s.is_null() && s.source().is_none() => out.push('\n'),
+        Node::Scalar(s) if s.is_null() && !s.has_source() => out.push('\n'),
         other => {
             out.push(' ');
             write_inline_value(out, other, indent + 2);
@@ -147,13 +163,13 @@ fn write_inline_value(out: &mut String, node: &Node, indent: usize) {
 /// A mapping key: always on one line, so a key that would need a block scalar is double-quoted.
 fn write_key(out: &mut String, key: &Scalar) {
     let multi_line = key.value().contains('\n') || matches!(key.style(), Style::Literal | Style::Folded);
-    if multi_line && key.source().is_none() {
+    if multi_line && !key.has_source() {
         if let Some(tag) = key.tag() {
             out.push_str(tag);
             out.push(' ');
         }
         out.push_str(&scalar::double_quoted(key.value()));
-    } else if key.is_null() && key.source().is_none() {
+    } else if key.is_null() && !key.has_source() {
         out.push('~');
     } else {
         write_scalar(out, key, 0);
@@ -164,7 +180,7 @@ fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
     if let Some(tag) = s.tag() {
         out.push_str(tag);
         out.push(' ');
-        if s.is_plain() && s.value().is_empty() && s.source().is_none() {
+        if s.is_plain() && s.value().is_empty() && !s.has_source() {
             // A tagged empty scalar: `!!str ""`, never a bare tag that would run into what follows.
             out.push_str("\"\"");
             return;
@@ -172,10 +188,10 @@ fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
     }
     if let Some(source) = s.source() {
         // A plain scalar read in flow context (`{|: a}`) may not be valid plain text in block context.
-        if s.is_plain() && scalar::breaks_plain_syntax(source) {
+        if s.is_plain() && scalar::breaks_plain_syntax(&source) {
             out.push_str(&scalar::double_quoted(s.value()));
         } else {
-            out.push_str(source);
+            out.push_str(&source);
         }
         return;
     }

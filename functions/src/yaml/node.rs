@@ -22,8 +22,20 @@ pub enum Style {
 pub struct Scalar {
     value: String,
     style: Style,
-    tag: Option<String>,
-    source: Option<String>,
+    tag: Option<Box<str>>,
+    source: Source,
+}
+
+/// What is known of a scalar's source text. Most scalars are one-line plain or single-quoted ones whose
+/// text follows from the value and the style, so no second copy is kept for them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Not known (a new scalar, a block scalar, a quoted scalar over several lines).
+    Unknown,
+    /// The value written in the scalar's style: the text itself for plain, `'…'` for single-quoted.
+    FromValue,
+    /// The exact text (a one-line double-quoted scalar: escapes as the author wrote them).
+    Text(Box<str>),
 }
 
 /// Two scalars are equal when a reader would see the same thing: same value, same tag, and the same
@@ -36,8 +48,8 @@ impl PartialEq for Scalar {
 
 impl Scalar {
     /// A scalar as read from a document (used by the parser).
-    pub(crate) fn parsed(value: String, style: Style, tag: Option<String>, source: Option<String>) -> Self {
-        Scalar { value, style, tag, source }
+    pub(crate) fn parsed(value: String, style: Style, tag: Option<String>, source: Source) -> Self {
+        Scalar { value, style, tag: tag.map(String::into_boxed_str), source }
     }
 
     /// A new string. It is written plain only when no YAML 1.1 or 1.2 reader could take it for anything
@@ -45,17 +57,17 @@ impl Scalar {
     pub fn string(value: impl Into<String>) -> Self {
         let value = value.into();
         let style = scalar::style_for_string(&value);
-        Scalar { value, style, tag: None, source: None }
+        Scalar { value, style, tag: None, source: Source::Unknown }
     }
 
     /// A new plain integer.
     pub fn int(value: i64) -> Self {
-        Scalar { value: value.to_string(), style: Style::Plain, tag: None, source: None }
+        Scalar { value: value.to_string(), style: Style::Plain, tag: None, source: Source::Unknown }
     }
 
     /// A new plain boolean (`true` / `false`, the spelling every reader agrees on).
     pub fn bool(value: bool) -> Self {
-        Scalar { value: value.to_string(), style: Style::Plain, tag: None, source: None }
+        Scalar { value: value.to_string(), style: Style::Plain, tag: None, source: Source::Unknown }
     }
 
     /// The decoded value (for a plain scalar, its text).
@@ -72,8 +84,21 @@ impl Scalar {
     }
 
     /// The exact text this scalar had in its source, when it is known (single-line scalars).
-    pub fn source(&self) -> Option<&str> {
-        self.source.as_deref()
+    pub fn source(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        match &self.source {
+            Source::Unknown => None,
+            Source::Text(text) => Some(Cow::Borrowed(text)),
+            Source::FromValue if self.style == Style::SingleQuoted => {
+                Some(Cow::Owned(scalar::single_quoted(&self.value)))
+            }
+            Source::FromValue => Some(Cow::Borrowed(&self.value)),
+        }
+    }
+
+    /// True when the source text is known (cheaper than [`Scalar::source`]).
+    pub fn has_source(&self) -> bool {
+        self.source != Source::Unknown
     }
 
     pub fn is_plain(&self) -> bool {
@@ -88,7 +113,7 @@ impl Scalar {
     /// The value when a YAML 1.1 reader would read this scalar as a string.
     pub fn as_str(&self) -> Option<&str> {
         match (&self.tag, self.style) {
-            (Some(tag), _) => (tag == "!!str").then_some(self.value.as_str()),
+            (Some(tag), _) => (&**tag == "!!str").then_some(self.value.as_str()),
             (None, Style::Plain) => scalar::plain_is_string(&self.value).then_some(self.value.as_str()),
             (None, _) => Some(&self.value),
         }
@@ -128,6 +153,11 @@ impl Mapping {
 
     pub(crate) fn push_unchecked(&mut self, key: Scalar, value: Node) {
         self.entries.push((key, value));
+    }
+
+    /// Gives back spare capacity (the parser calls it when a mapping is complete).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
     }
 
     pub fn tag(&self) -> Option<&str> {
@@ -270,6 +300,16 @@ impl Sequence {
 
     pub fn iter(&self) -> std::slice::Iter<'_, Node> {
         self.items.iter()
+    }
+
+    /// The items, moved out.
+    pub fn into_vec(self) -> Vec<Node> {
+        self.items
+    }
+
+    /// Gives back spare capacity (the parser calls it when a sequence is complete).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
     }
 
     pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Node> {

@@ -5,7 +5,7 @@
 //! expansion is budgeted so an alias bomb fails in milliseconds instead of eating the machine. The tree
 //! is built with an explicit stack, so deep nesting is an error, never a stack overflow.
 
-use super::node::{Mapping, Node, Scalar, Sequence, Style};
+use super::node::{Mapping, Node, Scalar, Sequence, Source, Style};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::{HashMap, HashSet};
 
@@ -104,7 +104,7 @@ impl<'a> Builder<'a> {
                 Event::MappingStart(anchor, tag) => {
                     self.enter(&span)?;
                     self.stack.push(Frame::Mapping {
-                        map: Mapping::with_capacity_and_tag(4, tag_text(tag.as_deref())),
+                        map: Mapping::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         pending_key: None,
                         seen: HashSet::new(),
                         anchor,
@@ -114,16 +114,22 @@ impl<'a> Builder<'a> {
                 Event::SequenceStart(anchor, tag) => {
                     self.enter(&span)?;
                     self.stack.push(Frame::Sequence {
-                        seq: Sequence::with_capacity_and_tag(4, tag_text(tag.as_deref())),
+                        seq: Sequence::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         anchor,
                     });
                 }
                 Event::MappingEnd => match self.stack.pop() {
-                    Some(Frame::Mapping { map, anchor, .. }) => self.add(Node::Mapping(map), anchor, &span)?,
+                    Some(Frame::Mapping { mut map, anchor, .. }) => {
+                        map.shrink_to_fit();
+                        self.add(Node::Mapping(map), anchor, &span)?
+                    }
                     _ => return Err(ParseError::at(&span, "unbalanced mapping end")),
                 },
                 Event::SequenceEnd => match self.stack.pop() {
-                    Some(Frame::Sequence { seq, anchor }) => self.add(Node::Sequence(seq), anchor, &span)?,
+                    Some(Frame::Sequence { mut seq, anchor }) => {
+                        seq.shrink_to_fit();
+                        self.add(Node::Sequence(seq), anchor, &span)?
+                    }
                     _ => return Err(ParseError::at(&span, "unbalanced sequence end")),
                 },
             }
@@ -188,23 +194,19 @@ impl<'a> Builder<'a> {
 
     fn scalar(&mut self, value: String, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Scalar {
         let tag = tag_text(tag);
+        let one_line = !self.spans_lines(span);
         let (style, source) = match style {
-            ScalarStyle::Plain => {
-                // A plain scalar's value is its text, unless it was folded from several lines.
-                let source = (!value.is_empty() && !self.spans_lines(span)).then(|| value.clone());
-                (Style::Plain, source)
-            }
-            ScalarStyle::SingleQuoted => {
-                let source =
-                    (!value.contains('\n') && !self.spans_lines(span)).then(|| super::scalar::single_quoted(&value));
-                (Style::SingleQuoted, source)
-            }
+            // A plain scalar's value is its text, unless it was folded from several lines.
+            ScalarStyle::Plain if !value.is_empty() && one_line => (Style::Plain, Source::FromValue),
+            ScalarStyle::Plain => (Style::Plain, Source::Unknown),
+            ScalarStyle::SingleQuoted if !value.contains('\n') && one_line => (Style::SingleQuoted, Source::FromValue),
+            ScalarStyle::SingleQuoted => (Style::SingleQuoted, Source::Unknown),
             ScalarStyle::DoubleQuoted => {
-                let source = if tag.is_none() { self.double_quoted_source(span) } else { None };
-                (Style::DoubleQuoted, source)
+                let text = if tag.is_none() { self.double_quoted_source(span) } else { None };
+                (Style::DoubleQuoted, text.map_or(Source::Unknown, |t| Source::Text(t.into_boxed_str())))
             }
-            ScalarStyle::Literal => (Style::Literal, None),
-            ScalarStyle::Folded => (Style::Folded, None),
+            ScalarStyle::Literal => (Style::Literal, Source::Unknown),
+            ScalarStyle::Folded => (Style::Folded, Source::Unknown),
         };
         Scalar::parsed(value, style, tag, source)
     }
@@ -288,10 +290,10 @@ mod tests {
     fn keeps_source_text_of_one_line_scalars() {
         let doc = one("a: \"caf\\u00e9\"  # c\nb: 'it''s'\nc: 0755\nd: !Ref foo\n");
         let m = doc.as_mapping().unwrap();
-        assert_eq!(m.get("a").unwrap().as_scalar().unwrap().source(), Some("\"caf\\u00e9\""));
+        assert_eq!(m.get("a").unwrap().as_scalar().unwrap().source().as_deref(), Some("\"caf\\u00e9\""));
         assert_eq!(m.get("a").unwrap().as_str(), Some("café"));
-        assert_eq!(m.get("b").unwrap().as_scalar().unwrap().source(), Some("'it''s'"));
-        assert_eq!(m.get("c").unwrap().as_scalar().unwrap().source(), Some("0755"));
+        assert_eq!(m.get("b").unwrap().as_scalar().unwrap().source().as_deref(), Some("'it''s'"));
+        assert_eq!(m.get("c").unwrap().as_scalar().unwrap().source().as_deref(), Some("0755"));
         assert_eq!(m.get("c").unwrap().as_str(), None, "0755 is an int to YAML 1.1");
         assert_eq!(m.get("d").unwrap().as_scalar().unwrap().tag(), Some("!Ref"));
     }
