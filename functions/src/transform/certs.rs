@@ -6,10 +6,11 @@
 //! Generated objects carry the label `app.kubernetes.io/managed-by: spinnaker-krm`; on a later run they
 //! are updated in place, and an object of the same name without the label is a conflict, never overwritten.
 
-use super::pod::{list, map, s, TRUST_MANAGER_STORE_KEY, TRUST_MANAGER_STORE_PASSWORD};
+use super::pod::{TRUST_MANAGER_STORE_KEY, TRUST_MANAGER_STORE_PASSWORD};
 use super::Context;
 use crate::config::TruststoreMode;
 use crate::krm::ResourceRef;
+use crate::yaml::build::{list, map, s};
 use crate::yaml::{Mapping, Node};
 
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";

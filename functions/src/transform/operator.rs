@@ -11,7 +11,7 @@ use super::workload::{injection_hash, HASH_ANNOTATION};
 use super::Context;
 use crate::config::ClientAuth;
 use crate::service::Service;
-use crate::yaml::{emit, Mapping, Node};
+use crate::yaml::{build, emit, Mapping, Node};
 
 /// The first line of every patch we own; entries that start with it are replaced on each run.
 pub const PATCH_MARKER: &str = "# spinnaker-krm: generated patch, replaced on every render; do not edit";
@@ -110,27 +110,27 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
 fn strategic_merge_patch(service: Service, injection: &pod::PodInjection, user_opts: Option<&str>) -> String {
     let mut pod_spec = Mapping::new();
     if !injection.init_containers.is_empty() {
-        pod_spec.insert("initContainers", pod::list(injection.init_containers.iter().cloned()));
+        pod_spec.insert("initContainers", build::list(injection.init_containers.iter().cloned()));
     }
-    let mut container: Mapping = [("name", pod::s(service.name()))].into_iter().collect();
+    let mut container: Mapping = [("name", build::s(service.name()))].into_iter().collect();
     let env: Vec<Node> =
         injection.env.iter().cloned().chain(pod::jvm_options_env(service, user_opts, injection)).collect();
     if !env.is_empty() {
-        container.insert("env", pod::list(env));
+        container.insert("env", build::list(env));
     }
     if !injection.mounts.is_empty() {
-        container.insert("volumeMounts", pod::list(injection.mounts.iter().cloned()));
+        container.insert("volumeMounts", build::list(injection.mounts.iter().cloned()));
     }
-    pod_spec.insert("containers", pod::list([Node::Mapping(container)]));
+    pod_spec.insert("containers", build::list([Node::Mapping(container)]));
     if !injection.volumes.is_empty() {
-        pod_spec.insert("volumes", pod::list(injection.volumes.iter().cloned()));
+        pod_spec.insert("volumes", build::list(injection.volumes.iter().cloned()));
     }
     let hash = injection_hash(injection).unwrap_or_default();
-    let template = pod::map([
-        ("metadata", pod::map([("annotations", pod::map([(HASH_ANNOTATION, pod::s(&hash))]))])),
+    let template = build::map([
+        ("metadata", build::map([("annotations", build::map([(HASH_ANNOTATION, build::s(&hash))]))])),
         ("spec", Node::Mapping(pod_spec)),
     ]);
-    let patch = pod::map([("spec", pod::map([("template", template)]))]);
+    let patch = build::map([("spec", build::map([("template", template)]))]);
     format!("{PATCH_MARKER}\n{}", emit::to_string(&patch))
 }
 

@@ -11,7 +11,8 @@
 use super::Context;
 use crate::config::TruststoreMode;
 use crate::service::Service;
-use crate::yaml::{Mapping, Node, Sequence};
+use crate::yaml::build::{list, map, s};
+use crate::yaml::{Mapping, Node};
 
 /// Where our files appear inside the containers.
 pub const TRUSTSTORE_DIR: &str = "/spinnaker-krm/truststore";
@@ -63,18 +64,6 @@ mv -f "$work/truststore.p12" "$TRUSTSTORE"
 rm -rf "$work"
 echo "spinnaker-krm: truststore ready with $found private CA certificate(s)"
 "#;
-
-pub fn s(value: &str) -> Node {
-    Node::string(value)
-}
-
-pub fn map<'a>(entries: impl IntoIterator<Item = (&'a str, Node)>) -> Node {
-    Node::Mapping(entries.into_iter().collect::<Mapping>())
-}
-
-pub fn list(items: impl IntoIterator<Item = Node>) -> Node {
-    Node::Sequence(items.into_iter().collect::<Sequence>())
-}
 
 fn env_value(name: &str, value: &str) -> Node {
     map([("name", s(name)), ("value", s(value))])

@@ -32,24 +32,6 @@ pub struct Peer {
     pub namespace: String,
 }
 
-/// The TLS properties [`mtls_settings`] sets, in its order; base URLs follow them.
-pub const TLS_PROPERTIES: [&str; 14] = [
-    "server.ssl.enabled",
-    "server.ssl.key-store",
-    "server.ssl.key-store-type",
-    "server.ssl.key-store-password",
-    "server.ssl.trust-store",
-    "server.ssl.trust-store-type",
-    "server.ssl.trust-store-password",
-    "server.ssl.client-auth",
-    "ok-http-client.key-store",
-    "ok-http-client.key-store-type",
-    "ok-http-client.key-store-password",
-    "ok-http-client.trust-store",
-    "ok-http-client.trust-store-type",
-    "ok-http-client.trust-store-password",
-];
-
 /// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https.
 pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Settings {
     let placeholder = format!("${{{PASSWORD_ENV}}}");
@@ -57,24 +39,27 @@ pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Setting
         TruststoreMode::TrustManager => TRUST_MANAGER_STORE_PASSWORD.to_owned(),
         _ => placeholder.clone(),
     };
+    let client_auth = ctx.config.spec.mtls.client_auth_for(service).as_str();
     let text = |v: &str| Value::Text(v.to_owned());
-    let values = [
-        Value::Bool(true),
-        text(KEYSTORE_FILE),
-        text("PKCS12"),
-        text(&placeholder),
-        text(CA_TRUSTSTORE_FILE),
-        text("PKCS12"),
-        text(&placeholder),
-        text(ctx.config.spec.mtls.client_auth_for(service).as_str()),
-        text(KEYSTORE_FILE),
-        text("PKCS12"),
-        text(&placeholder),
-        text(TRUSTSTORE_FILE),
-        text("PKCS12"),
-        text(&trust_password),
-    ];
-    let mut settings: Settings = TLS_PROPERTIES.iter().map(|p| (*p).to_owned()).zip(values).collect();
+    let mut settings: Settings = [
+        ("server.ssl.enabled", Value::Bool(true)),
+        ("server.ssl.key-store", text(KEYSTORE_FILE)),
+        ("server.ssl.key-store-type", text("PKCS12")),
+        ("server.ssl.key-store-password", text(&placeholder)),
+        ("server.ssl.trust-store", text(CA_TRUSTSTORE_FILE)),
+        ("server.ssl.trust-store-type", text("PKCS12")),
+        ("server.ssl.trust-store-password", text(&placeholder)),
+        ("server.ssl.client-auth", text(client_auth)),
+        ("ok-http-client.key-store", text(KEYSTORE_FILE)),
+        ("ok-http-client.key-store-type", text("PKCS12")),
+        ("ok-http-client.key-store-password", text(&placeholder)),
+        ("ok-http-client.trust-store", text(TRUSTSTORE_FILE)),
+        ("ok-http-client.trust-store-type", text("PKCS12")),
+        ("ok-http-client.trust-store-password", text(&trust_password)),
+    ]
+    .into_iter()
+    .map(|(property, value)| (property.to_owned(), value))
+    .collect();
     for peer in peers.iter().filter(|p| p.service.is_jvm()) {
         settings.push((format!("services.{}.baseUrl", peer.key), Value::Text(peer.base_url())));
     }

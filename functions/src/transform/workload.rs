@@ -13,7 +13,7 @@ use super::spring::{self, Peer};
 use super::Context;
 use crate::config::ClientAuth;
 use crate::service::{identify, Service};
-use crate::yaml::{emit, Mapping, Node, Sequence};
+use crate::yaml::{build, emit, Mapping, Node, Sequence};
 use sha2::Digest;
 
 /// The pod-template annotation whose value changes whenever what we inject changes, so pods roll.
@@ -275,7 +275,7 @@ fn adapt_probes(container: &mut Mapping, client_auth: ClientAuth, service: Servi
             continue;
         };
         match client_auth {
-            ClientAuth::Need => probe.replace_entry(check, "tcpSocket", pod::map([("port", port)])),
+            ClientAuth::Need => probe.replace_entry(check, "tcpSocket", build::map([("port", port)])),
             ClientAuth::Want if check == "httpGet" => {
                 if let Some(http) = probe.get_mut("httpGet").and_then(Node::as_mapping_mut) {
                     http.insert_str("scheme", "HTTPS");
@@ -283,7 +283,7 @@ fn adapt_probes(container: &mut Mapping, client_auth: ClientAuth, service: Servi
             }
             ClientAuth::Want => {
                 let path = exec_probe_path(probe).unwrap_or_else(|| "/health".to_owned());
-                let http = pod::map([("path", pod::s(&path)), ("port", port), ("scheme", pod::s("HTTPS"))]);
+                let http = build::map([("path", build::s(&path)), ("port", port), ("scheme", build::s("HTTPS"))]);
                 probe.replace_entry(check, "httpGet", http);
             }
         }

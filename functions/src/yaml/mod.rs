@@ -2,6 +2,7 @@
 //! a parser with limits for hostile input, and a block-style emitter guarded against YAML 1.1
 //! misreadings. Typed documents we own (functionConfig, BOM) use serde instead.
 
+pub mod build;
 pub mod emit;
 pub mod node;
 pub mod parse;
