@@ -88,27 +88,33 @@ pub fn needs_quotes(s: &str) -> bool {
 /// it starts with an indicator, has leading or trailing blanks, contains `: ` or ` #`, starts like a
 /// document marker, or holds characters that need escapes. (Meaning is not considered here.)
 pub fn breaks_plain_syntax(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return true };
-    let second = s.chars().nth(1);
+    // One pass over the bytes: the emitter asks this of every plain scalar it writes.
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return true };
+    let blank = |c: u8| c == b' ' || c == b'\t';
     let indicator_start = match first {
-        '-' | '?' | ':' => second.is_none_or(|c| c == ' ' || c == '\t'),
-        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => true,
+        b'-' | b'?' | b':' => bytes.get(1).is_none_or(|&c| blank(c)),
+        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@'
+        | b'`' => true,
         _ => false,
     };
-    indicator_start
-        || s.starts_with(' ')
-        || s.starts_with('\t')
-        || s.ends_with(' ')
-        || s.ends_with('\t')
-        || s.ends_with(':')
-        || s.contains(": ")
-        || s.contains(":\t")
-        || s.contains(" #")
-        || s.contains("\t#")
-        || s.starts_with("---")
-        || s.starts_with("...")
-        || s.contains('\n')
-        || s.chars().any(needs_escape)
+    if indicator_start || blank(first) || blank(last) || last == b':' || s.starts_with("---") || s.starts_with("...") {
+        return true;
+    }
+    let mut ascii = true;
+    for (i, &c) in bytes.iter().enumerate() {
+        match c {
+            // `: ` and ` #` (or with a tab) end a plain scalar.
+            b':' if bytes.get(i + 1).is_some_and(|&next| blank(next)) => return true,
+            b' ' | b'\t' if bytes.get(i + 1) == Some(&b'#') => return true,
+            b'\t' => {}
+            // Line breaks and the other ASCII controls (see needs_escape).
+            0x00..=0x1f | 0x7f => return true,
+            0x80.. => ascii = false,
+            _ => {}
+        }
+    }
+    !ascii && s.chars().any(needs_escape)
 }
 
 /// Characters that must be escaped in a double-quoted scalar and cannot stand in plain or block text:
@@ -221,6 +227,97 @@ fn parse_int(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `breaks_plain_syntax` as a list of rules, one pass each: the single-pass version must agree.
+    fn breaks_plain_syntax_by_rules(s: &str) -> bool {
+        let Some(first) = s.chars().next() else { return true };
+        let second = s.chars().nth(1);
+        let indicator_start = match first {
+            '-' | '?' | ':' => second.is_none_or(|c| c == ' ' || c == '\t'),
+            ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => true,
+            _ => false,
+        };
+        indicator_start
+            || s.starts_with([' ', '\t'])
+            || s.ends_with([' ', '\t', ':'])
+            || [": ", ":\t", " #", "\t#"].iter().any(|p| s.contains(p))
+            || s.starts_with("---")
+            || s.starts_with("...")
+            || s.contains('\n')
+            || s.chars().any(needs_escape)
+    }
+
+    #[test]
+    fn plain_syntax_check_agrees_with_its_rules() {
+        let cases = [
+            "",
+            "a",
+            "-",
+            "- a",
+            "-a",
+            "?",
+            ": x",
+            ":x",
+            "a:",
+            "a: b",
+            "a:\tb",
+            "a:b",
+            "a #b",
+            "a#b",
+            "a\t#b",
+            " a",
+            "a ",
+            "\ta",
+            "a\t",
+            "---",
+            "--",
+            "...",
+            "..",
+            "a\nb",
+            "a\rb",
+            "bell\u{7}",
+            "del\u{7f}",
+            "n\u{85}l",
+            "a\u{2028}",
+            "caf\u{e9}",
+            "\u{feff}x",
+            "é: x",
+            "-é",
+            "x\u{a0}",
+            "[x",
+            "{x",
+            "*x",
+            "&x",
+            "!x",
+            "|",
+            ">",
+            "'x",
+            "\"x",
+            "%x",
+            "@x",
+            "`x",
+            "#x",
+            ",x",
+            "]",
+            "}",
+            "http://x:8080/health",
+            "-XX:Max=80.0",
+        ];
+        for s in cases {
+            assert_eq!(breaks_plain_syntax(s), breaks_plain_syntax_by_rules(s), "{s:?}");
+        }
+        // Every string over a small alphabet of the characters that matter, up to four characters.
+        let alphabet = ['a', ' ', '\t', ':', '#', '-', '.', '?', '\n', 'é', '\u{85}'];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> =
+                strings.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
+            for s in &longer {
+                assert_eq!(breaks_plain_syntax(s), breaks_plain_syntax_by_rules(s), "{s:?}");
+            }
+            strings = longer;
+        }
+    }
 
     #[test]
     fn yaml11_non_strings_need_quotes() {
