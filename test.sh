@@ -89,4 +89,18 @@ cargo build -p spinnaker-krm
 cargo build --workspace --all-targets
 
 step "cargo test"
-cargo test --workspace --no-fail-fast
+# The summary at the end adds up every test target's `test result:` line (the last target cargo prints is
+# the doc-tests, which have none: without the sum, the run would close on "0 passed").
+log=.tools/test-output.log
+set +e
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+ignored=$(grep -Eo '[0-9]+ ignored;' "$log" | awk '{s+=$1} END {print s+0}')
+[[ "$ignored" == 0 ]] || { echo "test.sh: $ignored test(s) ignored: nothing is skipped here" >&2; status=1; }
+[[ "$passed" -gt 0 ]] || { echo "test.sh: no test ran" >&2; status=1; }
+echo
+echo "summary: $passed passed, $failed failed"
+exit "$status"
