@@ -467,7 +467,9 @@ impl FromIterator<Node> for Sequence {
 /// Builds a mapping from `(key, node)` pairs in the order given.
 impl<'a> FromIterator<(&'a str, Node)> for Mapping {
     fn from_iter<I: IntoIterator<Item = (&'a str, Node)>>(iter: I) -> Self {
-        let mut m = Mapping::new();
+        let iter = iter.into_iter();
+        // Sized for the pairs given (`map([...])` knows them all), not grown in steps of 4 entries.
+        let mut m = Mapping::with_capacity_and_tag(iter.size_hint().0, None);
         for (k, v) in iter {
             m.insert(k, v);
         }

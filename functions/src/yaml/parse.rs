@@ -98,7 +98,10 @@ impl<'a> Builder<'a> {
                     self.add(node, 0, &span)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    let scalar = self.scalar(value.into_owned(), style, tag.as_deref(), &span);
+                    // The scanner builds text by pushing, so it has spare room; the tree keeps it for good.
+                    let mut value = value.into_owned();
+                    value.shrink_to_fit();
+                    let scalar = self.scalar(value, style, tag.as_deref(), &span);
                     self.add(Node::Scalar(scalar), anchor, &span)?;
                 }
                 Event::MappingStart(anchor, tag) => {
