@@ -134,9 +134,9 @@ pub fn inject(
         let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
         injection.env.extend(spring::as_env(&spring::mtls_settings(ctx, workload.service, &others)));
     }
-    let mut staged = item.clone();
-    let previous = managed_env(&staged);
-    let pod = staged.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut)?;
+    // Everything is checked before anything is changed, so a problem leaves the workload as it was.
+    let previous = managed_env(item);
+    let pod = item.path(&["spec", "template", "spec"]).and_then(Node::as_mapping)?;
     let shaped = |key: &str, m: &Mapping| m.get(key).is_none_or(|n| n.is_null() || n.as_sequence().is_some());
     for key in ["volumes", "initContainers"] {
         if !shaped(key, pod) {
@@ -144,13 +144,10 @@ pub fn inject(
             return None;
         }
     }
-    sync(pod, "volumes", "name", &injection.volumes, |m| is_ours(m.get_str("name")));
-    sync(pod, "initContainers", "name", &injection.init_containers, |m| is_ours(m.get_str("name")));
     let container = pod
-        .get_mut("containers")
-        .and_then(Node::as_sequence_mut)
-        .and_then(|c| c.get_mut(workload.container))
-        .and_then(Node::as_mapping_mut)
+        .get_sequence("containers")
+        .and_then(|c| c.get(workload.container))
+        .and_then(Node::as_mapping)
         .expect("jvm_workload found this container");
     for key in ["env", "volumeMounts"] {
         if !shaped(key, container) {
@@ -177,22 +174,31 @@ pub fn inject(
         );
         return None;
     }
-    sync(container, "env", "name", &env, |m| {
+    let injected = injection_hash(&injection);
+    let pod = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut).expect("checked above");
+    sync(pod, "volumes", "name", injection.volumes, |m| is_ours(m.get_str("name")));
+    sync(pod, "initContainers", "name", injection.init_containers, |m| is_ours(m.get_str("name")));
+    let container = pod
+        .get_mut("containers")
+        .and_then(Node::as_sequence_mut)
+        .and_then(|c| c.get_mut(workload.container))
+        .and_then(Node::as_mapping_mut)
+        .expect("checked above");
+    sync(container, "env", "name", env, |m| {
         let name = m.get_str("name").unwrap_or_default();
         name == pod::PASSWORD_ENV || name == opts || previous.iter().any(|p| p == name)
     });
     if let Some(list) = container.get_mut("env").and_then(Node::as_sequence_mut) {
         password_first(list);
     }
-    sync(container, "volumeMounts", "name", &injection.mounts, |m| is_ours(m.get_str("name")));
+    sync(container, "volumeMounts", "name", injection.mounts, |m| is_ours(m.get_str("name")));
     if mtls {
         adapt_probes(container, ctx.config.spec.mtls.client_auth_for(workload.service), workload.service);
     }
-    let hash = injection_hash(&injection).unwrap_or_else(|| images_hash(&staged));
-    set_annotation(&mut staged, HASH_ANNOTATION, Some(&hash));
+    let hash = injected.unwrap_or_else(|| images_hash(item));
+    set_annotation(item, HASH_ANNOTATION, Some(&hash));
     let listed = (!wanted.is_empty()).then(|| wanted.join(","));
-    set_annotation(&mut staged, MANAGED_ENV_ANNOTATION, listed.as_deref());
-    *item = staged;
+    set_annotation(item, MANAGED_ENV_ANNOTATION, listed.as_deref());
     tls_secret.map(|_| certs::certificate(ctx, &workload.host, &workload.namespace))
 }
 
@@ -237,7 +243,7 @@ fn is_ours(name: Option<&str>) -> bool {
 /// Makes the list `key` of `parent` hold `items` (matched by `field`), dropping entries that `managed`
 /// claims but `items` no longer has. Other entries keep their place. The caller has checked that `key`
 /// is a list when present.
-pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: &[Node], managed: impl Fn(&Mapping) -> bool) {
+pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: Vec<Node>, managed: impl Fn(&Mapping) -> bool) {
     if items.is_empty() {
         // Nothing to add: touch the list only to drop a previous run's entries, and drop the list only
         // when that emptied it (a user's `env: ~` or `volumes: []` stays as written).
@@ -256,7 +262,7 @@ pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: &[Node], manage
         !managed(m) || m.get_str(field).is_some_and(|name| wanted.contains(&name))
     });
     for item in items {
-        list.upsert_by(field, item.clone());
+        list.upsert_by(field, item);
     }
 }
 
@@ -307,7 +313,7 @@ pub fn injection_hash(injection: &PodInjection) -> Option<String> {
     }
     let groups: Vec<String> = [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env]
         .iter()
-        .map(|group| emit::to_string(&Node::Sequence(group.iter().cloned().collect::<Sequence>())))
+        .map(|group| emit::sequence_to_string(group))
         .collect();
     let mut parts: Vec<&str> = groups.iter().map(String::as_str).collect();
     parts.push(injection.jvm_options.as_deref().unwrap_or_default());

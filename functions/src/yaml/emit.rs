@@ -49,6 +49,20 @@ pub fn write_entry_items(out: &mut String, key: &str, items: &[Node]) {
     }
 }
 
+/// `items` as one block-sequence document: what [`to_string`] writes for an untagged sequence of them,
+/// without building that sequence.
+pub fn sequence_to_string(items: &[Node]) -> String {
+    let mut out = String::new();
+    if items.is_empty() {
+        out.push_str("[]\n");
+    }
+    for item in items {
+        out.push_str("- ");
+        write_item(&mut out, item, 2);
+    }
+    out
+}
+
 /// The document as a string (see [`write_document`]).
 pub fn to_string(node: &Node) -> String {
     let mut out = String::new();
