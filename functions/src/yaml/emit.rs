@@ -71,7 +71,14 @@ pub fn to_string(node: &Node) -> String {
 }
 
 fn pad(out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
+    // A slice of spaces at a time, not one char at a time: every line of the output starts here.
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
 /// Entries of a non-empty mapping at `indent`. With `first_inline` the first key follows text already
