@@ -64,15 +64,18 @@ fn may_be_number(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
 }
 
+/// The longest word in [`YAML11_BOOLS`] and [`NULL_WORDS`]: longer text is none of them.
+const LONGEST_WORD: usize = 5;
+
 /// True for `~`, `null`, `Null`, `NULL` and the empty plain scalar.
 pub fn is_null_word(s: &str) -> bool {
-    NULL_WORDS.contains(&s)
+    s.len() <= LONGEST_WORD && NULL_WORDS.contains(&s)
 }
 
 /// True when a plain scalar with this text is a string to a YAML 1.1 reader (Kubernetes).
 pub fn plain_is_string(s: &str) -> bool {
     !(is_null_word(s)
-        || YAML11_BOOLS.contains(&s)
+        || (s.len() <= LONGEST_WORD && YAML11_BOOLS.contains(&s))
         || (may_be_number(s) && (YAML11_NUMBER.is_match(s) || TIMESTAMP_LIKE.is_match(s)))
         || s == "<<"
         || s == "=")
@@ -137,10 +140,21 @@ pub fn style_for_string(s: &str) -> Style {
 /// A literal block keeps every character but controls, and needs some content besides line breaks.
 pub fn literal_block_can_hold(s: &str) -> bool {
     !s.trim_end_matches('\n').is_empty()
-        && !s.chars().any(|c| c != '\n' && needs_escape(c))
+        && !has_escape_besides_line_breaks(s)
         // A trailing space or tab before the end would be kept, but a leading one on the first line is
         // handled with an indentation indicator; lines of only spaces after the content are ambiguous.
         && !s.trim_end_matches('\n').ends_with([' ', '\t'])
+}
+
+/// True when `s` has a character other than `\n` that [`needs_escape`]. One pass over the bytes for ASCII
+/// text (a literal block is checked when it is styled and again when it is written).
+fn has_escape_besides_line_breaks(s: &str) -> bool {
+    let ascii_control = |&b: &u8| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f;
+    if s.is_ascii() {
+        s.as_bytes().iter().any(ascii_control)
+    } else {
+        s.chars().any(|c| c != '\n' && needs_escape(c))
+    }
 }
 
 /// `s` as a double-quoted scalar.
@@ -227,6 +241,25 @@ fn parse_int(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn longest_word_bounds_the_word_lists() {
+        assert_eq!(YAML11_BOOLS.iter().chain(NULL_WORDS).map(|w| w.len()).max(), Some(LONGEST_WORD));
+    }
+
+    #[test]
+    fn literal_blocks_refuse_controls_but_line_breaks() {
+        for (s, ok) in [
+            ("a\nb\n", true),
+            ("a\tb\n", true),
+            ("a\rb\n", false),
+            ("a\u{7f}\n", false),
+            ("é\u{85}\n", false),
+            ("é\n", true),
+        ] {
+            assert_eq!(literal_block_can_hold(s), ok, "{s:?}");
+        }
+    }
 
     /// `breaks_plain_syntax` as a list of rules, one pass each: the single-pass version must agree.
     fn breaks_plain_syntax_by_rules(s: &str) -> bool {
