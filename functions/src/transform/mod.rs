@@ -120,6 +120,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .filter_map(|item| workload::jvm_workload(item, ctx))
         .filter_map(|w| workload::as_peer(&w))
         .collect();
+    let mut memo = workload::Memo::default();
     for item in items.iter_mut() {
         let resource = ResourceRef::of(item);
         let mut report = |field: String, message: String| {
@@ -137,7 +138,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 summary.workloads += 1;
                 match workload::jvm_workload(item, ctx) {
                     Some(jvm) => {
-                        generated.extend(workload::inject(item, &jvm, ctx, &peers, &mut report));
+                        generated.extend(workload::inject(item, &jvm, ctx, &peers, &mut memo, &mut report));
                         summary.injected += 1;
                     }
                     // Pinned only (deck, or nothing to inject): the annotation still names the tool and

@@ -94,6 +94,7 @@ fn mount(volume: &str, path: &str, read_only: bool) -> Node {
 }
 
 /// Everything added to one pod for one JVM service.
+#[derive(Clone)]
 pub struct PodInjection {
     pub volumes: Vec<Node>,
     pub init_containers: Vec<Node>,
@@ -135,6 +136,16 @@ pub fn merge_jvm_options(user: Option<&str>, ours: Option<&str>) -> Option<Strin
 /// when mTLS is on; with `inherit_user` the init container runs as the pod's user (its securityContext
 /// sets one), else as the images' `spinnaker` uid.
 pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>, inherit_user: bool) -> PodInjection {
+    let mut injection = truststore_injection(ctx, image, inherit_user);
+    if let Some(secret) = tls_secret {
+        add_tls(&mut injection, ctx, secret);
+    }
+    injection
+}
+
+/// The part of [`pod_injection`] that depends on the image only: the truststore (the same for every workload
+/// of a service, so the transform builds it once per image).
+pub fn truststore_injection(ctx: &Context, image: &str, inherit_user: bool) -> PodInjection {
     let truststore = &ctx.config.spec.truststore;
     let mut injection = PodInjection {
         volumes: Vec::new(),
@@ -169,12 +180,7 @@ pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>, inher
     if trust_password.is_some() {
         injection.mounts.push(mount(TRUSTSTORE_VOLUME, TRUSTSTORE_DIR, true));
     }
-    if let Some(secret) = tls_secret {
-        injection.volumes.push(map([("name", s(TLS_VOLUME)), ("secret", map([("secretName", s(secret))]))]));
-        injection.mounts.push(mount(TLS_VOLUME, TLS_DIR, true));
-    }
-    let needs_password = tls_secret.is_some() || truststore.mode == TruststoreMode::InitContainer;
-    if needs_password {
+    if truststore.mode == TruststoreMode::InitContainer {
         injection.env.push(env_secret(PASSWORD_ENV, ctx));
     }
     if let Some(password) = trust_password {
@@ -190,6 +196,16 @@ pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>, inher
 /// The `<SVC>_OPTS` env entry: the user's options (`user`) merged with ours, or `None` when empty.
 pub fn jvm_options_env(service: Service, user: Option<&str>, injection: &PodInjection) -> Option<Node> {
     merge_jvm_options(user, injection.jvm_options.as_deref()).map(|value| env_value(&opts_env(service), &value))
+}
+
+/// The workload's key store (its certificate's Secret) on top of [`truststore_injection`]: after the truststore's
+/// volumes and mount, and the store password, which the truststore may already have brought.
+pub fn add_tls(injection: &mut PodInjection, ctx: &Context, secret: &str) {
+    injection.volumes.push(map([("name", s(TLS_VOLUME)), ("secret", map([("secretName", s(secret))]))]));
+    injection.mounts.push(mount(TLS_VOLUME, TLS_DIR, true));
+    if ctx.config.spec.truststore.mode != TruststoreMode::InitContainer {
+        injection.env.push(env_secret(PASSWORD_ENV, ctx));
+    }
 }
 
 /// The Gradle start script's per-application options variable: `CLOUDDRIVER_OPTS`, `FRONT50_OPTS`.

@@ -15,6 +15,7 @@ use crate::config::ClientAuth;
 use crate::service::{identify, Service};
 use crate::yaml::{build, emit, Mapping, Node, Sequence};
 use sha2::Digest;
+use std::collections::HashMap;
 
 /// The pod-template annotation whose value changes whenever what we inject changes, so pods roll.
 pub const HASH_ANNOTATION: &str = "spinnaker-krm.dev/injection-hash";
@@ -108,6 +109,17 @@ pub fn service_key(host: &str) -> String {
     key
 }
 
+/// The parts of an injection that many workloads share, built once per run and cloned for each: the
+/// truststore of one image, the mTLS settings of one service (a large install runs many workloads of a
+/// service, and building these nodes cost more than parsing and writing the workload).
+#[derive(Default)]
+pub struct Memo {
+    /// By (image, whether the pod sets runAsUser).
+    truststore: HashMap<(String, bool), PodInjection>,
+    /// By (service, the peer the workload itself is, which is left out of its peers).
+    mtls_env: HashMap<(Service, Option<usize>), Vec<Node>>,
+}
+
 /// Injects the truststore and mTLS into one workload; returns the Certificate it needs (if any). A part
 /// of the pod that has the wrong shape, or an env var the user set that we would have to overwrite, is
 /// reported and nothing of the workload is changed.
@@ -116,6 +128,7 @@ pub fn inject(
     workload: &JvmWorkload,
     ctx: &Context,
     peers: &[Peer],
+    memo: &mut Memo,
     report: &mut impl FnMut(String, String),
 ) -> Option<Node> {
     let mtls = ctx.config.spec.mtls.enabled;
@@ -129,10 +142,22 @@ pub fn inject(
         .unwrap_or_default()
         .to_owned();
     let inherit_user = item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some();
-    let mut injection = pod::pod_injection(ctx, &image, tls_secret.as_deref(), inherit_user);
+    // pod::pod_injection, with the truststore part built once per image.
+    let mut injection = memo
+        .truststore
+        .entry((image, inherit_user))
+        .or_insert_with_key(|(image, inherit_user)| pod::truststore_injection(ctx, image, *inherit_user))
+        .clone();
+    if let Some(secret) = &tls_secret {
+        pod::add_tls(&mut injection, ctx, secret);
+    }
     if mtls {
-        let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
-        injection.env.extend(spring::as_env(&spring::mtls_settings(ctx, workload.service, &others)));
+        let itself = peers.iter().position(|p| p.host == workload.name);
+        let env = memo.mtls_env.entry((workload.service, itself)).or_insert_with(|| {
+            let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
+            spring::as_env(&spring::mtls_settings(ctx, workload.service, &others))
+        });
+        injection.env.extend(env.iter().cloned());
     }
     // Everything is checked before anything is changed, so a problem leaves the workload as it was.
     let previous = managed_env(item);
