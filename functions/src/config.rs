@@ -28,12 +28,10 @@
 
 use crate::service::Service;
 use crate::yaml::Node;
-use regex::Regex;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 /// The functionConfig's `apiVersion`.
 pub const API_VERSION: &str = "spinnaker-krm.dev/v1alpha1";
@@ -754,23 +752,85 @@ fn show(value: &str) -> String {
     }
 }
 
-macro_rules! pattern {
-    ($name:ident, $re:expr) => {
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($re).expect("valid pattern"));
-    };
+/// The shapes of configuration strings, checked by hand: compiling a regex for each cost more than reading the
+/// rest of the config, on every run. Each function implements the pattern in its doc comment; the tests check
+/// them against those patterns.
+mod shape {
+    fn all(bytes: &[u8], allowed: impl Fn(u8) -> bool) -> bool {
+        bytes.iter().all(|&c| allowed(c))
+    }
+
+    fn alnum(c: u8) -> bool {
+        c.is_ascii_alphanumeric()
+    }
+
+    fn lower_or_digit(c: u8) -> bool {
+        c.is_ascii_lowercase() || c.is_ascii_digit()
+    }
+
+    /// Non-empty, `first` for its first byte, `rest` for the others, at most `max` bytes.
+    fn word(s: &str, max: usize, first: impl Fn(u8) -> bool, rest: impl Fn(u8) -> bool) -> bool {
+        matches!(s.as_bytes(), [head, tail @ ..] if s.len() <= max && first(*head) && all(tail, rest))
+    }
+
+    /// `^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$`
+    pub fn version(s: &str) -> bool {
+        word(s, 128, alnum, |c| alnum(c) || matches!(c, b'.' | b'_' | b'+' | b'-'))
+    }
+
+    /// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+    pub fn dns_label(s: &str) -> bool {
+        s.as_bytes().last().is_some_and(|&c| lower_or_digit(c))
+            && word(s, usize::MAX, lower_or_digit, |c| lower_or_digit(c) || c == b'-')
+    }
+
+    /// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+    pub fn dns_subdomain(s: &str) -> bool {
+        s.split('.').all(dns_label)
+    }
+
+    /// `^[-._a-zA-Z0-9]+$`
+    pub fn key(s: &str) -> bool {
+        !s.is_empty() && all(s.as_bytes(), |c| alnum(c) || matches!(c, b'-' | b'.' | b'_'))
+    }
+
+    /// `^[A-Za-z0-9._+@-]+(/[A-Za-z0-9._+@-]+)*$`
+    pub fn bom_path(s: &str) -> bool {
+        s.split('/').all(|segment| {
+            !segment.is_empty()
+                && all(segment.as_bytes(), |c| alnum(c) || matches!(c, b'.' | b'_' | b'+' | b'@' | b'-'))
+        })
+    }
+
+    /// `^/[A-Za-z0-9._/-]+$`
+    pub fn cacerts(s: &str) -> bool {
+        matches!(s.as_bytes(), [b'/', rest @ ..] if !rest.is_empty()
+            && all(rest, |c| alnum(c) || matches!(c, b'.' | b'_' | b'/' | b'-')))
+    }
+
+    /// `^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*$`
+    pub fn registry(s: &str) -> bool {
+        let (head, path) = s.split_once('/').map_or((s, None), |(head, path)| (head, Some(path)));
+        let (host, port) = head.split_once(':').map_or((head, None), |(host, port)| (host, Some(port)));
+        host.as_bytes().last().is_some_and(|&c| lower_or_digit(c))
+            && word(host, usize::MAX, lower_or_digit, |c| lower_or_digit(c) || matches!(c, b'.' | b'-'))
+            && port.is_none_or(|port| !port.is_empty() && all(port.as_bytes(), |c| c.is_ascii_digit()))
+            && path.is_none_or(|path| {
+                path.split('/').all(|segment| {
+                    !segment.is_empty()
+                        && all(segment.as_bytes(), |c| lower_or_digit(c) || matches!(c, b'.' | b'_' | b'-'))
+                })
+            })
+    }
+
+    /// `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`
+    pub fn tag(s: &str) -> bool {
+        word(s, 128, |c| alnum(c) || c == b'_', |c| alnum(c) || matches!(c, b'_' | b'.' | b'-'))
+    }
 }
 
-pattern!(VERSION, r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$");
-pattern!(DNS_LABEL, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
-pattern!(DNS_SUBDOMAIN, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
-pattern!(KEY, r"^[-._a-zA-Z0-9]+$");
-pattern!(BOM_PATH, r"^[A-Za-z0-9._+@-]+(/[A-Za-z0-9._+@-]+)*$");
-pattern!(CACERTS, r"^/[A-Za-z0-9._/-]+$");
-pattern!(REGISTRY, r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*$");
-pattern!(TAG, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
-
 fn check_version(v: &str) -> Result<(), String> {
-    if VERSION.is_match(v) {
+    if shape::version(v) {
         return Ok(());
     }
     Err(format!(
@@ -781,7 +841,7 @@ fn check_version(v: &str) -> Result<(), String> {
 }
 
 fn check_namespace(v: &str) -> Result<(), String> {
-    if v.len() <= 63 && DNS_LABEL.is_match(v) {
+    if v.len() <= 63 && shape::dns_label(v) {
         return Ok(());
     }
     Err(format!(
@@ -792,7 +852,7 @@ fn check_namespace(v: &str) -> Result<(), String> {
 }
 
 fn check_name(v: &str) -> Result<(), String> {
-    if v.len() <= 253 && DNS_SUBDOMAIN.is_match(v) {
+    if v.len() <= 253 && shape::dns_subdomain(v) {
         return Ok(());
     }
     Err(format!(
@@ -803,7 +863,7 @@ fn check_name(v: &str) -> Result<(), String> {
 }
 
 fn check_key(v: &str) -> Result<(), String> {
-    if v.len() <= 253 && KEY.is_match(v) && v != "." && !v.starts_with("..") {
+    if v.len() <= 253 && shape::key(v) && v != "." && !v.starts_with("..") {
         return Ok(());
     }
     Err(format!(
@@ -815,7 +875,7 @@ fn check_key(v: &str) -> Result<(), String> {
 
 fn check_bom_path(v: &str, is_dir: bool) -> Result<(), String> {
     let body = if is_dir && v.len() > 1 { v.strip_suffix('/').unwrap_or(v) } else { v };
-    if v.len() <= 4096 && BOM_PATH.is_match(body) {
+    if v.len() <= 4096 && shape::bom_path(body) {
         return Ok(());
     }
     Err(format!(
@@ -827,7 +887,7 @@ fn check_bom_path(v: &str, is_dir: bool) -> Result<(), String> {
 
 fn check_cacerts(v: &str) -> Result<(), String> {
     let ok = v.len() <= 4096
-        && CACERTS.is_match(v)
+        && shape::cacerts(v)
         && !v.contains("//")
         && !v.ends_with('/')
         && !v.split('/').any(|segment| segment == "..");
@@ -843,7 +903,7 @@ fn check_cacerts(v: &str) -> Result<(), String> {
 
 /// A registry (`host[:port][/path]`, lowercase) as used in image references.
 pub(crate) fn check_registry(v: &str) -> Result<(), String> {
-    if v.len() <= 255 && REGISTRY.is_match(v) {
+    if v.len() <= 255 && shape::registry(v) {
         return Ok(());
     }
     Err(format!(
@@ -855,7 +915,7 @@ pub(crate) fn check_registry(v: &str) -> Result<(), String> {
 
 /// A docker image tag.
 pub(crate) fn check_tag(v: &str) -> Result<(), String> {
-    if TAG.is_match(v) {
+    if shape::tag(v) {
         return Ok(());
     }
     Err(format!(
@@ -868,6 +928,41 @@ pub(crate) fn check_tag(v: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hand_checked_shapes_agree_with_their_patterns() {
+        use regex::Regex;
+        type Check = fn(&str) -> bool;
+        let shapes: [(Check, &str); 8] = [
+            (shape::version, r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$"),
+            (shape::dns_label, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
+            (shape::dns_subdomain, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+            (shape::key, r"^[-._a-zA-Z0-9]+$"),
+            (shape::bom_path, r"^[A-Za-z0-9._+@-]+(/[A-Za-z0-9._+@-]+)*$"),
+            (shape::cacerts, r"^/[A-Za-z0-9._/-]+$"),
+            (shape::registry, r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*$"),
+            (shape::tag, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+        ];
+        // Every string of up to five characters over one character of each class that matters.
+        let alphabet = ['a', 'Z', '0', '-', '.', '_', '+', '@', '/', ':', 'é'];
+        let mut strings = vec![String::new()];
+        let mut all = strings.clone();
+        for _ in 0..5 {
+            strings = strings.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
+            all.extend(strings.iter().cloned());
+        }
+        let long = ["a".repeat(127), "a".repeat(128), "a".repeat(129), format!("_{}", "-".repeat(127))];
+        all.extend(long);
+        all.extend(
+            ["registry.example.com:5000/spinnaker", "us-docker.pkg.dev/spinnaker-community/docker"].map(String::from),
+        );
+        for (check, pattern) in shapes {
+            let re = Regex::new(pattern).unwrap();
+            for s in &all {
+                assert_eq!(check(s), re.is_match(s), "{pattern} on {s:?}");
+            }
+        }
+    }
     use crate::yaml::{parse_stream, Limits};
 
     fn node(text: &str) -> Node {
