@@ -198,6 +198,14 @@ pub fn jvm_options_env(service: Service, user: Option<&str>, injection: &PodInje
     merge_jvm_options(user, injection.jvm_options.as_deref()).map(|value| env_value(&opts_env(service), &value))
 }
 
+/// Points a [`truststore_injection`] built for another image at `image`: only the init container, which runs
+/// the service's own image, depends on it.
+pub fn set_image(injection: &mut PodInjection, image: &str) {
+    for init in injection.init_containers.iter_mut().filter_map(Node::as_mapping_mut) {
+        init.insert_str("image", image);
+    }
+}
+
 /// The workload's key store (its certificate's Secret) on top of [`truststore_injection`]: after the truststore's
 /// volumes and mount, and the store password, which the truststore may already have brought.
 pub fn add_tls(injection: &mut PodInjection, ctx: &Context, secret: &str) {

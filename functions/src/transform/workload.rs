@@ -114,8 +114,8 @@ pub fn service_key(host: &str) -> String {
 /// service, and building these nodes cost more than parsing and writing the workload).
 #[derive(Default)]
 pub struct Memo {
-    /// By (image, whether the pod sets runAsUser).
-    truststore: HashMap<(String, bool), PodInjection>,
+    /// By whether the pod sets runAsUser; the image is set per workload.
+    truststore: HashMap<bool, PodInjection>,
     /// By (service, the peer the workload itself is, which is left out of its peers).
     mtls_env: HashMap<(Service, Option<usize>), Vec<Node>>,
 }
@@ -142,12 +142,13 @@ pub fn inject(
         .unwrap_or_default()
         .to_owned();
     let inherit_user = item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some();
-    // pod::pod_injection, with the truststore part built once per image.
+    // pod::pod_injection, with the truststore part built once and pointed at each image.
     let mut injection = memo
         .truststore
-        .entry((image, inherit_user))
-        .or_insert_with_key(|(image, inherit_user)| pod::truststore_injection(ctx, image, *inherit_user))
+        .entry(inherit_user)
+        .or_insert_with(|| pod::truststore_injection(ctx, &image, inherit_user))
         .clone();
+    pod::set_image(&mut injection, &image);
     if let Some(secret) = &tls_secret {
         pod::add_tls(&mut injection, ctx, secret);
     }
