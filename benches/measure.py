@@ -332,8 +332,8 @@ def render(results, meta, command_line):
             w = med(c["wall"])
             runs = f"{len(c['wall'])}" + (" (capped)" if c["capped"] else "")
             spread = f"{fmt_time(min(c['wall']))} – {fmt_time(max(c['wall']))}"
-            rss = fmt_mib(med(c["rss"]))
-            lines.append(f"| {c['label']} | {fmt_time(w)} | {spread} | {runs} | {rss} | {w / t:.2f}x |")
+            peak = fmt_mib(med(c["rss"]))
+            lines.append(f"| {c['label']} | {fmt_time(w)} | {spread} | {runs} | {peak} | {w / t:.2f}x |")
         for label in case["skipped"]:
             lines.append(f"| {label} | not run (see below) | | | | |")
         lines.append("")
