@@ -55,8 +55,23 @@ static YAML11_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-static TIMESTAMP_LIKE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:$|[Tt ]|\s)").expect("static regex"));
+/// `^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:$|[Tt ]|\s)`: a YAML 1.1 date, alone or before a time. Checked by hand:
+/// as a regex (Unicode `\s`) it cost more to compile than the rest of a small run's quoting.
+fn timestamp_like(s: &str) -> bool {
+    let digits = |t: &str| t.bytes().take_while(u8::is_ascii_digit).count();
+    let b = s.as_bytes();
+    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return false;
+    }
+    let rest = &s[5..];
+    let month = digits(rest);
+    if !(1..=2).contains(&month) || rest.as_bytes().get(month) != Some(&b'-') {
+        return false;
+    }
+    let rest = &rest[month + 1..];
+    let day = digits(rest);
+    (1..=2).contains(&day) && rest[day..].chars().next().is_none_or(|c| matches!(c, 'T' | 't') || c.is_whitespace())
+}
 
 /// False when `s` cannot match any number or timestamp pattern above: every one starts with a digit, a sign or
 /// a dot. Most text (names, paths, images) is ruled out here without running the regexes.
@@ -76,7 +91,7 @@ pub fn is_null_word(s: &str) -> bool {
 pub fn plain_is_string(s: &str) -> bool {
     !(is_null_word(s)
         || (s.len() <= LONGEST_WORD && YAML11_BOOLS.contains(&s))
-        || (may_be_number(s) && (YAML11_NUMBER.is_match(s) || TIMESTAMP_LIKE.is_match(s)))
+        || (may_be_number(s) && (YAML11_NUMBER.is_match(s) || timestamp_like(s)))
         || s == "<<"
         || s == "=")
 }
@@ -241,6 +256,27 @@ fn parse_int(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_checked_as_their_pattern_says() {
+        let re = Regex::new(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:$|[Tt ]|\s)").unwrap();
+        let mut strings = Vec::new();
+        // Dates and near-dates, part by part, and what may follow them.
+        for year in ["2001", "201", "20011", "200a", ""] {
+            for month in ["1", "12", "123", ""] {
+                for day in ["4", "14", "145", ""] {
+                    for (sep1, sep2) in [("-", "-"), ("", "-"), ("-", ""), ("x", "-")] {
+                        for tail in ["", "T", "t", " ", "\u{2003}", "\u{85}", "x", ":", "1", "-", "T10:00"] {
+                            strings.push(format!("{year}{sep1}{month}{sep2}{day}{tail}"));
+                        }
+                    }
+                }
+            }
+        }
+        for s in &strings {
+            assert_eq!(timestamp_like(s), re.is_match(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn longest_word_bounds_the_word_lists() {
