@@ -13,7 +13,7 @@ use super::spring::{self, Peer};
 use super::Context;
 use crate::config::ClientAuth;
 use crate::service::{identify, Service};
-use crate::yaml::{build, emit, Mapping, Node, Sequence};
+use crate::yaml::{build, Mapping, Node, Scalar, Sequence};
 use sha2::Digest;
 use std::collections::HashMap;
 
@@ -332,18 +332,62 @@ fn exec_probe_path(probe: &Mapping) -> Option<String> {
 }
 
 /// A short, stable digest of what was injected (the pinned image is inside the init container or, with
-/// nothing injected, hashed on its own by the caller).
+/// nothing injected, hashed on its own by the caller). The nodes are hashed by what they mean to a reader
+/// (see [`hash_node`]), not by writing them out as YAML first.
 pub fn injection_hash(injection: &PodInjection) -> Option<String> {
     if injection.is_empty() {
         return None;
     }
-    let groups: Vec<String> = [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env]
-        .iter()
-        .map(|group| emit::sequence_to_string(group))
-        .collect();
-    let mut parts: Vec<&str> = groups.iter().map(String::as_str).collect();
-    parts.push(injection.jvm_options.as_deref().unwrap_or_default());
-    Some(digest(&parts))
+    let mut digest = sha2::Sha256::new();
+    for group in [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env] {
+        hash_length(&mut digest, group.len());
+        for node in group {
+            hash_node(&mut digest, node);
+        }
+    }
+    hash_text(&mut digest, injection.jvm_options.as_deref().unwrap_or_default());
+    Some(short_hex(digest))
+}
+
+/// Feeds a node into a digest: every scalar's value, tag and quoted-or-plain nature (what [`Node`]'s
+/// equality compares), every key, and every collection's length, each length-prefixed so that no two
+/// different trees feed the same bytes.
+fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
+    match node {
+        Node::Scalar(scalar) => hash_scalar(digest, scalar),
+        Node::Mapping(mapping) => {
+            digest.update(b"m");
+            hash_text(digest, mapping.tag().unwrap_or_default());
+            hash_length(digest, mapping.len());
+            for (key, value) in mapping.iter() {
+                hash_scalar(digest, key);
+                hash_node(digest, value);
+            }
+        }
+        Node::Sequence(sequence) => {
+            digest.update(b"s");
+            hash_text(digest, sequence.tag().unwrap_or_default());
+            hash_length(digest, sequence.len());
+            for item in sequence.iter() {
+                hash_node(digest, item);
+            }
+        }
+    }
+}
+
+fn hash_scalar(digest: &mut sha2::Sha256, scalar: &Scalar) {
+    digest.update(if scalar.is_plain() { b"p" } else { b"q" });
+    hash_text(digest, scalar.tag().unwrap_or_default());
+    hash_text(digest, scalar.value());
+}
+
+fn hash_length(digest: &mut sha2::Sha256, length: usize) {
+    digest.update((length as u64).to_le_bytes());
+}
+
+fn hash_text(digest: &mut sha2::Sha256, text: &str) {
+    hash_length(digest, text.len());
+    digest.update(text.as_bytes());
 }
 
 /// The hash of a workload that got nothing but pins: its images.
@@ -381,5 +425,46 @@ pub fn digest(parts: &[&str]) -> String {
         digest.update(part.as_bytes());
         digest.update(b"\0");
     }
-    digest.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    short_hex(digest)
+}
+
+/// The first 8 bytes of a digest, in hex: enough to tell injections apart, short enough for an annotation.
+fn short_hex(digest: sha2::Sha256) -> String {
+    use std::fmt::Write;
+    digest.finalize().iter().take(8).fold(String::with_capacity(16), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::build::{map, s};
+
+    fn injection(env: Vec<Node>, mounts: Vec<Node>) -> PodInjection {
+        PodInjection { volumes: Vec::new(), init_containers: Vec::new(), mounts, env, jvm_options: None }
+    }
+
+    fn var(value: Node) -> Node {
+        map([("name", s("PORT")), ("value", value)])
+    }
+
+    #[test]
+    fn the_injection_hash_is_stable_and_sees_what_a_reader_sees() {
+        let quoted = injection_hash(&injection(vec![var(s("8084"))], Vec::new()));
+        assert_eq!(quoted, injection_hash(&injection(vec![var(s("8084"))], Vec::new())), "stable");
+        assert_eq!(quoted.as_deref().map(str::len), Some(16));
+        let others = [
+            injection(vec![var(Node::int(8084))], Vec::new()),
+            injection(vec![var(s("8085"))], Vec::new()),
+            injection(Vec::new(), vec![var(s("8084"))]),
+            injection(vec![map([("name", s("PORT8084")), ("value", s(""))])], Vec::new()),
+            PodInjection { jvm_options: Some("-Dx".to_owned()), ..injection(vec![var(s("8084"))], Vec::new()) },
+        ];
+        for other in &others {
+            assert_ne!(quoted, injection_hash(other), "{:?}", other.env);
+        }
+        assert_eq!(injection_hash(&injection(Vec::new(), Vec::new())), None);
+    }
 }
