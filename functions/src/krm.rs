@@ -185,17 +185,24 @@ impl ResourceList {
 
     /// The block-style ResourceList for stdout.
     pub fn to_yaml(&self) -> String {
-        // The items are written in place, never copied into a new tree.
+        let mut out = Vec::new();
+        self.write_yaml(&mut out).expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("the emitter writes only UTF-8 text")
+    }
+
+    /// Writes [`ResourceList::to_yaml`] to `sink` item by item: the items are written in place, never
+    /// copied into a new tree, and their text is never held whole.
+    pub fn write_yaml(&self, sink: &mut impl std::io::Write) -> std::io::Result<()> {
         let mut head = Mapping::new();
         head.insert_str("apiVersion", &self.api_version);
         head.insert_str("kind", "ResourceList");
-        let mut out = yaml::to_string(&Node::Mapping(head));
-        yaml::emit::write_entry_items(&mut out, "items", &self.items);
+        sink.write_all(yaml::to_string(&Node::Mapping(head)).as_bytes())?;
+        yaml::emit::write_entry_items(sink, "items", &self.items)?;
         if !self.results.is_empty() {
             let results: Vec<Node> = self.results.iter().map(KrmResult::to_node).collect();
-            yaml::emit::write_entry_items(&mut out, "results", &results);
+            yaml::emit::write_entry_items(sink, "results", &results)?;
         }
-        out
+        Ok(())
     }
 }
 

@@ -10,9 +10,9 @@ use crate::{pipeline, source};
 use functions::krm::ResourceList;
 use std::io::Read;
 
-/// Reads stdin, transforms, and returns what to print on stdout: the ResourceList on success,
-/// or (with the failure) a results-only ResourceList, also when stdin could not be read as one.
-pub fn run(stdin: &mut impl Read) -> Result<String, (Failure, Option<String>)> {
+/// Reads stdin and transforms. Returns what to print on stdout, whatever happened: the transformed
+/// ResourceList, or after a failure a results-only one (also when stdin could not be read as one).
+pub fn run(stdin: &mut impl Read) -> (ResourceList, Result<(), Failure>) {
     let read = source::read_limited(stdin, "stdin")
         .and_then(|bytes| ResourceList::parse(&bytes, "stdin").map_err(Failure::from));
     let (mut list, outcome) = match read {
@@ -22,14 +22,11 @@ pub fn run(stdin: &mut impl Read) -> Result<String, (Failure, Option<String>)> {
         }
         Err(failure) => (ResourceList::empty(), Err(failure)),
     };
-    match outcome {
-        Ok(()) => Ok(list.to_yaml()),
-        Err(failure) => {
-            list.items.clear();
-            list.results = failure.results.clone();
-            Err((failure, Some(list.to_yaml())))
-        }
+    if let Err(failure) = &outcome {
+        list.items.clear();
+        list.results = failure.results.clone();
     }
+    (list, outcome)
 }
 
 fn transform(list: &mut ResourceList) -> Result<(), Failure> {

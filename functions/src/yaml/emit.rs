@@ -33,35 +33,31 @@ pub fn write_document(out: &mut String, node: &Node) {
     }
 }
 
-/// Appends a top-level `key:` whose value is the sequence `items` (`key: []` when empty), as
-/// [`write_document`] would write it inside a mapping, without building that mapping.
-pub fn write_entry_items(out: &mut String, key: &str, items: &[Node]) {
-    write_key(out, &Scalar::string(key));
-    out.push(':');
+/// Writes a top-level `key:` whose value is the sequence `items` (`key: []` when empty), as
+/// [`write_document`] would write it inside a mapping, without building that mapping. The text goes to
+/// `sink` in chunks of about [`CHUNK_BYTES`], so the text of a large list is never held whole.
+pub fn write_entry_items(sink: &mut impl std::io::Write, key: &str, items: &[Node]) -> std::io::Result<()> {
+    let mut chunk = String::with_capacity(CHUNK_BYTES * 2);
+    write_key(&mut chunk, &Scalar::string(key));
+    chunk.push(':');
     if items.is_empty() {
-        out.push_str(" []\n");
-        return;
+        chunk.push_str(" []\n");
+    } else {
+        chunk.push('\n');
     }
-    out.push('\n');
     for item in items {
-        out.push_str("- ");
-        write_item(out, item, 2);
+        chunk.push_str("- ");
+        write_item(&mut chunk, item, 2);
+        if chunk.len() >= CHUNK_BYTES {
+            sink.write_all(chunk.as_bytes())?;
+            chunk.clear();
+        }
     }
+    sink.write_all(chunk.as_bytes())
 }
 
-/// `items` as one block-sequence document: what [`to_string`] writes for an untagged sequence of them,
-/// without building that sequence.
-pub fn sequence_to_string(items: &[Node]) -> String {
-    let mut out = String::new();
-    if items.is_empty() {
-        out.push_str("[]\n");
-    }
-    for item in items {
-        out.push_str("- ");
-        write_item(&mut out, item, 2);
-    }
-    out
-}
+/// How much text [`write_entry_items`] gathers before it writes: few write calls, little memory.
+pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// The document as a string (see [`write_document`]).
 pub fn to_string(node: &Node) -> String {
