@@ -205,7 +205,7 @@ fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
     }
     if let Some(source) = s.source() {
         // A plain scalar read in flow context (`{|: a}`) may not be valid plain text in block context.
-        if s.is_plain() && scalar::breaks_plain_syntax(&source) {
+        if s.is_plain() && !s.is_checked_plain() && scalar::breaks_plain_syntax(&source) {
             out.push_str(&scalar::double_quoted(s.value()));
         } else {
             out.push_str(&source);
@@ -216,7 +216,7 @@ fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
     match s.style() {
         // An empty plain scalar is a null: nothing is written (`- `); `write_key` and the document use `~`.
         Style::Plain if value.is_empty() => {}
-        Style::Plain if !scalar::breaks_plain_syntax(value) => out.push_str(value),
+        Style::Plain if s.is_checked_plain() || !scalar::breaks_plain_syntax(value) => out.push_str(value),
         Style::Plain | Style::SingleQuoted | Style::DoubleQuoted if !value.contains('\n') => {
             if s.style() == Style::SingleQuoted && !value.chars().any(scalar::needs_escape) {
                 out.push_str(&scalar::single_quoted(value));
@@ -324,6 +324,13 @@ spec:
       - name: d
 ";
         assert_eq!(round_trip(text), text);
+    }
+
+    #[test]
+    fn plain_text_read_inside_flow_collections_is_checked_again_in_block_style() {
+        // `|` is plain text only inside `{…}`; at every depth of flow under block it must be quoted.
+        let out = round_trip("a:\n  b: {c: [d, {|: e}], |: f}\nh: [{|: g}]\n");
+        assert_eq!(out, "a:\n  b:\n    c:\n    - d\n    - \"|\": e\n    \"|\": f\nh:\n- \"|\": g\n");
     }
 
     #[test]

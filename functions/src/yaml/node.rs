@@ -25,6 +25,9 @@ pub struct Scalar {
     style: Style,
     /// The source text is the value written in the scalar's style ([`Source::FromValue`]).
     source_from_value: bool,
+    /// A plain scalar whose text is known to read back as itself in block context: the quote guard chose
+    /// plain for it, or it was read as one-line plain text in block context. The emitter checks the others.
+    plain_checked: bool,
     extra: Option<Box<Extra>>,
 }
 
@@ -57,20 +60,23 @@ impl PartialEq for Scalar {
 }
 
 impl Scalar {
-    /// A scalar as read from a document (used by the parser).
-    pub(crate) fn parsed(value: String, style: Style, tag: Option<String>, source: Source) -> Self {
+    /// A scalar as read from a document (used by the parser); `in_block` when it was read in block context
+    /// (not inside `[…]` or `{…}`, where plain text may hold what block context reads differently).
+    pub(crate) fn parsed(value: String, style: Style, tag: Option<String>, source: Source, in_block: bool) -> Self {
         let (source_from_value, text) = match source {
             Source::Unknown => (false, None),
             Source::FromValue => (true, None),
             Source::Text(text) => (false, Some(text)),
         };
+        let plain_checked = in_block && source_from_value && style == Style::Plain;
         let extra =
             (tag.is_some() || text.is_some()).then(|| Box::new(Extra { tag: tag.map(String::into_boxed_str), text }));
-        Scalar { value, style, source_from_value, extra }
+        Scalar { value, style, source_from_value, plain_checked, extra }
     }
 
+    /// A new scalar styled by the quote guard (or a number or bool): when plain, it is checked plain text.
     fn new(value: String, style: Style) -> Self {
-        Scalar { value, style, source_from_value: false, extra: None }
+        Scalar { value, style, source_from_value: false, plain_checked: style == Style::Plain, extra: None }
     }
 
     /// A new string. It is written plain only when no YAML 1.1 or 1.2 reader could take it for anything
@@ -123,6 +129,12 @@ impl Scalar {
 
     pub fn is_plain(&self) -> bool {
         self.style == Style::Plain
+    }
+
+    /// True for a plain scalar known to read back as itself when written plain in block context (see
+    /// the field); false means "not known", not "broken".
+    pub(crate) fn is_checked_plain(&self) -> bool {
+        self.plain_checked
     }
 
     /// True for a plain, untagged null (`~`, `null`, empty).

@@ -44,9 +44,18 @@ pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Node>, ParseError>
     Builder::new(text, limits).run()
 }
 
+/// A collection being built; `flow` when it is written `{…}`/`[…]` or sits inside one.
 enum Frame {
-    Mapping { map: Mapping, pending_key: Option<Scalar>, seen: HashSet<String>, anchor: usize, span: Span },
-    Sequence { seq: Sequence, anchor: usize },
+    Mapping { map: Mapping, pending_key: Option<Scalar>, seen: HashSet<String>, anchor: usize, span: Span, flow: bool },
+    Sequence { seq: Sequence, anchor: usize, flow: bool },
+}
+
+impl Frame {
+    fn is_flow(&self) -> bool {
+        match self {
+            Frame::Mapping { flow, .. } | Frame::Sequence { flow, .. } => *flow,
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -56,7 +65,9 @@ struct Builder<'a> {
     anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
     documents: Vec<Node>,
-    // Moves forward through `text` to turn the parser's character indices into byte offsets.
+    // Moves forward through `text` to turn the parser's character indices into byte offsets (which are
+    // the same in ASCII text).
+    ascii: bool,
     cursor_chars: usize,
     cursor_bytes: usize,
 }
@@ -70,6 +81,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             alias_nodes: 0,
             documents: Vec::new(),
+            ascii: text.is_ascii(),
             cursor_chars: 0,
             cursor_bytes: 0,
         }
@@ -106,19 +118,23 @@ impl<'a> Builder<'a> {
                 }
                 Event::MappingStart(anchor, tag) => {
                     self.enter(&span)?;
+                    let flow = self.starts_flow(&span, '{');
                     self.stack.push(Frame::Mapping {
                         map: Mapping::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         pending_key: None,
                         seen: HashSet::new(),
                         anchor,
                         span,
+                        flow,
                     });
                 }
                 Event::SequenceStart(anchor, tag) => {
                     self.enter(&span)?;
+                    let flow = self.starts_flow(&span, '[');
                     self.stack.push(Frame::Sequence {
                         seq: Sequence::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         anchor,
+                        flow,
                     });
                 }
                 Event::MappingEnd => match self.stack.pop() {
@@ -129,7 +145,7 @@ impl<'a> Builder<'a> {
                     _ => return Err(ParseError::at(&span, "unbalanced mapping end")),
                 },
                 Event::SequenceEnd => match self.stack.pop() {
-                    Some(Frame::Sequence { mut seq, anchor }) => {
+                    Some(Frame::Sequence { mut seq, anchor, .. }) => {
                         seq.shrink_to_fit();
                         self.add(Node::Sequence(seq), anchor, &span)?
                     }
@@ -211,7 +227,19 @@ impl<'a> Builder<'a> {
             ScalarStyle::Literal => (Style::Literal, Source::Unknown),
             ScalarStyle::Folded => (Style::Folded, Source::Unknown),
         };
-        Scalar::parsed(value, style, tag, source)
+        let in_block = !self.stack.last().is_some_and(Frame::is_flow);
+        Scalar::parsed(value, style, tag, source, in_block)
+    }
+
+    /// True when a collection that starts at `span` is in flow style: inside another flow collection, or
+    /// itself opened by `indicator`. When the text cannot be read at the span, it counts as flow (the
+    /// emitter then checks its plain scalars again).
+    fn starts_flow(&mut self, span: &Span, indicator: char) -> bool {
+        if self.stack.last().is_some_and(Frame::is_flow) {
+            return true;
+        }
+        let at = self.byte_offset(span.start.index());
+        at.and_then(|at| self.text.get(at..)).is_none_or(|rest| rest.starts_with(indicator))
     }
 
     fn spans_lines(&self, span: &Span) -> bool {
@@ -240,6 +268,9 @@ impl<'a> Builder<'a> {
     }
 
     fn byte_offset(&mut self, char_index: usize) -> Option<usize> {
+        if self.ascii {
+            return (char_index <= self.text.len()).then_some(char_index);
+        }
         if char_index < self.cursor_chars {
             self.cursor_chars = 0;
             self.cursor_bytes = 0;

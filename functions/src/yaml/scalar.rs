@@ -73,10 +73,12 @@ fn timestamp_like(s: &str) -> bool {
     (1..=2).contains(&day) && rest[day..].chars().next().is_none_or(|c| matches!(c, 'T' | 't') || c.is_whitespace())
 }
 
-/// False when `s` cannot match any number or timestamp pattern above: every one starts with a digit, a sign or
-/// a dot. Most text (names, paths, images) is ruled out here without running the regexes.
+/// False when `s` cannot match any number or timestamp pattern above: every one is a digit or a dot after an
+/// optional sign. Most text (names, paths, images, `-Dkey=value` options) is ruled out here without running
+/// the regexes.
 fn may_be_number(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
 }
 
 /// The longest word in [`YAML11_BOOLS`] and [`NULL_WORDS`]: longer text is none of them.
@@ -314,6 +316,29 @@ mod tests {
             || s.starts_with("...")
             || s.contains('\n')
             || s.chars().any(needs_escape)
+    }
+
+    #[test]
+    fn the_number_prefilter_never_rules_out_a_number() {
+        // Every string of up to 3 characters over the characters numbers are made of, and longer cases.
+        let alphabet: Vec<char> = "09-+.:_xobeEinfaNI D".chars().collect();
+        let mut cases: Vec<String> = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> =
+                cases.iter().flat_map(|c| alphabet.iter().map(move |a| format!("{c}{a}"))).collect();
+            cases.extend(longer);
+        }
+        cases.extend(
+            ["-.inf", "+.Inf", "-0x1F", "+0b101", "-0o17", "+1:30:00.5", "-1e3", "2001-12-14 21:59:43"]
+                .map(String::from),
+        );
+        for case in &cases {
+            if !may_be_number(case) {
+                let matches = NUMBER_LIKE.is_match(case) || YAML11_NUMBER.is_match(case) || timestamp_like(case);
+                assert!(!matches, "{case:?} is ruled out but is a number or timestamp");
+            }
+        }
+        assert!(!may_be_number("-Djavax.net.ssl.trustStore=/x"));
     }
 
     #[test]
