@@ -73,12 +73,16 @@ fn timestamp_like(s: &str) -> bool {
     (1..=2).contains(&day) && rest[day..].chars().next().is_none_or(|c| matches!(c, 'T' | 't') || c.is_whitespace())
 }
 
-/// False when `s` cannot match any number or timestamp pattern above: every one is a digit or a dot after an
-/// optional sign. Most text (names, paths, images, `-Dkey=value` options) is ruled out here without running
-/// the regexes.
+/// False when `s` cannot match any number pattern above: every one is a digit or a dot after an optional
+/// sign, and is made of digits, hex digits, `_ . : + -` and the letters of `0x`, `0o`, `inf` and `nan`. Most
+/// text (names, paths, images, `-Dkey=value` options, `2160h`) is ruled out here without running the regexes.
 fn may_be_number(s: &str) -> bool {
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
     unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned.bytes().all(|b| {
+            b.is_ascii_hexdigit()
+                || matches!(b, b'_' | b'.' | b':' | b'+' | b'-' | b'x' | b'o' | b'i' | b'n' | b'I' | b'N')
+        })
 }
 
 /// The longest word in [`YAML11_BOOLS`] and [`NULL_WORDS`]: longer text is none of them.
@@ -93,7 +97,8 @@ pub fn is_null_word(s: &str) -> bool {
 pub fn plain_is_string(s: &str) -> bool {
     !(is_null_word(s)
         || (s.len() <= LONGEST_WORD && YAML11_BOOLS.contains(&s))
-        || (may_be_number(s) && (YAML11_NUMBER.is_match(s) || timestamp_like(s)))
+        || (may_be_number(s) && YAML11_NUMBER.is_match(s))
+        || timestamp_like(s)
         || s == "<<"
         || s == "=")
 }
@@ -320,25 +325,27 @@ mod tests {
 
     #[test]
     fn the_number_prefilter_never_rules_out_a_number() {
-        // Every string of up to 3 characters over the characters numbers are made of, and longer cases.
-        let alphabet: Vec<char> = "09-+.:_xobeEinfaNI D".chars().collect();
+        // Every string of up to 3 characters over the characters numbers are made of (and some that they are
+        // not), and longer cases.
+        let alphabet: Vec<char> = "09-+.:_xobeEinfaNIhT D".chars().collect();
         let mut cases: Vec<String> = vec![String::new()];
         for _ in 0..3 {
             let longer: Vec<String> =
                 cases.iter().flat_map(|c| alphabet.iter().map(move |a| format!("{c}{a}"))).collect();
             cases.extend(longer);
         }
-        cases.extend(
-            ["-.inf", "+.Inf", "-0x1F", "+0b101", "-0o17", "+1:30:00.5", "-1e3", "2001-12-14 21:59:43"]
-                .map(String::from),
-        );
+        let longer =
+            [".NaN", "-.inf", "+.Inf", "-0x1F", "0xFFa", "+0b101", "-0o17", "+1:30:00.5", "-1e3", "1_000.5e+3"];
+        cases.extend(longer.map(String::from));
         for case in &cases {
             if !may_be_number(case) {
-                let matches = NUMBER_LIKE.is_match(case) || YAML11_NUMBER.is_match(case) || timestamp_like(case);
-                assert!(!matches, "{case:?} is ruled out but is a number or timestamp");
+                let number = NUMBER_LIKE.is_match(case) || YAML11_NUMBER.is_match(case);
+                assert!(!number, "{case:?} is ruled out but is a number");
             }
         }
         assert!(!may_be_number("-Djavax.net.ssl.trustStore=/x"));
+        assert!(!may_be_number("2160h"));
+        assert!(!plain_is_string("2001-12-14 21:59:43.10 -5"), "timestamps are checked apart");
     }
 
     #[test]
