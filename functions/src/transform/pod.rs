@@ -107,6 +107,14 @@ pub struct PodInjection {
 }
 
 impl PodInjection {
+    /// Makes the nodes share their text with their copies (see [`Node::share`]): for an injection built
+    /// once and copied into every workload of a service.
+    pub fn share(&mut self) {
+        for group in [&mut self.volumes, &mut self.init_containers, &mut self.mounts, &mut self.env] {
+            group.iter_mut().for_each(Node::share);
+        }
+    }
+
     /// True when there is nothing to add (truststore `none` and mTLS off).
     pub fn is_empty(&self) -> bool {
         self.volumes.is_empty()

@@ -146,7 +146,11 @@ pub fn inject(
     let mut injection = memo
         .truststore
         .entry(inherit_user)
-        .or_insert_with(|| pod::truststore_injection(ctx, &image, inherit_user))
+        .or_insert_with(|| {
+            let mut shared = pod::truststore_injection(ctx, &image, inherit_user);
+            shared.share();
+            shared
+        })
         .clone();
     pod::set_image(&mut injection, &image);
     if let Some(secret) = &tls_secret {
@@ -156,7 +160,9 @@ pub fn inject(
         let itself = peers.iter().position(|p| p.host == workload.name);
         let env = memo.mtls_env.entry((workload.service, itself)).or_insert_with(|| {
             let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
-            spring::as_env(&spring::mtls_settings(ctx, workload.service, &others))
+            let mut env = spring::as_env(&spring::mtls_settings(ctx, workload.service, &others));
+            env.iter_mut().for_each(Node::share);
+            env
         });
         injection.env.extend(env.iter().cloned());
     }

@@ -6,6 +6,7 @@
 //! New strings are styled by the quote guard in [`super::scalar`], never by a YAML 1.2-only rule.
 
 use super::scalar;
+use std::sync::Arc;
 
 /// How a scalar is (or will be) written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +22,7 @@ pub enum Style {
 /// scalars, so what few of them have (a tag, a double-quoted text) is boxed apart: a Scalar is 40 bytes.
 #[derive(Clone, Debug)]
 pub struct Scalar {
-    value: String,
+    value: Text,
     style: Style,
     /// The source text is the value written in the scalar's style ([`Source::FromValue`]).
     source_from_value: bool,
@@ -29,6 +30,29 @@ pub struct Scalar {
     /// plain for it, or it was read as one-line plain text in block context. The emitter checks the others.
     plain_checked: bool,
     extra: Option<Box<Extra>>,
+}
+
+/// A scalar's text: owned (as the parser reads it), or shared by the copies of a node that is built once
+/// and written into many places (see [`Node::share`]), so that copying it is a reference count.
+#[derive(Clone, Debug)]
+enum Text {
+    Owned(Box<str>),
+    Shared(Arc<str>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Owned(text) => text,
+            Text::Shared(text) => text,
+        }
+    }
+
+    fn share(&mut self) {
+        if let Text::Owned(text) = self {
+            *self = Text::Shared(Arc::from(&**text));
+        }
+    }
 }
 
 /// The rare parts of a scalar.
@@ -55,7 +79,7 @@ pub(crate) enum Source {
 /// quoted-or-plain nature (`"1"` and `1` differ; `'a'` and `"a"` do not).
 impl PartialEq for Scalar {
     fn eq(&self, other: &Self) -> bool {
-        self.value == other.value && self.tag() == other.tag() && self.is_plain() == other.is_plain()
+        self.value() == other.value() && self.tag() == other.tag() && self.is_plain() == other.is_plain()
     }
 }
 
@@ -71,11 +95,12 @@ impl Scalar {
         let plain_checked = in_block && source_from_value && style == Style::Plain;
         let extra =
             (tag.is_some() || text.is_some()).then(|| Box::new(Extra { tag: tag.map(String::into_boxed_str), text }));
-        Scalar { value, style, source_from_value, plain_checked, extra }
+        Scalar { value: Text::Owned(value.into_boxed_str()), style, source_from_value, plain_checked, extra }
     }
 
     /// A new scalar styled by the quote guard (or a number or bool): when plain, it is checked plain text.
     fn new(value: String, style: Style) -> Self {
+        let value = Text::Owned(value.into_boxed_str());
         Scalar { value, style, source_from_value: false, plain_checked: style == Style::Plain, extra: None }
     }
 
@@ -99,7 +124,7 @@ impl Scalar {
 
     /// The decoded value (for a plain scalar, its text).
     pub fn value(&self) -> &str {
-        &self.value
+        self.value.as_str()
     }
 
     pub fn style(&self) -> Style {
@@ -115,8 +140,8 @@ impl Scalar {
         use std::borrow::Cow;
         if self.source_from_value {
             return Some(match self.style {
-                Style::SingleQuoted => Cow::Owned(scalar::single_quoted(&self.value)),
-                _ => Cow::Borrowed(&self.value),
+                Style::SingleQuoted => Cow::Owned(scalar::single_quoted(self.value())),
+                _ => Cow::Borrowed(self.value()),
             });
         }
         self.extra.as_ref().and_then(|e| e.text.as_deref()).map(Cow::Borrowed)
@@ -139,15 +164,15 @@ impl Scalar {
 
     /// True for a plain, untagged null (`~`, `null`, empty).
     pub fn is_null(&self) -> bool {
-        self.is_plain() && self.tag().is_none() && scalar::is_null_word(&self.value)
+        self.is_plain() && self.tag().is_none() && scalar::is_null_word(self.value())
     }
 
     /// The value when a YAML 1.1 reader would read this scalar as a string.
     pub fn as_str(&self) -> Option<&str> {
         match (self.tag(), self.style) {
-            (Some(tag), _) => (tag == "!!str").then_some(self.value.as_str()),
-            (None, Style::Plain) => scalar::plain_is_string(&self.value).then_some(self.value.as_str()),
-            (None, _) => Some(&self.value),
+            (Some(tag), _) => (tag == "!!str").then_some(self.value()),
+            (None, Style::Plain) => scalar::plain_is_string(self.value()).then_some(self.value()),
+            (None, _) => Some(self.value()),
         }
     }
 }
@@ -469,6 +494,21 @@ impl Node {
     /// The string at a path of mapping keys.
     pub fn path_str(&self, keys: &[&str]) -> Option<&str> {
         self.path(keys).and_then(Node::as_str)
+    }
+
+    /// Makes every scalar and key of this tree share its text with the tree's clones: for a node that is
+    /// built once and copied into many workloads, so that a copy does not copy the text.
+    pub fn share(&mut self) {
+        match self {
+            Node::Scalar(scalar) => scalar.value.share(),
+            Node::Mapping(mapping) => {
+                for (key, value) in &mut mapping.entries {
+                    key.value.share();
+                    value.share();
+                }
+            }
+            Node::Sequence(sequence) => sequence.items.iter_mut().for_each(Node::share),
+        }
     }
 }
 
