@@ -6,8 +6,6 @@
 //! `0o17` and `.inf` are numbers. A new string is written plain only when it is a string to both.
 
 use super::node::Style;
-use regex::Regex;
-use std::sync::LazyLock;
 
 /// Plain words that YAML 1.1 reads as booleans.
 const YAML11_BOOLS: &[&str] = &[
@@ -18,42 +16,136 @@ const YAML11_BOOLS: &[&str] = &[
 /// Plain words that read as null (both versions).
 const NULL_WORDS: &[&str] = &["", "~", "null", "Null", "NULL"];
 
-// YAML 1.1 int/float/timestamp (yaml.org/type) and YAML 1.2 core schema numbers, in one place.
-static NUMBER_LIKE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?x)^(?:
-            [-+]?0b[0-1_]+                                   # 1.1 binary
-          | [-+]?0o?[0-7_]+                                  # 1.1 octal 0755, 1.2 octal 0o755
-          | [-+]?(?:0|[1-9][0-9_]*)                          # decimal
-          | [-+]?0x[0-9a-fA-F_]+                             # hex
-          | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)? # 1.1 sexagesimal int and float
-          | [-+]?(?:[0-9][0-9_]*)?\.[0-9_.]*(?:[eE][-+]?[0-9]+)?   # 1.1 float (and 1.2 with dot)
-          | [-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+   # 1.2 float without dot: 1e3
-          | [-+]?\.(?:inf|Inf|INF)
-          | \.(?:nan|NaN|NAN)
-        )$",
-    )
-    .expect("static regex")
-});
+/// The number grammars, matched by hand (a regex would cost more to compile than a small run spends quoting).
+/// Each function is one regular expression, written above it; the tests hold the expressions and compare.
+mod number {
+    /// `(?x)^(?: [-+]?0b[0-1_]+ | [-+]?0[0-7_]+ | [-+]?(?:0|[1-9][0-9_]*) | [-+]?0x[0-9a-fA-F_]+
+    ///   | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+ | [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?
+    ///   | \.[0-9][0-9_]*(?:[eE][-+][0-9]+)? | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    ///   | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN) )$`
+    ///
+    /// What a YAML 1.1 reader (PyYAML's resolver, the reference go-yaml v2 follows) reads as int or float.
+    pub fn yaml11(s: &str) -> bool {
+        let (signed, u) = unsigned(s.as_bytes());
+        whole(u.strip_prefix(b"0b").and_then(|r| skip1(r, |c| matches!(c, b'0' | b'1' | b'_'))))
+            || whole(u.strip_prefix(b"0").and_then(|r| skip1(r, octal)))
+            || u == b"0"
+            || whole(decimal_from_1(u))
+            || whole(hex(u))
+            || whole(decimal_from_1(u).and_then(sexagesimal))
+            || whole(decimal(u).and_then(|r| r.strip_prefix(b".")).map(|r| exponent(skip(r, digit), true)))
+            || (!signed && whole(u.strip_prefix(b".").and_then(decimal).map(|r| exponent(r, true))))
+            || whole(decimal(u).and_then(sexagesimal).and_then(|r| r.strip_prefix(b".")).map(|r| skip(r, digit)))
+            || matches!(u, b".inf" | b".Inf" | b".INF")
+            || (!signed && matches!(u, b".nan" | b".NaN" | b".NAN"))
+    }
 
-// What a YAML 1.1 reader (PyYAML's resolver, the reference go-yaml v2 follows) reads as int or float.
-static YAML11_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?x)^(?:
-            [-+]?0b[0-1_]+
-          | [-+]?0[0-7_]+
-          | [-+]?(?:0|[1-9][0-9_]*)
-          | [-+]?0x[0-9a-fA-F_]+
-          | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
-          | [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?
-          | \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-          | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-          | [-+]?\.(?:inf|Inf|INF)
-          | \.(?:nan|NaN|NAN)
-        )$",
-    )
-    .expect("static regex")
-});
+    /// `(?x)^(?: [-+]?0b[0-1_]+ | [-+]?0o?[0-7_]+ | [-+]?(?:0|[1-9][0-9_]*) | [-+]?0x[0-9a-fA-F_]+
+    ///   | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)? | [-+]?(?:[0-9][0-9_]*)?\.[0-9_.]*(?:[eE][-+]?[0-9]+)?
+    ///   | [-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+ | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN) )$`
+    ///
+    /// YAML 1.1 int/float/sexagesimal and YAML 1.2 core schema numbers (`0o17`, `1e3`) in one: text that
+    /// some reader takes for a number.
+    pub fn any_reader(s: &str) -> bool {
+        let (signed, u) = unsigned(s.as_bytes());
+        whole(u.strip_prefix(b"0b").and_then(|r| skip1(r, |c| matches!(c, b'0' | b'1' | b'_'))))
+            || whole(u.strip_prefix(b"0").map(|r| r.strip_prefix(b"o").unwrap_or(r)).and_then(|r| skip1(r, octal)))
+            || u == b"0"
+            || whole(decimal_from_1(u))
+            || whole(hex(u))
+            || whole(decimal_from_1(u).and_then(sexagesimal).map(fraction))
+            || whole(
+                decimal(u).unwrap_or(u).strip_prefix(b".").map(|r| exponent(skip(r, |c| digit(c) || c == b'.'), false)),
+            )
+            || whole(decimal(u).map(fraction).and_then(|r| exponent_of(r, false)))
+            || matches!(u, b".inf" | b".Inf" | b".INF")
+            || (!signed && matches!(u, b".nan" | b".NaN" | b".NAN"))
+    }
+
+    /// `(?:\.[0-9_]*)?`
+    fn fraction(b: &[u8]) -> &[u8] {
+        b.strip_prefix(b".").map_or(b, |r| skip(r, digit))
+    }
+
+    /// The text after an optional sign, and whether there was one.
+    fn unsigned(b: &[u8]) -> (bool, &[u8]) {
+        match b {
+            [b'-' | b'+', rest @ ..] => (true, rest),
+            _ => (false, b),
+        }
+    }
+
+    fn whole(rest: Option<&[u8]>) -> bool {
+        rest.is_some_and(<[u8]>::is_empty)
+    }
+
+    /// `[0-9_]`
+    fn digit(c: u8) -> bool {
+        c.is_ascii_digit() || c == b'_'
+    }
+
+    /// `[0-7_]`
+    fn octal(c: u8) -> bool {
+        matches!(c, b'0'..=b'7' | b'_')
+    }
+
+    /// Skips the bytes `ok` accepts.
+    fn skip(b: &[u8], ok: impl Fn(u8) -> bool) -> &[u8] {
+        let n = b.iter().take_while(|&&c| ok(c)).count();
+        &b[n..]
+    }
+
+    /// Skips one or more bytes `ok` accepts.
+    fn skip1(b: &[u8], ok: impl Fn(u8) -> bool) -> Option<&[u8]> {
+        let rest = skip(b, ok);
+        (rest.len() < b.len()).then_some(rest)
+    }
+
+    /// `[0-9][0-9_]*`
+    fn decimal(b: &[u8]) -> Option<&[u8]> {
+        b.first().filter(|c| c.is_ascii_digit()).map(|_| skip(&b[1..], digit))
+    }
+
+    /// `[1-9][0-9_]*`
+    fn decimal_from_1(b: &[u8]) -> Option<&[u8]> {
+        b.first().filter(|c| matches!(c, b'1'..=b'9')).map(|_| skip(&b[1..], digit))
+    }
+
+    /// `0x[0-9a-fA-F_]+`
+    fn hex(b: &[u8]) -> Option<&[u8]> {
+        b.strip_prefix(b"0x").and_then(|r| skip1(r, |c| c.is_ascii_hexdigit() || c == b'_'))
+    }
+
+    /// `(?::[0-5]?[0-9])+`. Only `:`, `.` or the end may follow a group, never a digit, so taking two digits
+    /// when they fit is what the regex's backtracking would settle on.
+    fn sexagesimal(b: &[u8]) -> Option<&[u8]> {
+        let mut rest = b;
+        while let Some(after) = rest.strip_prefix(b":") {
+            rest = match after {
+                [b'0'..=b'5', b'0'..=b'9', ..] => &after[2..],
+                [b'0'..=b'9', ..] => &after[1..],
+                _ => break,
+            };
+        }
+        (rest.len() < b.len() && !rest.starts_with(b":")).then_some(rest)
+    }
+
+    /// `(?:[eE][-+][0-9]+)?` (`sign`: the sign is required) or `(?:[eE][-+]?[0-9]+)?`.
+    fn exponent(b: &[u8], sign: bool) -> &[u8] {
+        exponent_of(b, sign).unwrap_or(b)
+    }
+
+    /// `[eE][-+][0-9]+` or `[eE][-+]?[0-9]+`.
+    fn exponent_of(b: &[u8], sign: bool) -> Option<&[u8]> {
+        let r = b.strip_prefix(b"e").or_else(|| b.strip_prefix(b"E"))?;
+        let r = match r {
+            [b'-' | b'+', rest @ ..] => rest,
+            _ if sign => return None,
+            _ => r,
+        };
+        skip1(r, |c| c.is_ascii_digit())
+    }
+}
 
 /// `^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:$|[Tt ]|\s)`: a YAML 1.1 date, alone or before a time. Checked by hand:
 /// as a regex (Unicode `\s`) it cost more to compile than the rest of a small run's quoting.
@@ -73,16 +165,22 @@ fn timestamp_like(s: &str) -> bool {
     (1..=2).contains(&day) && rest[day..].chars().next().is_none_or(|c| matches!(c, 'T' | 't') || c.is_whitespace())
 }
 
-/// False when `s` cannot match any number pattern above: every one is a digit or a dot after an optional
-/// sign, and is made of digits, hex digits, `_ . : + -` and the letters of `0x`, `0o`, `inf` and `nan`. Most
-/// text (names, paths, images, `-Dkey=value` options, `2160h`) is ruled out here without running the regexes.
+/// False when `s` cannot match any number pattern above, by the characters each kind of number is made of:
+/// `0x` and hex digits; `.inf` and `.nan`; otherwise a digit or a dot first, then digits and `_ . : + - e E`
+/// (and the `b`/`o` of `0b`/`0o`). Most text (names, paths, images, `-Dkey=value` options, `2160h`, hex
+/// digests) is ruled out here without running the regexes.
 fn may_be_number(s: &str) -> bool {
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if let Some(hex) = unsigned.strip_prefix("0x") {
+        return hex.bytes().all(|b| b.is_ascii_hexdigit() || b == b'_');
+    }
+    if unsigned.strip_prefix('.').is_some_and(|word| word.starts_with(['i', 'I', 'n', 'N'])) {
+        return true;
+    }
     unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && unsigned.bytes().all(|b| {
-            b.is_ascii_hexdigit()
-                || matches!(b, b'_' | b'.' | b':' | b'+' | b'-' | b'x' | b'o' | b'i' | b'n' | b'I' | b'N')
-        })
+        && unsigned
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'_' | b'.' | b':' | b'+' | b'-' | b'e' | b'E' | b'b' | b'o'))
 }
 
 /// The longest word in [`YAML11_BOOLS`] and [`NULL_WORDS`]: longer text is none of them.
@@ -97,7 +195,7 @@ pub fn is_null_word(s: &str) -> bool {
 pub fn plain_is_string(s: &str) -> bool {
     !(is_null_word(s)
         || (s.len() <= LONGEST_WORD && YAML11_BOOLS.contains(&s))
-        || (may_be_number(s) && YAML11_NUMBER.is_match(s))
+        || (may_be_number(s) && number::yaml11(s))
         || timestamp_like(s)
         || s == "<<"
         || s == "=")
@@ -106,8 +204,19 @@ pub fn plain_is_string(s: &str) -> bool {
 /// True when writing `s` plain could make some reader see something other than the string `s`:
 /// a bool, null, number, timestamp, merge key, or different text because of YAML syntax.
 pub fn needs_quotes(s: &str) -> bool {
-    !plain_is_string(s) || (may_be_number(s) && NUMBER_LIKE.is_match(s)) || breaks_plain_syntax(s)
+    !plain_is_string(s) || (may_be_number(s) && number::any_reader(s)) || breaks_plain_syntax(s)
 }
+
+/// The bytes [`breaks_plain_syntax`] looks at inside the text: `:`, blanks, controls and non-ASCII.
+static MAY_BREAK_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b < 0x20 || b >= 0x7f || b == b':' as usize || b == b' ' as usize;
+        b += 1;
+    }
+    table
+};
 
 /// True when `s` cannot be written as a plain scalar in block context and read back as the same text:
 /// it starts with an indicator, has leading or trailing blanks, contains `: ` or ` #`, starts like a
@@ -126,18 +235,21 @@ pub fn breaks_plain_syntax(s: &str) -> bool {
     if indicator_start || blank(first) || blank(last) || last == b':' || s.starts_with("---") || s.starts_with("...") {
         return true;
     }
+    // Jump from one byte that may matter to the next; most bytes are letters, digits and punctuation.
     let mut ascii = true;
-    for (i, &c) in bytes.iter().enumerate() {
-        match c {
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|&c| MAY_BREAK_PLAIN[usize::from(c)]) {
+        let next = rest.get(at + 1).copied();
+        match rest[at] {
             // `: ` and ` #` (or with a tab) end a plain scalar.
-            b':' if bytes.get(i + 1).is_some_and(|&next| blank(next)) => return true,
-            b' ' | b'\t' if bytes.get(i + 1) == Some(&b'#') => return true,
-            b'\t' => {}
+            b':' if next.is_some_and(blank) => return true,
+            b' ' | b'\t' if next == Some(b'#') => return true,
+            b':' | b' ' | b'\t' => {}
             // Line breaks and the other ASCII controls (see needs_escape).
             0x00..=0x1f | 0x7f => return true,
-            0x80.. => ascii = false,
-            _ => {}
+            _ => ascii = false,
         }
+        rest = &rest[at + 1..];
     }
     !ascii && s.chars().any(needs_escape)
 }
@@ -227,7 +339,7 @@ pub fn resolve_plain_yaml11(s: &str) -> serde_json::Value {
         }
         _ => {}
     }
-    if may_be_number(s) && YAML11_NUMBER.is_match(s) {
+    if may_be_number(s) && number::yaml11(s) {
         if let Some(i) = parse_int(s) {
             return Value::from(i);
         }
@@ -263,6 +375,104 @@ fn parse_int(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
+    use std::sync::LazyLock;
+
+    // The regular expressions the hand-written grammars in `number` implement.
+    static YAML11_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?x)^(?:
+                [-+]?0b[0-1_]+
+              | [-+]?0[0-7_]+
+              | [-+]?(?:0|[1-9][0-9_]*)
+              | [-+]?0x[0-9a-fA-F_]+
+              | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+              | [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?
+              | \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+              | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+              | [-+]?\.(?:inf|Inf|INF)
+              | \.(?:nan|NaN|NAN)
+            )$",
+        )
+        .unwrap()
+    });
+
+    static NUMBER_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?x)^(?:
+                [-+]?0b[0-1_]+
+              | [-+]?0o?[0-7_]+
+              | [-+]?(?:0|[1-9][0-9_]*)
+              | [-+]?0x[0-9a-fA-F_]+
+              | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
+              | [-+]?(?:[0-9][0-9_]*)?\.[0-9_.]*(?:[eE][-+]?[0-9]+)?
+              | [-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+
+              | [-+]?\.(?:inf|Inf|INF)
+              | \.(?:nan|NaN|NAN)
+            )$",
+        )
+        .unwrap()
+    });
+
+    /// Every string of up to `length` characters over `alphabet`.
+    fn strings_over(alphabet: &str, length: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = all.clone();
+        for _ in 0..length {
+            last = last.iter().flat_map(|s| alphabet.chars().map(move |c| format!("{s}{c}"))).collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn the_number_grammars_match_exactly_what_their_expressions_match() {
+        // One character of each class that matters to some alternative, every string up to 5 of them
+        // (and longer ones that reach every alternative's optional parts).
+        let mut cases = strings_over("01689_.:-+eExobI", 4);
+        cases.extend(strings_over("05.:e-", 6));
+        let longer = [
+            "0b1_0",
+            "0o17",
+            "-0o17",
+            "0x_1F",
+            "+0xFFa",
+            "0x",
+            "1_000",
+            "190:20:30",
+            "190:20:30.15",
+            "-1:60",
+            "1:5:9",
+            "1:59:7.",
+            "6.8523015e+5",
+            "685.230_15e+03",
+            "1e3",
+            "-1E-3",
+            "1.e3",
+            ".5e-3",
+            "+.5",
+            "..5",
+            "1..",
+            ".inf",
+            "-.Inf",
+            "+.INF",
+            ".nan",
+            "-.nan",
+            ".NaN",
+            ".NAN",
+            ".Nan",
+            "1:",
+            ":1",
+            "0:00",
+            "0.5:1",
+            "1_:2",
+        ];
+        cases.extend(longer.map(String::from));
+        for case in &cases {
+            assert_eq!(number::yaml11(case), YAML11_NUMBER.is_match(case), "yaml11 on {case:?}");
+            assert_eq!(number::any_reader(case), NUMBER_LIKE.is_match(case), "any_reader on {case:?}");
+        }
+    }
 
     #[test]
     fn timestamps_are_checked_as_their_pattern_says() {
@@ -327,7 +537,7 @@ mod tests {
     fn the_number_prefilter_never_rules_out_a_number() {
         // Every string of up to 3 characters over the characters numbers are made of (and some that they are
         // not), and longer cases.
-        let alphabet: Vec<char> = "09-+.:_xobeEinfaNIhT D".chars().collect();
+        let alphabet: Vec<char> = "09-+.:_xobeEinfaFANIchT D".chars().collect();
         let mut cases: Vec<String> = vec![String::new()];
         for _ in 0..3 {
             let longer: Vec<String> =
@@ -345,6 +555,7 @@ mod tests {
         }
         assert!(!may_be_number("-Djavax.net.ssl.trustStore=/x"));
         assert!(!may_be_number("2160h"));
+        assert!(!may_be_number("2512bf615be6c522"), "a hex digest without 0x");
         assert!(!plain_is_string("2001-12-14 21:59:43.10 -5"), "timestamps are checked apart");
     }
 
