@@ -293,9 +293,7 @@ pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: Vec<Node>, mana
         let Some(m) = n.as_mapping() else { return true };
         !managed(m) || m.get_str(field).is_some_and(|name| wanted.contains(&name))
     });
-    for item in items {
-        list.upsert_by(field, item);
-    }
+    list.upsert_all_by(field, items);
 }
 
 /// Probes under TLS: kubelet presents no client certificate, so under `need` an HTTP probe becomes a TCP

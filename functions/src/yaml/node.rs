@@ -390,14 +390,33 @@ impl Sequence {
         self.items.iter().position(|n| n.as_mapping().and_then(|m| m.get_str(field)) == Some(value))
     }
 
-    /// Puts `item` in place of the mapping item whose `field` equals the item's own `field`, or appends it.
-    /// An equal item is left untouched (its source text survives).
-    pub fn upsert_by(&mut self, field: &str, item: Node) {
-        let key = item.as_mapping().and_then(|m| m.get_str(field)).map(str::to_owned);
-        match key.and_then(|k| self.position_by(field, &k)) {
-            Some(i) if self.items[i] == item => {}
-            Some(i) => self.items[i] = item,
-            None => self.items.push(item),
+    /// Puts each of `items`, in order, in place of the mapping item whose `field` equals the item's own
+    /// `field`, or appends it. An equal item is left untouched (its source text survives). The result is
+    /// that of upserting the items one at a time; every present item's `field` is read once.
+    pub fn upsert_all_by(&mut self, field: &str, items: Vec<Node>) {
+        fn key_of<'n>(node: &'n Node, field: &str) -> Option<&'n str> {
+            node.as_mapping().and_then(|m| m.get_str(field))
+        }
+        let places: Vec<Option<usize>> = {
+            let mut keys: Vec<Option<&str>> = self.items.iter().map(|n| key_of(n, field)).collect();
+            items
+                .iter()
+                .map(|item| {
+                    let key = key_of(item, field);
+                    let at = key.and_then(|k| keys.iter().position(|present| *present == Some(k)));
+                    if at.is_none() {
+                        keys.push(key);
+                    }
+                    at
+                })
+                .collect()
+        };
+        for (item, at) in items.into_iter().zip(places) {
+            match at {
+                Some(i) if self.items[i] == item => {}
+                Some(i) => self.items[i] = item,
+                None => self.items.push(item),
+            }
         }
     }
 
