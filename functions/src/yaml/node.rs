@@ -583,3 +583,41 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::build::{map, s};
+    use super::super::parse::{parse_stream, Limits};
+    use super::*;
+
+    fn var(name: &str, value: &str) -> Node {
+        map([("name", s(name)), ("value", s(value))])
+    }
+
+    #[test]
+    fn upserting_all_at_once_is_upserting_one_at_a_time() {
+        let text = "- {name: A, value: '1'}\n- {name: B, value: '2'}\n- {name: USER, value: x}\n- value: no-name\n";
+        let present = || parse_stream(text, Limits::default()).unwrap().remove(0);
+        let items = vec![var("B", "2"), var("A", "3"), var("C", "4"), var("C", "5"), var("A", "6")];
+        let mut one_by_one = present();
+        let list = one_by_one.as_sequence_mut().unwrap();
+        for item in items.clone() {
+            let key = item.path_str(&["name"]).unwrap().to_owned();
+            match list.position_by("name", &key) {
+                Some(i) if list.items[i] == item => {}
+                Some(i) => list.items[i] = item,
+                None => list.push(item),
+            }
+        }
+        let mut at_once = present();
+        at_once.as_sequence_mut().unwrap().upsert_all_by("name", items);
+        assert_eq!(at_once, one_by_one);
+        let names: Vec<_> = at_once.as_sequence().unwrap().iter().map(|n| n.path_str(&["name"])).collect();
+        assert_eq!(names, [Some("A"), Some("B"), Some("USER"), None, Some("C")]);
+        let a = at_once.as_sequence().unwrap().get(0).unwrap();
+        assert_eq!(a.path_str(&["value"]), Some("6"));
+        // The equal item was left as read: its single-quoted source text survives.
+        let b = at_once.as_sequence().unwrap().get(1).unwrap().path(&["value"]).unwrap().as_scalar().unwrap();
+        assert_eq!(b.source().as_deref(), Some("'2'"));
+    }
+}
