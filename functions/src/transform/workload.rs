@@ -354,14 +354,14 @@ pub fn injection_hash(injection: &PodInjection) -> Option<String> {
 }
 
 /// Feeds a node into a digest: every scalar's value, tag and quoted-or-plain nature (what [`Node`]'s
-/// equality compares), every key, and every collection's length, each length-prefixed so that no two
-/// different trees feed the same bytes.
+/// equality compares), every key, and every collection's length and tag, each with a kind byte and
+/// length-prefixed so that no two different trees feed the same bytes. The framing is a few bytes per
+/// scalar: the digest's cost is the bytes it reads.
 fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
     match node {
         Node::Scalar(scalar) => hash_scalar(digest, scalar),
         Node::Mapping(mapping) => {
-            digest.update(b"m");
-            hash_text(digest, mapping.tag().unwrap_or_default());
+            hash_tagged(digest, b'm', mapping.tag());
             hash_length(digest, mapping.len());
             for (key, value) in mapping.iter() {
                 hash_scalar(digest, key);
@@ -369,8 +369,7 @@ fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
             }
         }
         Node::Sequence(sequence) => {
-            digest.update(b"s");
-            hash_text(digest, sequence.tag().unwrap_or_default());
+            hash_tagged(digest, b's', sequence.tag());
             hash_length(digest, sequence.len());
             for item in sequence.iter() {
                 hash_node(digest, item);
@@ -380,13 +379,36 @@ fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
 }
 
 fn hash_scalar(digest: &mut sha2::Sha256, scalar: &Scalar) {
-    digest.update(if scalar.is_plain() { b"p" } else { b"q" });
-    hash_text(digest, scalar.tag().unwrap_or_default());
+    hash_tagged(digest, if scalar.is_plain() { b'p' } else { b'q' }, scalar.tag());
     hash_text(digest, scalar.value());
 }
 
+/// A kind byte, upper case when a tag follows.
+fn hash_tagged(digest: &mut sha2::Sha256, kind: u8, tag: Option<&str>) {
+    match tag {
+        None => digest.update([kind]),
+        Some(tag) => {
+            digest.update([kind.to_ascii_uppercase()]);
+            hash_text(digest, tag);
+        }
+    }
+}
+
+/// A length in LEB128: one byte below 128.
 fn hash_length(digest: &mut sha2::Sha256, length: usize) {
-    digest.update((length as u64).to_le_bytes());
+    let mut rest = length as u64;
+    let mut bytes = [0u8; 10];
+    let mut n = 0;
+    loop {
+        let low = (rest & 0x7f) as u8;
+        rest >>= 7;
+        bytes[n] = if rest == 0 { low } else { low | 0x80 };
+        n += 1;
+        if rest == 0 {
+            break;
+        }
+    }
+    digest.update(&bytes[..n]);
 }
 
 fn hash_text(digest: &mut sha2::Sha256, text: &str) {
