@@ -179,6 +179,11 @@ fn write_inline_value(out: &mut String, node: &Node, indent: usize) {
 
 /// A mapping key: always on one line, so a key that would need a block scalar is double-quoted.
 fn write_key(out: &mut String, key: &Scalar) {
+    if key.is_checked_plain() && key.tag().is_none() {
+        // Nearly every key: one line, not empty, not a null word written as such.
+        out.push_str(key.value());
+        return;
+    }
     let multi_line = key.value().contains('\n') || matches!(key.style(), Style::Literal | Style::Folded);
     if multi_line && !key.has_source() {
         if let Some(tag) = key.tag() {
@@ -194,6 +199,11 @@ fn write_key(out: &mut String, key: &Scalar) {
 }
 
 fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
+    if s.is_checked_plain() && s.tag().is_none() {
+        // Most scalars: plain text that reads back as itself, written as it is (or was).
+        out.push_str(s.value());
+        return;
+    }
     if let Some(tag) = s.tag() {
         out.push_str(tag);
         out.push(' ');
