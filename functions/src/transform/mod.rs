@@ -122,16 +122,17 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .collect();
     let mut memo = workload::Memo::default();
     for item in items.iter_mut() {
+        let Some(target) = target_of(item) else { continue };
         let resource = ResourceRef::of(item);
         let mut report = |field: String, message: String| {
             findings.push(Finding { resource: resource.clone(), field, message });
         };
-        match target_of(item) {
-            Some(Target::Workload) if !workload::in_scope(item, ctx) => {
+        match target {
+            Target::Workload if !workload::in_scope(item, ctx) => {
                 let runs_spinnaker = workload::jvm_workload(item, ctx).is_some();
                 elsewhere.extend(resource.namespace.clone().filter(|_| runs_spinnaker));
             }
-            Some(Target::Workload) => {
+            Target::Workload => {
                 if !pin::pin_workload(item, ctx, &mut report) {
                     continue;
                 }
@@ -149,12 +150,11 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                     }
                 }
             }
-            Some(Target::SpinnakerService) => {
+            Target::SpinnakerService => {
                 pin::pin_spinnaker_service(item, ctx, &mut report);
                 generated.extend(operator::inject(item, ctx, &mut report));
                 summary.spinnaker_services += 1;
             }
-            None => {}
         }
     }
     if summary.workloads + summary.spinnaker_services == 0 && !elsewhere.is_empty() {
@@ -191,22 +191,25 @@ fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<F
             a.contains_key("config.kubernetes.io/path") || a.contains_key("internal.config.kubernetes.io/path")
         })
     });
-    // Where each identity first occurs among the input items (generated objects are appended after them and
-    // never looked up again: `added` skips a repeated identity).
-    let mut index: HashMap<ResourceRef, usize> = HashMap::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        index.entry(ResourceRef::of(item)).or_insert(i);
-    }
+    // Where each identity that a generated object could have first occurs among the input items (generated
+    // objects are appended after them and never looked up again: `added` skips a repeated identity). Only
+    // items of the generated kinds can be one: the rest (most of the input) are not looked at twice.
+    let kinds: HashSet<String> = objects.iter().filter_map(|o| o.path_str(&["kind"]).map(str::to_owned)).collect();
+    let could_be_generated = |item: &Node| item.path_str(&["kind"]).is_some_and(|k| kinds.contains(k));
+    let index_of = |items: &[Node]| {
+        let mut index: HashMap<ResourceRef, usize> = HashMap::new();
+        for (i, item) in items.iter().enumerate().filter(|(_, item)| could_be_generated(item)) {
+            index.entry(ResourceRef::of(item)).or_insert(i);
+        }
+        index
+    };
     // A managed object this run does not generate any more (mTLS turned off, a service removed) goes.
     let wanted: HashSet<ResourceRef> = objects.iter().map(ResourceRef::of).collect();
     let stale = |item: &Node| certs::is_managed(item) && !wanted.contains(&ResourceRef::of(item));
     if items.iter().any(stale) {
         items.retain(|item| !stale(item));
-        index.clear();
-        for (i, item) in items.iter().enumerate() {
-            index.entry(ResourceRef::of(item)).or_insert(i);
-        }
     }
+    let index = index_of(items);
     let mut added: HashSet<ResourceRef> = HashSet::with_capacity(objects.len());
     for object in objects {
         let id = ResourceRef::of(&object);
