@@ -89,6 +89,34 @@ pub fn certificate(ctx: &Context, host: &str, namespace: &str) -> Node {
     object("cert-manager.io/v1", "Certificate", &name, Some(namespace), spec)
 }
 
+/// [`certificate`] for many workloads: built once, then copied with each workload's names (the copies share
+/// the rest of its text).
+pub struct CertificateTemplate(Node);
+
+impl CertificateTemplate {
+    pub fn new(ctx: &Context) -> Self {
+        let mut template = certificate(ctx, "template", "template");
+        template.share();
+        CertificateTemplate(template)
+    }
+
+    /// What `certificate(ctx, host, namespace)` builds.
+    pub fn for_workload(&self, host: &str, namespace: &str) -> Node {
+        let mut certificate = self.0.clone();
+        let name = tls_secret_name(host);
+        if let Some(metadata) = certificate.path_mut(&["metadata"]).and_then(Node::as_mapping_mut) {
+            metadata.insert_str("name", &name);
+            metadata.insert_str("namespace", namespace);
+        }
+        if let Some(spec) = certificate.path_mut(&["spec"]).and_then(Node::as_mapping_mut) {
+            spec.insert_str("secretName", &name);
+            spec.insert_str("commonName", &format!("{host}.{namespace}.svc"));
+            spec.insert("dnsNames", list(dns_names(host, namespace).iter().map(|d| s(d))));
+        }
+        certificate
+    }
+}
+
 /// The CA chain and trust distribution that `issuer.create` and trust-manager mode call for.
 pub fn trust_objects(ctx: &Context) -> Vec<Node> {
     let spec = &ctx.config.spec;
@@ -181,4 +209,31 @@ pub fn generated_path(object: &Node) -> String {
 
 pub fn is_managed(object: &Node) -> bool {
     object.path_str(&["metadata", "labels", MANAGED_BY_LABEL]) == Some(MANAGED_BY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bom::Bom;
+    use crate::config::SpinnakerPlatform;
+    use crate::yaml::{parse_stream, to_string, Limits};
+
+    #[test]
+    fn the_template_builds_what_certificate_builds() {
+        let bom = Bom::parse(include_str!("../../../../shared/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
+        let config = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  \
+                      bom: {version: 1.27.0}\n  mtls: {enabled: true, issuer: {name: ca, kind: Issuer, create: false}}\n";
+        let config =
+            SpinnakerPlatform::from_function_config(&parse_stream(config, Limits::default()).unwrap()[0]).unwrap();
+        let ctx = Context { config: &config, bom: &bom };
+        let template = CertificateTemplate::new(&ctx);
+        for (host, namespace) in
+            [("gate", "spinnaker"), ("spin-gate", "spinnaker"), ("clouddriver-ro", "ops"), ("x", "template")]
+        {
+            let built = certificate(&ctx, host, namespace);
+            let copied = template.for_workload(host, namespace);
+            assert_eq!(to_string(&copied), to_string(&built), "{host} in {namespace}");
+            assert_eq!(copied, built);
+        }
+    }
 }

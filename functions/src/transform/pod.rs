@@ -94,7 +94,7 @@ fn mount(volume: &str, path: &str, read_only: bool) -> Node {
 }
 
 /// Everything added to one pod for one JVM service.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct PodInjection {
     pub volumes: Vec<Node>,
     pub init_containers: Vec<Node>,
@@ -113,6 +113,15 @@ impl PodInjection {
         for group in [&mut self.volumes, &mut self.init_containers, &mut self.mounts, &mut self.env] {
             group.iter_mut().for_each(Node::share);
         }
+    }
+
+    /// Appends `more`'s volumes, init containers, mounts and env (and takes its JVM options if it has any).
+    pub fn extend(&mut self, more: PodInjection) {
+        self.volumes.extend(more.volumes);
+        self.init_containers.extend(more.init_containers);
+        self.mounts.extend(more.mounts);
+        self.env.extend(more.env);
+        self.jvm_options = more.jvm_options.or(self.jvm_options.take());
     }
 
     /// True when there is nothing to add (truststore `none` and mTLS off).
@@ -146,7 +155,7 @@ pub fn merge_jvm_options(user: Option<&str>, ours: Option<&str>) -> Option<Strin
 pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>, inherit_user: bool) -> PodInjection {
     let mut injection = truststore_injection(ctx, image, inherit_user);
     if let Some(secret) = tls_secret {
-        add_tls(&mut injection, ctx, secret);
+        injection.extend(tls_injection(ctx, secret));
     }
     injection
 }
@@ -155,13 +164,7 @@ pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>, inher
 /// of a service, so the transform builds it once per image).
 pub fn truststore_injection(ctx: &Context, image: &str, inherit_user: bool) -> PodInjection {
     let truststore = &ctx.config.spec.truststore;
-    let mut injection = PodInjection {
-        volumes: Vec::new(),
-        init_containers: Vec::new(),
-        mounts: Vec::new(),
-        env: Vec::new(),
-        jvm_options: None,
-    };
+    let mut injection = PodInjection::default();
     let trust_password = match truststore.mode {
         TruststoreMode::None => None,
         TruststoreMode::InitContainer => {
@@ -206,22 +209,16 @@ pub fn jvm_options_env(service: Service, user: Option<&str>, injection: &PodInje
     merge_jvm_options(user, injection.jvm_options.as_deref()).map(|value| env_value(&opts_env(service), &value))
 }
 
-/// Points a [`truststore_injection`] built for another image at `image`: only the init container, which runs
-/// the service's own image, depends on it.
-pub fn set_image(injection: &mut PodInjection, image: &str) {
-    for init in injection.init_containers.iter_mut().filter_map(Node::as_mapping_mut) {
-        init.insert_str("image", image);
-    }
-}
-
-/// The workload's key store (its certificate's Secret) on top of [`truststore_injection`]: after the truststore's
-/// volumes and mount, and the store password, which the truststore may already have brought.
-pub fn add_tls(injection: &mut PodInjection, ctx: &Context, secret: &str) {
+/// The workload's key store (its certificate's Secret), to go after [`truststore_injection`]: a volume, its
+/// mount, and the store password when the truststore did not bring it already.
+pub fn tls_injection(ctx: &Context, secret: &str) -> PodInjection {
+    let mut injection = PodInjection::default();
     injection.volumes.push(map([("name", s(TLS_VOLUME)), ("secret", map([("secretName", s(secret))]))]));
     injection.mounts.push(mount(TLS_VOLUME, TLS_DIR, true));
     if ctx.config.spec.truststore.mode != TruststoreMode::InitContainer {
         injection.env.push(env_secret(PASSWORD_ENV, ctx));
     }
+    injection
 }
 
 /// The Gradle start script's per-application options variable: `CLOUDDRIVER_OPTS`, `FRONT50_OPTS`.

@@ -111,13 +111,39 @@ pub fn service_key(host: &str) -> String {
 
 /// The parts of an injection that many workloads share, built once per run and cloned for each: the
 /// truststore of one image, the mTLS settings of one service (a large install runs many workloads of a
-/// service, and building these nodes cost more than parsing and writing the workload).
+/// service, and building these nodes cost more than parsing and writing the workload), and the
+/// Certificate every workload gets but for its names. Each shared part carries its digest, so the
+/// injection hash of a workload reads its own parts only.
 #[derive(Default)]
 pub struct Memo {
-    /// By whether the pod sets runAsUser; the image is set per workload.
-    truststore: HashMap<bool, PodInjection>,
+    /// By whether the pod sets runAsUser, and the image.
+    truststore: HashMap<(bool, String), Digested<PodInjection>>,
     /// By (service, the peer the workload itself is, which is left out of its peers).
-    mtls_env: HashMap<(Service, Option<usize>), Vec<Node>>,
+    mtls_env: HashMap<(Service, Option<usize>), Digested<Vec<Node>>>,
+    certificate: Option<certs::CertificateTemplate>,
+}
+
+/// A shared part of an injection with its digest (see [`injection_digest`]); its text is shared with
+/// its copies.
+struct Digested<T> {
+    value: T,
+    digest: [u8; 32],
+}
+
+impl Digested<PodInjection> {
+    fn new(mut injection: PodInjection) -> Self {
+        injection.share();
+        let digest = injection_digest(&injection);
+        Digested { value: injection, digest }
+    }
+}
+
+impl Digested<Vec<Node>> {
+    fn new(mut env: Vec<Node>) -> Self {
+        env.iter_mut().for_each(Node::share);
+        let digest = injection_digest(&PodInjection { env: env.clone(), ..PodInjection::default() });
+        Digested { value: env, digest }
+    }
 }
 
 /// Injects the truststore and mTLS into one workload; returns the Certificate it needs (if any). A part
@@ -142,30 +168,30 @@ pub fn inject(
         .unwrap_or_default()
         .to_owned();
     let inherit_user = item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some();
-    // pod::pod_injection, with the truststore part built once and pointed at each image.
-    let mut injection = memo
+    // pod::pod_injection, from the parts shared by every workload of an image or service. The injection
+    // hash is the digest of the parts' digests.
+    let truststore = memo
         .truststore
-        .entry(inherit_user)
-        .or_insert_with(|| {
-            let mut shared = pod::truststore_injection(ctx, &image, inherit_user);
-            shared.share();
-            shared
-        })
-        .clone();
-    pod::set_image(&mut injection, &image);
+        .entry((inherit_user, image.clone()))
+        .or_insert_with(|| Digested::<PodInjection>::new(pod::truststore_injection(ctx, &image, inherit_user)));
+    let mut injection = truststore.value.clone();
+    let mut parts = sha2::Sha256::new();
+    parts.update(truststore.digest);
     if let Some(secret) = &tls_secret {
-        pod::add_tls(&mut injection, ctx, secret);
+        let tls = pod::tls_injection(ctx, secret);
+        parts.update(injection_digest(&tls));
+        injection.extend(tls);
     }
     if mtls {
         let itself = peers.iter().position(|p| p.host == workload.name);
         let env = memo.mtls_env.entry((workload.service, itself)).or_insert_with(|| {
             let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
-            let mut env = spring::as_env(&spring::mtls_settings(ctx, workload.service, &others));
-            env.iter_mut().for_each(Node::share);
-            env
+            Digested::<Vec<Node>>::new(spring::as_env(&spring::mtls_settings(ctx, workload.service, &others)))
         });
-        injection.env.extend(env.iter().cloned());
+        parts.update(env.digest);
+        injection.env.extend(env.value.iter().cloned());
     }
+    let injected = (!injection.is_empty()).then(|| short_hex(parts));
     // Everything is checked before anything is changed, so a problem leaves the workload as it was.
     let previous = managed_env(item);
     let pod = item.path(&["spec", "template", "spec"]).and_then(Node::as_mapping)?;
@@ -206,7 +232,6 @@ pub fn inject(
         );
         return None;
     }
-    let injected = injection_hash(&injection);
     let pod = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut).expect("checked above");
     sync(pod, "volumes", "name", injection.volumes, |m| is_ours(m.get_str("name")));
     sync(pod, "initContainers", "name", injection.init_containers, |m| is_ours(m.get_str("name")));
@@ -231,7 +256,10 @@ pub fn inject(
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
     let listed = (!wanted.is_empty()).then(|| wanted.join(","));
     set_annotation(item, MANAGED_ENV_ANNOTATION, listed.as_deref());
-    tls_secret.map(|_| certs::certificate(ctx, &workload.host, &workload.namespace))
+    tls_secret.map(|_| {
+        let template = memo.certificate.get_or_insert_with(|| certs::CertificateTemplate::new(ctx));
+        template.for_workload(&workload.host, &workload.namespace)
+    })
 }
 
 /// The env vars a previous run set, from its annotation.
@@ -339,9 +367,15 @@ fn exec_probe_path(probe: &Mapping) -> Option<String> {
 /// nothing injected, hashed on its own by the caller). The nodes are hashed by what they mean to a reader
 /// (see [`hash_node`]), not by writing them out as YAML first.
 pub fn injection_hash(injection: &PodInjection) -> Option<String> {
-    if injection.is_empty() {
-        return None;
-    }
+    (!injection.is_empty()).then(|| {
+        let mut digest = sha2::Sha256::new();
+        digest.update(injection_digest(injection));
+        short_hex(digest)
+    })
+}
+
+/// The full digest of an injection's nodes and JVM options.
+fn injection_digest(injection: &PodInjection) -> [u8; 32] {
     let mut digest = sha2::Sha256::new();
     for group in [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env] {
         hash_length(&mut digest, group.len());
@@ -350,7 +384,7 @@ pub fn injection_hash(injection: &PodInjection) -> Option<String> {
         }
     }
     hash_text(&mut digest, injection.jvm_options.as_deref().unwrap_or_default());
-    Some(short_hex(digest))
+    digest.finalize().into()
 }
 
 /// Feeds a node into a digest: every scalar's value, tag and quoted-or-plain nature (what [`Node`]'s
