@@ -114,13 +114,14 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut summary = Summary::default();
     let mut generated = Vec::new();
     let mut elsewhere: Vec<String> = Vec::new();
-    let peers: Vec<spring::Peer> = items
-        .iter()
-        .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
-        .filter_map(|item| workload::jvm_workload(item, ctx))
-        .filter_map(|w| workload::as_peer(&w))
-        .collect();
-    let mut memo = workload::Memo::default();
+    let jvm_workloads = || {
+        items
+            .iter()
+            .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
+            .filter_map(|item| Some((item, workload::jvm_workload(item, ctx)?)))
+    };
+    let peers: Vec<spring::Peer> = jvm_workloads().filter_map(|(_, w)| workload::as_peer(&w)).collect();
+    let mut memo = workload::Memo::for_workloads(jvm_workloads(), &peers);
     for item in items.iter_mut() {
         let Some(target) = target_of(item) else { continue };
         let resource = ResourceRef::of(item);

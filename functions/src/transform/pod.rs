@@ -209,6 +209,14 @@ pub fn jvm_options_env(service: Service, user: Option<&str>, injection: &PodInje
     merge_jvm_options(user, injection.jvm_options.as_deref()).map(|value| env_value(&opts_env(service), &value))
 }
 
+/// Points a [`truststore_injection`] built for no image (once for every workload) at `image`: only the init
+/// container, which runs the service's own image, depends on it.
+pub fn set_image(injection: &mut PodInjection, image: &str) {
+    for init in injection.init_containers.iter_mut().filter_map(Node::as_mapping_mut) {
+        init.insert_str("image", image);
+    }
+}
+
 /// The workload's key store (its certificate's Secret), to go after [`truststore_injection`]: a volume, its
 /// mount, and the store password when the truststore did not bring it already.
 pub fn tls_injection(ctx: &Context, secret: &str) -> PodInjection {

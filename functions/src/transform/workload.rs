@@ -109,18 +109,53 @@ pub fn service_key(host: &str) -> String {
     key
 }
 
-/// The parts of an injection that many workloads share, built once per run and cloned for each: the
-/// truststore of one image, the mTLS settings of one service (a large install runs many workloads of a
-/// service, and building these nodes cost more than parsing and writing the workload), and the
-/// Certificate every workload gets but for its names. Each shared part carries its digest, so the
-/// injection hash of a workload reads its own parts only.
-#[derive(Default)]
+/// The parts of an injection that many workloads share, built once per run and copied for each: the
+/// truststore (its image is set in each copy), the mTLS settings of one service (a large install runs many
+/// workloads of a service, and building these nodes cost more than parsing and writing the workload), and
+/// the Certificate every workload gets but for its names. A shared part carries its digest, so the
+/// injection hash of a workload reads its own parts only, and shares its text with its copies. A part
+/// only one workload uses (an install with one workload per service) is built for it directly.
 pub struct Memo {
-    /// By whether the pod sets runAsUser, and the image.
-    truststore: HashMap<(bool, String), Digested<PodInjection>>,
-    /// By (service, the peer the workload itself is, which is left out of its peers).
-    mtls_env: HashMap<(Service, Option<usize>), Digested<Vec<Node>>>,
+    /// How many workloads may use each part (counted before the run; a workload that fails uses none).
+    truststore_uses: HashMap<bool, usize>,
+    env_uses: HashMap<EnvKey, usize>,
+    certificate_uses: usize,
+    truststore: HashMap<bool, Digested<PodInjection>>,
+    mtls_env: HashMap<EnvKey, Digested<Vec<Node>>>,
     certificate: Option<certs::CertificateTemplate>,
+}
+
+/// A service's mTLS env is the same for its workloads but for the peer a workload itself is, which is left
+/// out of its peers: by service and that peer.
+type EnvKey = (Service, Option<usize>);
+
+/// Whether a workload's pod sets runAsUser (the truststore's init container then runs as that user).
+fn inherits_user(item: &Node) -> bool {
+    item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some()
+}
+
+fn env_key(workload: &JvmWorkload, peers: &[Peer]) -> EnvKey {
+    (workload.service, peers.iter().position(|p| p.host == workload.name))
+}
+
+impl Memo {
+    /// A memo for `workloads` (the items and their JVM workloads the run will inject into).
+    pub fn for_workloads<'a>(workloads: impl Iterator<Item = (&'a Node, JvmWorkload)>, peers: &[Peer]) -> Self {
+        let mut memo = Memo {
+            truststore_uses: HashMap::new(),
+            env_uses: HashMap::new(),
+            certificate_uses: 0,
+            truststore: HashMap::new(),
+            mtls_env: HashMap::new(),
+            certificate: None,
+        };
+        for (item, workload) in workloads {
+            *memo.truststore_uses.entry(inherits_user(item)).or_default() += 1;
+            *memo.env_uses.entry(env_key(&workload, peers)).or_default() += 1;
+            memo.certificate_uses += 1;
+        }
+        memo
+    }
 }
 
 /// A shared part of an injection with its digest (see [`injection_digest`]); its text is shared with
@@ -133,16 +168,15 @@ struct Digested<T> {
 impl Digested<PodInjection> {
     fn new(mut injection: PodInjection) -> Self {
         injection.share();
-        let digest = injection_digest(&injection);
-        Digested { value: injection, digest }
+        Digested { digest: injection_digest(&injection), value: injection }
     }
 }
 
 impl Digested<Vec<Node>> {
     fn new(mut env: Vec<Node>) -> Self {
         env.iter_mut().for_each(Node::share);
-        let digest = injection_digest(&PodInjection { env: env.clone(), ..PodInjection::default() });
-        Digested { value: env, digest }
+        let injection = PodInjection { env, ..PodInjection::default() };
+        Digested { digest: injection_digest(&injection), value: injection.env }
     }
 }
 
@@ -167,29 +201,44 @@ pub fn inject(
         .and_then(|c| c.path_str(&["image"]))
         .unwrap_or_default()
         .to_owned();
-    let inherit_user = item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some();
+    let inherit_user = inherits_user(item);
     // pod::pod_injection, from the parts shared by every workload of an image or service. The injection
     // hash is the digest of the parts' digests.
-    let truststore = memo
-        .truststore
-        .entry((inherit_user, image.clone()))
-        .or_insert_with(|| Digested::<PodInjection>::new(pod::truststore_injection(ctx, &image, inherit_user)));
-    let mut injection = truststore.value.clone();
     let mut parts = sha2::Sha256::new();
-    parts.update(truststore.digest);
+    let mut injection = if memo.truststore_uses.get(&inherit_user).is_some_and(|&n| n > 1) {
+        let truststore = memo
+            .truststore
+            .entry(inherit_user)
+            .or_insert_with(|| Digested::<PodInjection>::new(pod::truststore_injection(ctx, "", inherit_user)));
+        parts.update(truststore.digest);
+        truststore.value.clone()
+    } else {
+        let truststore = pod::truststore_injection(ctx, "", inherit_user);
+        parts.update(injection_digest(&truststore));
+        truststore
+    };
+    pod::set_image(&mut injection, &image);
+    hash_text(&mut parts, &image);
     if let Some(secret) = &tls_secret {
         let tls = pod::tls_injection(ctx, secret);
         parts.update(injection_digest(&tls));
         injection.extend(tls);
     }
     if mtls {
-        let itself = peers.iter().position(|p| p.host == workload.name);
-        let env = memo.mtls_env.entry((workload.service, itself)).or_insert_with(|| {
+        let key = env_key(workload, peers);
+        let build = || {
             let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
-            Digested::<Vec<Node>>::new(spring::as_env(&spring::mtls_settings(ctx, workload.service, &others)))
-        });
-        parts.update(env.digest);
-        injection.env.extend(env.value.iter().cloned());
+            spring::as_env(&spring::mtls_settings(ctx, workload.service, &others))
+        };
+        if memo.env_uses.get(&key).is_some_and(|&n| n > 1) {
+            let env = memo.mtls_env.entry(key).or_insert_with(|| Digested::<Vec<Node>>::new(build()));
+            parts.update(env.digest);
+            injection.env.extend(env.value.iter().cloned());
+        } else {
+            let env = PodInjection { env: build(), ..PodInjection::default() };
+            parts.update(injection_digest(&env));
+            injection.env.extend(env.env);
+        }
     }
     let injected = (!injection.is_empty()).then(|| short_hex(parts));
     // Everything is checked before anything is changed, so a problem leaves the workload as it was.
@@ -216,8 +265,7 @@ pub fn inject(
     let opts = pod::opts_env(workload.service);
     let user_opts =
         container.get_sequence("env").and_then(|e| e.find_by("name", &opts)).and_then(|e| e.get_str("value"));
-    let mut env = injection.env.clone();
-    env.extend(pod::jvm_options_env(workload.service, user_opts, &injection));
+    let opts_entry = pod::jvm_options_env(workload.service, user_opts, &injection);
     let wanted: Vec<String> = injection.env.iter().filter_map(|e| e.path_str(&["name"]).map(str::to_owned)).collect();
     let conflicts: Vec<String> = env_conflicts(container, &injection.env, &previous);
     if !conflicts.is_empty() {
@@ -232,6 +280,8 @@ pub fn inject(
         );
         return None;
     }
+    let mut env = injection.env;
+    env.extend(opts_entry);
     let pod = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut).expect("checked above");
     sync(pod, "volumes", "name", injection.volumes, |m| is_ours(m.get_str("name")));
     sync(pod, "initContainers", "name", injection.init_containers, |m| is_ours(m.get_str("name")));
@@ -257,8 +307,12 @@ pub fn inject(
     let listed = (!wanted.is_empty()).then(|| wanted.join(","));
     set_annotation(item, MANAGED_ENV_ANNOTATION, listed.as_deref());
     tls_secret.map(|_| {
-        let template = memo.certificate.get_or_insert_with(|| certs::CertificateTemplate::new(ctx));
-        template.for_workload(&workload.host, &workload.namespace)
+        if memo.certificate_uses > 1 {
+            let template = memo.certificate.get_or_insert_with(|| certs::CertificateTemplate::new(ctx));
+            template.for_workload(&workload.host, &workload.namespace)
+        } else {
+            certs::certificate(ctx, &workload.host, &workload.namespace)
+        }
     })
 }
 
@@ -500,7 +554,48 @@ fn short_hex(digest: sha2::Sha256) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bom::Bom;
+    use crate::config::SpinnakerPlatform;
+    use crate::transform::{apply, Context};
     use crate::yaml::build::{map, s};
+    use crate::yaml::{parse_stream, to_string, Limits};
+
+    /// The gate Deployment of spinnaker-kustomize, named `name`.
+    fn gate(name: &str) -> Node {
+        let text = include_str!("../../../../shared/fixtures/spinnaker-kustomize/base/gate/deployment.yml");
+        let mut item = parse_stream(text, Limits::default()).unwrap().remove(0);
+        item.path_mut(&["metadata"]).and_then(Node::as_mapping_mut).unwrap().insert_str("name", name);
+        item
+    }
+
+    /// Each item's output after a run over all of `items`.
+    fn rendered(items: Vec<Node>, mtls: bool) -> Vec<String> {
+        let bom = Bom::parse(include_str!("../../../../shared/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
+        let config = format!(
+            "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {{name: s}}\nspec:\n  \
+             bom: {{version: 1.27.0}}\n  mtls: {{enabled: {mtls}}}\n"
+        );
+        let config = SpinnakerPlatform::from_function_config(&parse_stream(&config, Limits::default()).unwrap()[0]);
+        let config = config.unwrap();
+        let mut items = items;
+        apply(&mut items, &Context { config: &config, bom: &bom }).unwrap();
+        items.iter().map(to_string).collect()
+    }
+
+    #[test]
+    fn a_workload_renders_the_same_alone_and_beside_others_that_share_its_parts() {
+        // Alone, every part is built for the workload; beside copies of its service, the truststore, the
+        // mTLS env and the Certificate are built once and copied. The result, hash included, is the same.
+        for mtls in [false, true] {
+            let alone = rendered(vec![gate("gate-canary")], mtls);
+            let beside = rendered(vec![gate("gate-canary"), gate("gate-blue"), gate("gate-green")], mtls);
+            assert!(alone[0].contains(HASH_ANNOTATION), "{}", alone[0]);
+            assert_eq!(alone[0], beside[0], "mTLS {mtls}");
+            let certificate = |out: &[String]| out.iter().find(|o| o.contains("name: gate-canary-mtls")).cloned();
+            assert_eq!(certificate(&alone), certificate(&beside), "mTLS {mtls}");
+            assert_eq!(certificate(&alone).is_some(), mtls);
+        }
+    }
 
     fn injection(env: Vec<Node>, mounts: Vec<Node>) -> PodInjection {
         PodInjection { volumes: Vec::new(), init_containers: Vec::new(), mounts, env, jvm_options: None }
