@@ -27,7 +27,7 @@
 //!   `services` replaces the list; an empty `bom-registry` clears the registry; the last of a repeated key wins.
 
 use crate::service::Service;
-use crate::yaml::Node;
+use crate::yaml::{Mapping, Node, View};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -447,11 +447,11 @@ impl SpinnakerPlatform {
         let mut params = Vec::new();
         match map.get("data") {
             None => {}
-            Some(Node::Mapping(data)) => {
-                for (key, value) in data.iter() {
-                    let text = match value {
-                        Node::Scalar(s) if s.is_null() => String::new(),
-                        Node::Scalar(s) => s.value().to_owned(),
+            Some(data) if data.as_mapping().is_some() => {
+                for (key, value) in data.as_mapping().into_iter().flat_map(Mapping::iter) {
+                    let text = match value.view() {
+                        View::Scalar(s) if s.is_null() => String::new(),
+                        View::Scalar(s) => s.value().to_owned(),
                         _ => {
                             return Err(ConfigError::invalid(
                                 format!("data.{}", key.value()),
@@ -669,13 +669,13 @@ impl SpinnakerPlatform {
 /// The config's JSON view: YAML 1.1 resolution, except that a scalar read as a number keeps the text written
 /// (no field here is a number; `1.10` stays `1.10`).
 fn config_json(node: &Node) -> Value {
-    match node {
-        Node::Scalar(s) => match node.to_json() {
+    match node.view() {
+        View::Scalar(s) => match node.to_json() {
             Value::Number(_) => Value::String(s.value().to_owned()),
             other => other,
         },
-        Node::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.value().to_owned(), config_json(v))).collect()),
-        Node::Sequence(q) => Value::Array(q.iter().map(config_json).collect()),
+        View::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.value().to_owned(), config_json(v))).collect()),
+        View::Sequence(q) => Value::Array(q.iter().map(config_json).collect()),
     }
 }
 

@@ -288,8 +288,8 @@ fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
         }
     }
     match m.get("metadata") {
-        None | Some(Node::Mapping(_)) => Ok(()),
-        Some(_) => Err(problem("metadata is not a mapping")),
+        Some(metadata) if metadata.as_mapping().is_none() => Err(problem("metadata is not a mapping")),
+        _ => Ok(()),
     }
 }
 

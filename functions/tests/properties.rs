@@ -12,7 +12,7 @@ use functions::config::SpinnakerPlatform;
 use functions::krm::{self, ResourceList, ResourceRef};
 use functions::service::{identify, Service};
 use functions::transform::{self, Context, HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_ENV_ANNOTATION};
-use functions::yaml::{self, Limits, Mapping, Node, Sequence};
+use functions::yaml::{self, Limits, Mapping, Node, Sequence, View};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 
@@ -89,17 +89,17 @@ fn yamlish() -> impl Strategy<Value = String> {
 /// resolved like values (`~` and an empty key are both null; `yes` and `"yes"` differ).
 fn meaning(node: &Node) -> serde_json::Value {
     use serde_json::Value;
-    match node {
-        Node::Scalar(s) => match s.tag() {
+    match node.view() {
+        View::Scalar(s) => match s.tag() {
             Some(tag) => Value::String(format!("{tag} {}", s.value())),
             None => node.to_json(),
         },
-        Node::Mapping(m) => Value::Array(
+        View::Mapping(m) => Value::Array(
             std::iter::once(Value::String(m.tag().unwrap_or_default().to_owned()))
                 .chain(m.iter().map(|(k, v)| Value::Array(vec![meaning(&Node::Scalar(k.clone())), meaning(v)])))
                 .collect(),
         ),
-        Node::Sequence(s) => Value::Array(
+        View::Sequence(s) => Value::Array(
             std::iter::once(Value::String(format!("seq {}", s.tag().unwrap_or_default())))
                 .chain(s.iter().map(meaning))
                 .collect(),
@@ -575,27 +575,27 @@ fn absent(n: Option<&Node>) -> bool {
 fn diff(a: Option<&Node>, b: Option<&Node>, path: &mut Vec<Seg>, out: &mut Vec<Change>) {
     let empty_map = Mapping::new();
     let empty_seq = Sequence::new();
-    match (a, b) {
-        (Some(Node::Mapping(x)), Some(Node::Mapping(y))) => diff_maps(x, y, path, out),
-        (Some(Node::Sequence(x)), Some(Node::Sequence(y))) => diff_seqs(x, y, path, out),
-        (x, Some(Node::Mapping(y))) if absent(x) => {
+    match (a.map(Node::view), b.map(Node::view)) {
+        (Some(View::Mapping(x)), Some(View::Mapping(y))) => diff_maps(x, y, path, out),
+        (Some(View::Sequence(x)), Some(View::Sequence(y))) => diff_seqs(x, y, path, out),
+        (_, Some(View::Mapping(y))) if absent(a) => {
             out.push(Change::Container(path.clone()));
             diff_maps(&empty_map, y, path, out);
         }
-        (Some(Node::Mapping(x)), y) if absent(y) => {
+        (Some(View::Mapping(x)), _) if absent(b) => {
             out.push(Change::Container(path.clone()));
             diff_maps(x, &empty_map, path, out);
         }
-        (x, Some(Node::Sequence(y))) if absent(x) => {
+        (_, Some(View::Sequence(y))) if absent(a) => {
             out.push(Change::Container(path.clone()));
             diff_seqs(&empty_seq, y, path, out);
         }
-        (Some(Node::Sequence(x)), y) if absent(y) => {
+        (Some(View::Sequence(x)), _) if absent(b) => {
             out.push(Change::Container(path.clone()));
             diff_seqs(x, &empty_seq, path, out);
         }
         (None, None) => {}
-        (Some(x), Some(y)) if yaml::to_string(x) == yaml::to_string(y) => {}
+        _ if a.zip(b).is_some_and(|(x, y)| yaml::to_string(x) == yaml::to_string(y)) => {}
         _ => out.push(Change::Value(path.clone())),
     }
 }

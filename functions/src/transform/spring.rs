@@ -103,9 +103,7 @@ pub fn merge_into_profile(profile: &mut Mapping, settings: &Settings) {
         let leaf = parts.pop().expect("properties have a name");
         let mut target = &mut *profile;
         for part in parts {
-            if !matches!(target.get(part), Some(Node::Mapping(_)) | None)
-                && !target.get(part).is_some_and(Node::is_null)
-            {
+            if target.get(part).is_some_and(|n| n.as_mapping().is_none() && !n.is_null()) {
                 target.remove(part);
             }
             target = target.mapping_entry(part).expect("made a mapping above");

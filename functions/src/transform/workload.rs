@@ -13,7 +13,7 @@ use super::spring::{self, Peer};
 use super::Context;
 use crate::config::ClientAuth;
 use crate::service::{identify, Service};
-use crate::yaml::{build, Mapping, Node, Scalar, Sequence};
+use crate::yaml::{build, Mapping, Node, Scalar, Sequence, View};
 use sha2::Digest;
 use std::collections::HashMap;
 
@@ -446,9 +446,9 @@ fn injection_digest(injection: &PodInjection) -> [u8; 32] {
 /// length-prefixed so that no two different trees feed the same bytes. The framing is a few bytes per
 /// scalar: the digest's cost is the bytes it reads.
 fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
-    match node {
-        Node::Scalar(scalar) => hash_scalar(digest, scalar),
-        Node::Mapping(mapping) => {
+    match node.view() {
+        View::Scalar(scalar) => hash_scalar(digest, scalar),
+        View::Mapping(mapping) => {
             hash_tagged(digest, b'm', mapping.tag());
             hash_length(digest, mapping.len());
             for (key, value) in mapping.iter() {
@@ -456,7 +456,7 @@ fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
                 hash_node(digest, value);
             }
         }
-        Node::Sequence(sequence) => {
+        View::Sequence(sequence) => {
             hash_tagged(digest, b's', sequence.tag());
             hash_length(digest, sequence.len());
             for item in sequence.iter() {

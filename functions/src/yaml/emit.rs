@@ -3,21 +3,21 @@
 //! user's files). Scalars with known source text are written as they were read; everything else goes
 //! through the quote guard.
 
-use super::node::{Mapping, Node, Scalar, Sequence, Style};
+use super::node::{Mapping, Node, Scalar, Sequence, Style, View};
 use super::scalar;
 
 /// Appends `node` as one YAML document (no `---`), ending with a newline. A tag on the root collection
 /// goes on its own line before the content.
 pub fn write_document(out: &mut String, node: &Node) {
-    match node {
-        Node::Mapping(m) if !m.is_empty() => {
+    match node.view() {
+        View::Mapping(m) if !m.is_empty() => {
             if let Some(tag) = m.tag() {
                 out.push_str(tag);
                 out.push('\n');
             }
             write_mapping(out, m, 0, false);
         }
-        Node::Sequence(s) if !s.is_empty() => {
+        View::Sequence(s) if !s.is_empty() => {
             if let Some(tag) = s.tag() {
                 out.push_str(tag);
                 out.push('\n');
@@ -25,7 +25,7 @@ pub fn write_document(out: &mut String, node: &Node) {
             write_sequence(out, s, 0, false);
         }
         // An empty document would read back as no document at all.
-        Node::Scalar(s) if s.is_null() && !s.has_source() => out.push_str("~\n"),
+        View::Scalar(s) if s.is_null() && !s.has_source() => out.push_str("~\n"),
         other => {
             write_inline_value(out, other, 2);
             out.push('\n');
@@ -103,8 +103,8 @@ fn write_sequence(out: &mut String, s: &Sequence, indent: usize, first_inline: b
 
 /// A value after `key:`.
 fn write_after_key(out: &mut String, value: &Node, indent: usize) {
-    match value {
-        Node::Mapping(m) if !m.is_empty() => {
+    match value.view() {
+        View::Mapping(m) if !m.is_empty() => {
             if let Some(tag) = m.tag() {
                 out.push(' ');
                 out.push_str(tag);
@@ -112,7 +112,7 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize) {
             out.push('\n');
             write_mapping(out, m, indent + 2, false);
         }
-        Node::Sequence(s) if !s.is_empty() => {
+        View::Sequence(s) if !s.is_empty() => {
             if let Some(tag) = s.tag() {
                 out.push(' ');
                 out.push_str(tag);
@@ -120,7 +120,7 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize) {
             out.push('\n');
             write_sequence(out, s, indent, false);
         }
-        Node::Scalar(s) if s.is_null() && !s.has_source() => out.push('\n'),
+        View::Scalar(s) if s.is_null() && !s.has_source() => out.push('\n'),
         other => {
             out.push(' ');
             write_inline_value(out, other, indent + 2);
@@ -131,8 +131,8 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize) {
 
 /// A sequence item after `- `; `indent` is where its content lines start.
 fn write_item(out: &mut String, item: &Node, indent: usize) {
-    match item {
-        Node::Mapping(m) if !m.is_empty() => match m.tag() {
+    match item.view() {
+        View::Mapping(m) if !m.is_empty() => match m.tag() {
             Some(tag) => {
                 out.push_str(tag);
                 out.push('\n');
@@ -140,7 +140,7 @@ fn write_item(out: &mut String, item: &Node, indent: usize) {
             }
             None => write_mapping(out, m, indent, true),
         },
-        Node::Sequence(s) if !s.is_empty() => match s.tag() {
+        View::Sequence(s) if !s.is_empty() => match s.tag() {
             Some(tag) => {
                 out.push_str(tag);
                 out.push('\n');
@@ -157,17 +157,17 @@ fn write_item(out: &mut String, item: &Node, indent: usize) {
 
 /// A scalar or an empty collection on the current line. Block scalars continue on the next lines,
 /// indented by `indent`, and leave the cursor at the end of their last line.
-fn write_inline_value(out: &mut String, node: &Node, indent: usize) {
+fn write_inline_value(out: &mut String, node: View<'_>, indent: usize) {
     match node {
-        Node::Scalar(s) => write_scalar(out, s, indent),
-        Node::Mapping(m) => {
+        View::Scalar(s) => write_scalar(out, s, indent),
+        View::Mapping(m) => {
             if let Some(tag) = m.tag() {
                 out.push_str(tag);
                 out.push(' ');
             }
             out.push_str("{}");
         }
-        Node::Sequence(s) => {
+        View::Sequence(s) => {
             if let Some(tag) = s.tag() {
                 out.push_str(tag);
                 out.push(' ');

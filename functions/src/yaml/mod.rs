@@ -9,5 +9,5 @@ pub mod parse;
 pub mod scalar;
 
 pub use emit::{to_string, write_document};
-pub use node::{Mapping, Node, Scalar, Sequence, Style};
+pub use node::{Mapping, Node, Scalar, Sequence, Style, View};
 pub use parse::{parse_stream, Limits, ParseError};

@@ -196,11 +196,35 @@ pub struct Sequence {
 }
 
 /// One node of a document.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Node {
     Scalar(Scalar),
     Mapping(Mapping),
     Sequence(Sequence),
+    /// A subtree that many places hold at once (what the transform puts into every workload of a service):
+    /// read through like the node it holds (see [`Node::resolved`]), copied on the first change to it.
+    /// Made by [`Node::share`].
+    Shared(Arc<Node>),
+}
+
+/// What a node holds, shared or not: what to match on to read a node.
+#[derive(Clone, Copy, Debug)]
+pub enum View<'a> {
+    Scalar(&'a Scalar),
+    Mapping(&'a Mapping),
+    Sequence(&'a Sequence),
+}
+
+/// Nodes are equal when they hold equal content, shared or not.
+impl PartialEq for Node {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.view(), other.view()) {
+            (View::Scalar(a), View::Scalar(b)) => a == b,
+            (View::Mapping(a), View::Mapping(b)) => a == b,
+            (View::Sequence(a), View::Sequence(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Mapping {
@@ -461,36 +485,54 @@ impl Node {
         Node::Scalar(Scalar::bool(value))
     }
 
-    pub fn as_scalar(&self) -> Option<&Scalar> {
+    /// What the node holds (through any [`Node::Shared`]).
+    pub fn view(&self) -> View<'_> {
         match self {
-            Node::Scalar(s) => Some(s),
+            Node::Scalar(s) => View::Scalar(s),
+            Node::Mapping(m) => View::Mapping(m),
+            Node::Sequence(s) => View::Sequence(s),
+            Node::Shared(held) => held.view(),
+        }
+    }
+
+    /// The node, unshared first when it is shared (a copy when something else holds it too).
+    fn resolved_mut(&mut self) -> &mut Node {
+        match self {
+            Node::Shared(held) => Arc::make_mut(held).resolved_mut(),
+            node => node,
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match self.view() {
+            View::Scalar(s) => Some(s),
             _ => None,
         }
     }
 
     pub fn as_mapping(&self) -> Option<&Mapping> {
-        match self {
-            Node::Mapping(m) => Some(m),
+        match self.view() {
+            View::Mapping(m) => Some(m),
             _ => None,
         }
     }
 
     pub fn as_mapping_mut(&mut self) -> Option<&mut Mapping> {
-        match self {
+        match self.resolved_mut() {
             Node::Mapping(m) => Some(m),
             _ => None,
         }
     }
 
     pub fn as_sequence(&self) -> Option<&Sequence> {
-        match self {
-            Node::Sequence(s) => Some(s),
+        match self.view() {
+            View::Sequence(s) => Some(s),
             _ => None,
         }
     }
 
     pub fn as_sequence_mut(&mut self) -> Option<&mut Sequence> {
-        match self {
+        match self.resolved_mut() {
             Node::Sequence(s) => Some(s),
             _ => None,
         }
@@ -519,8 +561,9 @@ impl Node {
         self.path(keys).and_then(Node::as_str)
     }
 
-    /// Makes every scalar and key of this tree share its text with the tree's clones: for a node that is
-    /// built once and copied into many workloads, so that a copy does not copy the text.
+    /// Makes this tree cheap to copy: for a node built once and copied into many workloads. Every mapping
+    /// and sequence becomes [`Node::Shared`] (a copy is a reference count; changing a copy copies only the
+    /// collections on the path to the change), and every scalar and key shares its text.
     pub fn share(&mut self) {
         match self {
             Node::Scalar(scalar) => scalar.value.share(),
@@ -531,6 +574,11 @@ impl Node {
                 }
             }
             Node::Sequence(sequence) => sequence.items.iter_mut().for_each(Node::share),
+            Node::Shared(_) => return,
+        }
+        if !matches!(self, Node::Scalar(_)) {
+            let node = std::mem::replace(self, Node::Sequence(Sequence::new()));
+            *self = Node::Shared(Arc::new(node));
         }
     }
 }
@@ -577,13 +625,13 @@ impl Node {
     /// (the functionConfig) with serde. Tagged scalars other than `!!str` keep their text as a string.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value;
-        match self {
-            Node::Scalar(s) => match (s.tag(), s.style()) {
+        match self.view() {
+            View::Scalar(s) => match (s.tag(), s.style()) {
                 (None, Style::Plain) => scalar::resolve_plain_yaml11(s.value()),
                 _ => Value::String(s.value().to_owned()),
             },
-            Node::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.value().to_owned(), v.to_json())).collect()),
-            Node::Sequence(s) => Value::Array(s.iter().map(Node::to_json).collect()),
+            View::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.value().to_owned(), v.to_json())).collect()),
+            View::Sequence(s) => Value::Array(s.iter().map(Node::to_json).collect()),
         }
     }
 }
@@ -596,6 +644,28 @@ mod tests {
 
     fn var(name: &str, value: &str) -> Node {
         map([("name", s(name)), ("value", s(value))])
+    }
+
+    #[test]
+    fn a_shared_tree_reads_like_its_content_and_a_change_to_a_copy_stays_in_that_copy() {
+        let text = "name: init\nenv:\n- name: A\n  value: x\nresources:\n  limits:\n    memory: 1Gi\n";
+        let plain = parse_stream(text, Limits::default()).unwrap().remove(0);
+        let mut shared = plain.clone();
+        shared.share();
+        assert!(matches!(shared, Node::Shared(_)));
+        assert_eq!(shared, plain);
+        assert_eq!(super::super::to_string(&shared), text);
+        let mut copy = shared.clone();
+        copy.path_mut(&["env"]).and_then(Node::as_sequence_mut).unwrap().push(var("B", "y"));
+        assert_eq!(shared, plain, "the original is unchanged");
+        assert_eq!(copy.path(&["env"]).and_then(Node::as_sequence).map(Sequence::len), Some(2));
+        // What the change did not touch is still held by both; what it touched was copied.
+        let held = |node: &Node, key: &str| match node.as_mapping().and_then(|m| m.get(key)) {
+            Some(Node::Shared(held)) => Arc::clone(held),
+            other => panic!("{key} is not shared: {other:?}"),
+        };
+        assert!(Arc::ptr_eq(&held(&copy, "resources"), &held(&shared, "resources")));
+        assert!(!Arc::ptr_eq(&held(&copy, "env"), &held(&shared, "env")));
     }
 
     #[test]

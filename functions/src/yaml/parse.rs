@@ -5,7 +5,7 @@
 //! expansion is budgeted so an alias bomb fails in milliseconds instead of eating the machine. The tree
 //! is built with an explicit stack, so deep nesting is an error, never a stack overflow.
 
-use super::node::{Mapping, Node, Scalar, Sequence, Source, Style};
+use super::node::{Mapping, Node, Scalar, Sequence, Source, Style, View};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::{HashMap, HashSet};
 
@@ -291,10 +291,10 @@ fn too_deep(max_depth: usize) -> String {
 }
 
 fn node_count(node: &Node) -> usize {
-    match node {
-        Node::Scalar(_) => 1,
-        Node::Mapping(m) => 1 + m.iter().map(|(_, v)| 1 + node_count(v)).sum::<usize>(),
-        Node::Sequence(s) => 1 + s.iter().map(node_count).sum::<usize>(),
+    match node.view() {
+        View::Scalar(_) => 1,
+        View::Mapping(m) => 1 + m.iter().map(|(_, v)| 1 + node_count(v)).sum::<usize>(),
+        View::Sequence(s) => 1 + s.iter().map(node_count).sum::<usize>(),
     }
 }
 
