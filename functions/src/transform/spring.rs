@@ -13,7 +13,7 @@ use crate::service::Service;
 use crate::yaml::{Mapping, Node};
 
 /// A setting's value: typed where Spring's YAML would be typed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     Text(String),
     Bool(bool),
@@ -79,21 +79,13 @@ pub fn env_name(property: &str) -> String {
     property.replace('-', "").replace('.', "_").to_ascii_uppercase()
 }
 
-/// The settings as `env` entries.
-pub fn as_env(settings: &Settings) -> Vec<Node> {
-    settings
-        .iter()
-        .map(|(property, value)| {
-            let value = match value {
-                Value::Text(t) => t.clone(),
-                Value::Bool(b) => b.to_string(),
-            };
-            [("name", Node::string(env_name(property))), ("value", Node::string(value))]
-                .into_iter()
-                .collect::<Mapping>()
-                .into()
-        })
-        .collect()
+/// One setting as an `env` entry.
+pub fn env_entry(property: &str, value: &Value) -> Node {
+    let value = match value {
+        Value::Text(t) => t.clone(),
+        Value::Bool(b) => b.to_string(),
+    };
+    [("name", Node::string(env_name(property))), ("value", Node::string(value))].into_iter().collect::<Mapping>().into()
 }
 
 /// Writes the settings into a Spring profile mapping, nesting at the dots and keeping everything else in it.

@@ -122,6 +122,9 @@ pub struct Memo {
     certificate_uses: usize,
     truststore: HashMap<bool, Digested<PodInjection>>,
     mtls_env: HashMap<EnvKey, Digested<Vec<Node>>>,
+    /// Env entries by setting: most mTLS settings are the same for every service (an install with one
+    /// workload per service builds each service's env once, from these).
+    env_entries: HashMap<(String, spring::Value), Node>,
     certificate: Option<certs::CertificateTemplate>,
 }
 
@@ -139,6 +142,21 @@ fn env_key(workload: &JvmWorkload, peers: &[Peer]) -> EnvKey {
 }
 
 impl Memo {
+    /// The env entries of `settings`, each built once per run.
+    fn env(&mut self, settings: spring::Settings) -> Vec<Node> {
+        use std::collections::hash_map::Entry;
+        let entries = settings.into_iter().map(|setting| match self.env_entries.entry(setting) {
+            Entry::Occupied(entry) => entry.get().clone(),
+            Entry::Vacant(entry) => {
+                let (property, value) = entry.key();
+                let mut node = spring::env_entry(property, value);
+                node.share();
+                entry.insert(node).clone()
+            }
+        });
+        entries.collect()
+    }
+
     /// A memo for `workloads` (the items and their JVM workloads the run will inject into).
     pub fn for_workloads<'a>(workloads: impl Iterator<Item = (&'a Node, JvmWorkload)>, peers: &[Peer]) -> Self {
         let mut memo = Memo {
@@ -147,6 +165,7 @@ impl Memo {
             certificate_uses: 0,
             truststore: HashMap::new(),
             mtls_env: HashMap::new(),
+            env_entries: HashMap::new(),
             certificate: None,
         };
         for (item, workload) in workloads {
@@ -226,16 +245,20 @@ pub fn inject(
     }
     if mtls {
         let key = env_key(workload, peers);
-        let build = || {
+        let settings = || {
             let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
-            spring::as_env(&spring::mtls_settings(ctx, workload.service, &others))
+            spring::mtls_settings(ctx, workload.service, &others)
         };
         if memo.env_uses.get(&key).is_some_and(|&n| n > 1) {
-            let env = memo.mtls_env.entry(key).or_insert_with(|| Digested::<Vec<Node>>::new(build()));
+            if !memo.mtls_env.contains_key(&key) {
+                let env = memo.env(settings());
+                memo.mtls_env.insert(key, Digested::<Vec<Node>>::new(env));
+            }
+            let env = &memo.mtls_env[&key];
             parts.update(env.digest);
             injection.env.extend(env.value.iter().cloned());
         } else {
-            let env = PodInjection { env: build(), ..PodInjection::default() };
+            let env = PodInjection { env: memo.env(settings()), ..PodInjection::default() };
             parts.update(injection_digest(&env));
             injection.env.extend(env.env);
         }

@@ -234,6 +234,7 @@ fn write_scalar(out: &mut String, s: &Scalar, indent: usize) {
                 out.push_str(&scalar::double_quoted(value));
             }
         }
+        Style::Literal if s.is_checked_literal() => write_block(out, '|', value, indent),
         Style::Folded if folded_block_can_hold(value) => write_block(out, '>', value, indent),
         _ if scalar::literal_block_can_hold(value) => write_block(out, '|', value, indent),
         _ => out.push_str(&scalar::double_quoted(value)),

@@ -26,9 +26,10 @@ pub struct Scalar {
     style: Style,
     /// The source text is the value written in the scalar's style ([`Source::FromValue`]).
     source_from_value: bool,
-    /// A plain scalar whose text is known to read back as itself in block context: the quote guard chose
-    /// plain for it, or it was read as one-line plain text in block context. The emitter checks the others.
-    plain_checked: bool,
+    /// Written in its style, the value is known to read back as itself in block context: the quote guard
+    /// chose the style (plain, or a literal block), or it was read as one-line plain text in block context.
+    /// The emitter checks the others.
+    style_checked: bool,
     extra: Option<Box<Extra>>,
 }
 
@@ -92,16 +93,16 @@ impl Scalar {
             Source::FromValue => (true, None),
             Source::Text(text) => (false, Some(text)),
         };
-        let plain_checked = in_block && source_from_value && style == Style::Plain;
+        let style_checked = in_block && source_from_value && style == Style::Plain;
         let extra =
             (tag.is_some() || text.is_some()).then(|| Box::new(Extra { tag: tag.map(String::into_boxed_str), text }));
-        Scalar { value: Text::Owned(value.into_boxed_str()), style, source_from_value, plain_checked, extra }
+        Scalar { value: Text::Owned(value.into_boxed_str()), style, source_from_value, style_checked, extra }
     }
 
-    /// A new scalar styled by the quote guard (or a number or bool): when plain, it is checked plain text.
+    /// A new scalar styled by the quote guard (or a number or bool): its style is checked.
     fn new(value: String, style: Style) -> Self {
         let value = Text::Owned(value.into_boxed_str());
-        Scalar { value, style, source_from_value: false, plain_checked: style == Style::Plain, extra: None }
+        Scalar { value, style, source_from_value: false, style_checked: true, extra: None }
     }
 
     /// A new string. It is written plain only when no YAML 1.1 or 1.2 reader could take it for anything
@@ -159,7 +160,12 @@ impl Scalar {
     /// True for a plain scalar known to read back as itself when written plain in block context (see
     /// the field); false means "not known", not "broken".
     pub(crate) fn is_checked_plain(&self) -> bool {
-        self.plain_checked
+        self.style_checked && self.style == Style::Plain
+    }
+
+    /// True for a scalar the quote guard made a literal block: the block holds its value.
+    pub(crate) fn is_checked_literal(&self) -> bool {
+        self.style_checked && self.style == Style::Literal
     }
 
     /// True for a plain, untagged null (`~`, `null`, empty).
