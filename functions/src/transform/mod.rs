@@ -114,14 +114,14 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut summary = Summary::default();
     let mut generated = Vec::new();
     let mut elsewhere: Vec<String> = Vec::new();
-    let jvm_workloads = || {
-        items
-            .iter()
-            .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
-            .filter_map(|item| Some((item, workload::jvm_workload(item, ctx)?)))
-    };
-    let peers: Vec<spring::Peer> = jvm_workloads().filter_map(|(_, w)| workload::as_peer(&w)).collect();
-    let mut memo = workload::Memo::for_workloads(jvm_workloads(), &peers);
+    let jvm_workloads: Vec<(&Node, workload::JvmWorkload)> = items
+        .iter()
+        .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
+        .filter_map(|item| Some((item, workload::jvm_workload(item, ctx)?)))
+        .collect();
+    let peers: Vec<spring::Peer> = jvm_workloads.iter().filter_map(|(_, w)| workload::as_peer(w)).collect();
+    let mut memo = workload::Memo::for_workloads(&jvm_workloads, &peers);
+    drop(jvm_workloads);
     for item in items.iter_mut() {
         let Some(target) = target_of(item) else { continue };
         let resource = ResourceRef::of(item);
@@ -183,54 +183,93 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     }
 }
 
+/// What tells two objects apart (as kpt and kustomize do), borrowed from the object.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Identity<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    namespace: Option<&'a str>,
+}
+
+impl<'a> Identity<'a> {
+    fn of(item: &'a Node) -> Self {
+        Identity {
+            api_version: item.path_str(&["apiVersion"]).unwrap_or_default(),
+            kind: item.path_str(&["kind"]).unwrap_or_default(),
+            name: item.path_str(&["metadata", "name"]).unwrap_or_default(),
+            namespace: item.path_str(&["metadata", "namespace"]),
+        }
+    }
+}
+
+/// Where a generated object goes.
+enum Place {
+    /// In place of the input item at this index (the first of its identity).
+    Replaces(usize),
+    /// After the input items.
+    New,
+    /// Nowhere: an earlier generated object has its identity.
+    Duplicate,
+}
+
 /// Adds generated objects: a managed object of the same identity is updated in place (its metadata, and
 /// so kpt's annotations, stay); an unmanaged one is a conflict. New objects get kpt path annotations
-/// when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`.
+/// when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`. Returns how many
+/// objects were added or updated.
 fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<Finding>) -> usize {
     let with_paths = items.iter().any(|i| {
         i.path(&["metadata", "annotations"]).and_then(Node::as_mapping).is_some_and(|a| {
             a.contains_key("config.kubernetes.io/path") || a.contains_key("internal.config.kubernetes.io/path")
         })
     });
-    // Where each identity that a generated object could have first occurs among the input items (generated
-    // objects are appended after them and never looked up again: `added` skips a repeated identity). Only
-    // items of the generated kinds can be one: the rest (most of the input) are not looked at twice.
-    let kinds: HashSet<String> = objects.iter().filter_map(|o| o.path_str(&["kind"]).map(str::to_owned)).collect();
-    let could_be_generated = |item: &Node| item.path_str(&["kind"]).is_some_and(|k| kinds.contains(k));
-    let index_of = |items: &[Node]| {
-        let mut index: HashMap<ResourceRef, usize> = HashMap::new();
-        for (i, item) in items.iter().enumerate().filter(|(_, item)| could_be_generated(item)) {
-            index.entry(ResourceRef::of(item)).or_insert(i);
-        }
-        index
-    };
     // A managed object this run does not generate any more (mTLS turned off, a service removed) goes.
-    let wanted: HashSet<ResourceRef> = objects.iter().map(ResourceRef::of).collect();
-    let stale = |item: &Node| certs::is_managed(item) && !wanted.contains(&ResourceRef::of(item));
-    if items.iter().any(stale) {
-        items.retain(|item| !stale(item));
+    if items.iter().any(certs::is_managed) {
+        let wanted: HashSet<Identity> = objects.iter().map(Identity::of).collect();
+        items.retain(|item| !certs::is_managed(item) || wanted.contains(&Identity::of(item)));
     }
-    let index = index_of(items);
-    let mut added: HashSet<ResourceRef> = HashSet::with_capacity(objects.len());
-    for object in objects {
-        let id = ResourceRef::of(&object);
-        if !added.insert(id.clone()) {
-            continue;
+    let places: Vec<Place> = {
+        // Only input items of a generated kind can have a generated object's identity.
+        let kinds: HashSet<&str> = objects.iter().filter_map(|o| o.path_str(&["kind"])).collect();
+        let mut index: HashMap<Identity, usize> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            if item.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind)) {
+                index.entry(Identity::of(item)).or_insert(i);
+            }
         }
-        match index.get(&id).map(|&i| &mut items[i]) {
-            Some(existing) if certs::is_managed(existing) => {
-                let (Some(existing), Some(spec)) = (existing.as_mapping_mut(), object.path(&["spec"])) else { continue };
+        let mut added: HashSet<Identity> = HashSet::with_capacity(objects.len());
+        let place = |object| {
+            let id = Identity::of(object);
+            match (added.insert(id), index.get(&id)) {
+                (false, _) => Place::Duplicate,
+                (true, Some(&i)) => Place::Replaces(i),
+                (true, None) => Place::New,
+            }
+        };
+        objects.iter().map(place).collect()
+    };
+    let mut count = 0;
+    for (object, place) in objects.into_iter().zip(places) {
+        if !matches!(place, Place::Duplicate) {
+            count += 1;
+        }
+        match place {
+            Place::Duplicate => {}
+            Place::Replaces(i) if certs::is_managed(&items[i]) => {
+                let (Some(existing), Some(spec)) = (items[i].as_mapping_mut(), object.path(&["spec"])) else {
+                    continue;
+                };
                 existing.insert("spec", spec.clone());
             }
-            Some(_) => findings.push(Finding {
-                resource: id.clone(),
+            Place::Replaces(_) => findings.push(Finding {
+                resource: ResourceRef::of(&object),
                 field: "metadata.labels".to_owned(),
                 message: format!(
                     "exists without the label {MANAGED_BY_LABEL}: {MANAGED_BY}, and spinnaker-krm generates an object of \
                      the same name; rename or delete yours, or add the label to let spinnaker-krm manage it"
                 ),
             }),
-            None => {
+            Place::New => {
                 let mut object = object;
                 if with_paths {
                     let path = certs::generated_path(&object);
@@ -245,5 +284,5 @@ fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<F
             }
         }
     }
-    added.len()
+    count
 }

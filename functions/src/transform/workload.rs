@@ -158,7 +158,7 @@ impl Memo {
     }
 
     /// A memo for `workloads` (the items and their JVM workloads the run will inject into).
-    pub fn for_workloads<'a>(workloads: impl Iterator<Item = (&'a Node, JvmWorkload)>, peers: &[Peer]) -> Self {
+    pub fn for_workloads(workloads: &[(&Node, JvmWorkload)], peers: &[Peer]) -> Self {
         let mut memo = Memo {
             truststore_uses: HashMap::new(),
             env_uses: HashMap::new(),
@@ -170,7 +170,7 @@ impl Memo {
         };
         for (item, workload) in workloads {
             *memo.truststore_uses.entry(inherits_user(item)).or_default() += 1;
-            *memo.env_uses.entry(env_key(&workload, peers)).or_default() += 1;
+            *memo.env_uses.entry(env_key(workload, peers)).or_default() += 1;
             memo.certificate_uses += 1;
         }
         memo
