@@ -5,6 +5,9 @@
 
 use super::node::{Mapping, Node, Scalar, Sequence, Style, View};
 use super::scalar;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// Appends `node` as one YAML document (no `---`), ending with a newline. A tag on the root collection
 /// goes on its own line before the content.
@@ -15,14 +18,14 @@ pub fn write_document(out: &mut String, node: &Node) {
                 out.push_str(tag);
                 out.push('\n');
             }
-            write_mapping(out, m, 0, false);
+            write_mapping(out, m, 0, false, &mut SharedTexts::default());
         }
         View::Sequence(s) if !s.is_empty() => {
             if let Some(tag) = s.tag() {
                 out.push_str(tag);
                 out.push('\n');
             }
-            write_sequence(out, s, 0, false);
+            write_sequence(out, s, 0, false, &mut SharedTexts::default());
         }
         // An empty document would read back as no document at all.
         View::Scalar(s) if s.is_null() && !s.has_source() => out.push_str("~\n"),
@@ -38,6 +41,7 @@ pub fn write_document(out: &mut String, node: &Node) {
 /// `sink` in chunks of about [`CHUNK_BYTES`], so the text of a large list is never held whole.
 pub fn write_entry_items(sink: &mut impl std::io::Write, key: &str, items: &[Node]) -> std::io::Result<()> {
     let mut chunk = String::with_capacity(CHUNK_BYTES * 2);
+    let mut shared = SharedTexts::default();
     write_key(&mut chunk, &Scalar::string(key));
     chunk.push(':');
     if items.is_empty() {
@@ -47,7 +51,7 @@ pub fn write_entry_items(sink: &mut impl std::io::Write, key: &str, items: &[Nod
     }
     for item in items {
         chunk.push_str("- ");
-        write_item(&mut chunk, item, 2);
+        write_item(&mut chunk, item, 2, &mut shared);
         if chunk.len() >= CHUNK_BYTES {
             sink.write_all(chunk.as_bytes())?;
             chunk.clear();
@@ -66,6 +70,74 @@ pub fn to_string(node: &Node) -> String {
     out
 }
 
+/// Where a subtree is written: its text depends on that and on the indent.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Position {
+    /// After `- `.
+    Item,
+    /// After `key:`.
+    AfterKey,
+}
+
+/// The text of subtrees that many places of a tree hold ([`Node::Shared`]: the parts the transform puts
+/// into every workload of a service), by subtree, indent and position: written once, then copied. Lives
+/// for one write, while the tree cannot change.
+#[derive(Default)]
+struct SharedTexts(HashMap<(usize, (usize, Position)), String, BuildHasherDefault<AddressHasher>>);
+
+impl SharedTexts {
+    /// The node `node` shares with other places of the tree, if it does.
+    fn held_by_many<'n>(&self, node: &'n Node) -> Option<&'n Node> {
+        match node {
+            Node::Shared(held) if Arc::strong_count(held) > 1 => Some(held),
+            _ => None,
+        }
+    }
+
+    /// Writes `held` at `place` with `write`, or copies what that wrote for it before.
+    fn write(
+        &mut self,
+        out: &mut String,
+        held: &Node,
+        place: (usize, Position),
+        write: impl FnOnce(&mut String, &mut SharedTexts),
+    ) {
+        let key = (std::ptr::from_ref(held) as usize, place);
+        if let Some(text) = self.0.get(&key) {
+            out.push_str(text);
+            return;
+        }
+        let start = out.len();
+        write(out, self);
+        self.0.insert(key, out[start..].to_owned());
+    }
+}
+
+/// FxHash for the [`SharedTexts`] key (an address and two small numbers): SipHash would cost about as
+/// much as writing a small subtree.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 fn pad(out: &mut String, indent: usize) {
     // A slice of spaces at a time, not one char at a time: every line of the output starts here.
     const SPACES: &str = "                                                                ";
@@ -79,30 +151,34 @@ fn pad(out: &mut String, indent: usize) {
 
 /// Entries of a non-empty mapping at `indent`. With `first_inline` the first key follows text already
 /// on the line (a `- ` of a sequence item).
-fn write_mapping(out: &mut String, m: &Mapping, indent: usize, first_inline: bool) {
+fn write_mapping(out: &mut String, m: &Mapping, indent: usize, first_inline: bool, shared: &mut SharedTexts) {
     for (i, (key, value)) in m.iter().enumerate() {
         if i > 0 || !first_inline {
             pad(out, indent);
         }
         write_key(out, key);
         out.push(':');
-        write_after_key(out, value, indent);
+        write_after_key(out, value, indent, shared);
     }
 }
 
 /// Items of a non-empty sequence, each `- ` at `indent`.
-fn write_sequence(out: &mut String, s: &Sequence, indent: usize, first_inline: bool) {
+fn write_sequence(out: &mut String, s: &Sequence, indent: usize, first_inline: bool, shared: &mut SharedTexts) {
     for (i, item) in s.iter().enumerate() {
         if i > 0 || !first_inline {
             pad(out, indent);
         }
         out.push_str("- ");
-        write_item(out, item, indent + 2);
+        write_item(out, item, indent + 2, shared);
     }
 }
 
 /// A value after `key:`.
-fn write_after_key(out: &mut String, value: &Node, indent: usize) {
+fn write_after_key(out: &mut String, value: &Node, indent: usize, shared: &mut SharedTexts) {
+    if let Some(held) = shared.held_by_many(value) {
+        return shared
+            .write(out, held, (indent, Position::AfterKey), |out, shared| write_after_key(out, held, indent, shared));
+    }
     match value.view() {
         View::Mapping(m) if !m.is_empty() => {
             if let Some(tag) = m.tag() {
@@ -110,7 +186,7 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize) {
                 out.push_str(tag);
             }
             out.push('\n');
-            write_mapping(out, m, indent + 2, false);
+            write_mapping(out, m, indent + 2, false, shared);
         }
         View::Sequence(s) if !s.is_empty() => {
             if let Some(tag) = s.tag() {
@@ -118,7 +194,7 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize) {
                 out.push_str(tag);
             }
             out.push('\n');
-            write_sequence(out, s, indent, false);
+            write_sequence(out, s, indent, false, shared);
         }
         View::Scalar(s) if s.is_null() && !s.has_source() => out.push('\n'),
         other => {
@@ -130,23 +206,26 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize) {
 }
 
 /// A sequence item after `- `; `indent` is where its content lines start.
-fn write_item(out: &mut String, item: &Node, indent: usize) {
+fn write_item(out: &mut String, item: &Node, indent: usize, shared: &mut SharedTexts) {
+    if let Some(held) = shared.held_by_many(item) {
+        return shared.write(out, held, (indent, Position::Item), |out, shared| write_item(out, held, indent, shared));
+    }
     match item.view() {
         View::Mapping(m) if !m.is_empty() => match m.tag() {
             Some(tag) => {
                 out.push_str(tag);
                 out.push('\n');
-                write_mapping(out, m, indent, false);
+                write_mapping(out, m, indent, false, shared);
             }
-            None => write_mapping(out, m, indent, true),
+            None => write_mapping(out, m, indent, true, shared),
         },
         View::Sequence(s) if !s.is_empty() => match s.tag() {
             Some(tag) => {
                 out.push_str(tag);
                 out.push('\n');
-                write_sequence(out, s, indent, false);
+                write_sequence(out, s, indent, false, shared);
             }
-            None => write_sequence(out, s, indent, true),
+            None => write_sequence(out, s, indent, true, shared),
         },
         other => {
             write_inline_value(out, other, indent);
@@ -342,6 +421,31 @@ spec:
         // `|` is plain text only inside `{…}`; at every depth of flow under block it must be quoted.
         let out = round_trip("a:\n  b: {c: [d, {|: e}], |: f}\nh: [{|: g}]\n");
         assert_eq!(out, "a:\n  b:\n    c:\n    - d\n    - \"|\": e\n    \"|\": f\nh:\n- \"|\": g\n");
+    }
+
+    #[test]
+    fn a_subtree_held_in_many_places_is_written_as_each_place_needs() {
+        let mut part =
+            parse_stream("name: x\nscript: |\n  a\n  b\nlist: [1, two]\n", Limits::default()).unwrap().remove(0);
+        part.share();
+        let shared = || part.clone();
+        let mut doc = Mapping::new();
+        doc.insert("a", shared());
+        doc.insert("items", Node::Sequence([shared(), shared()].into_iter().collect()));
+        let mut nested = Mapping::new();
+        nested.insert("b", shared());
+        doc.insert("deeper", Node::Sequence([Node::Mapping(nested), shared()].into_iter().collect()));
+        let text = to_string(&Node::Mapping(doc));
+        let plain = parse_stream(&text, Limits::default()).unwrap().remove(0);
+        assert_eq!(plain.path(&["a"]), Some(&part));
+        assert_eq!(to_string(&plain), text, "the shared text is the text the subtree gets in each place");
+        let part_text = to_string(&part);
+        assert!(text.starts_with(&format!("a:\n{}", part_text.lines().map(|l| format!("  {l}\n")).collect::<String>())));
+        assert!(
+            text.contains("items:\n- name: x\n  script: |\n    a\n    b\n  list:\n  - 1\n  - two\n- name: x\n"),
+            "{text}"
+        );
+        assert!(text.contains("- b:\n    name: x\n    script: |\n      a\n      b\n"), "{text}");
     }
 
     #[test]
