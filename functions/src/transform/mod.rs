@@ -124,30 +124,31 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     drop(jvm_workloads);
     for item in items.iter_mut() {
         let Some(target) = target_of(item) else { continue };
-        let resource = ResourceRef::of(item);
-        let mut report = |field: String, message: String| {
-            findings.push(Finding { resource: resource.clone(), field, message });
-        };
+        // Problems are named with the item's identity, which the transform never changes: it is read
+        // after the item is done, and only when there is a problem.
+        let mut problems: Vec<(String, String)> = Vec::new();
+        let mut report = |field: String, message: String| problems.push((field, message));
         match target {
             Target::Workload if !workload::in_scope(item, ctx) => {
-                let runs_spinnaker = workload::jvm_workload(item, ctx).is_some();
-                elsewhere.extend(resource.namespace.clone().filter(|_| runs_spinnaker));
-            }
-            Target::Workload => {
-                if !pin::pin_workload(item, ctx, &mut report) {
-                    continue;
+                if workload::jvm_workload(item, ctx).is_some() {
+                    elsewhere.extend(item.path_str(&["metadata", "namespace"]).map(str::to_owned));
                 }
-                summary.workloads += 1;
-                match workload::jvm_workload(item, ctx) {
-                    Some(jvm) => {
-                        generated.extend(workload::inject(item, &jvm, ctx, &peers, &mut memo, &mut report));
-                        summary.injected += 1;
-                    }
-                    // Pinned only (deck, or nothing to inject): the annotation still names the tool and
-                    // changes with the images.
-                    None => {
-                        let hash = workload::images_hash(item);
-                        workload::set_annotation(item, HASH_ANNOTATION, Some(&hash));
+            }
+            // A workload whose images cannot be pinned is reported and left as it is.
+            Target::Workload => {
+                if pin::pin_workload(item, ctx, &mut report) {
+                    summary.workloads += 1;
+                    match workload::jvm_workload(item, ctx) {
+                        Some(jvm) => {
+                            generated.extend(workload::inject(item, &jvm, ctx, &peers, &mut memo, &mut report));
+                            summary.injected += 1;
+                        }
+                        // Pinned only (deck, or nothing to inject): the annotation still names the tool and
+                        // changes with the images.
+                        None => {
+                            let hash = workload::images_hash(item);
+                            workload::set_annotation(item, HASH_ANNOTATION, Some(&hash));
+                        }
                     }
                 }
             }
@@ -156,6 +157,12 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 generated.extend(operator::inject(item, ctx, &mut report));
                 summary.spinnaker_services += 1;
             }
+        }
+        if !problems.is_empty() {
+            let resource = ResourceRef::of(item);
+            let found =
+                problems.into_iter().map(|(field, message)| Finding { resource: resource.clone(), field, message });
+            findings.extend(found);
         }
     }
     if summary.workloads + summary.spinnaker_services == 0 && !elsewhere.is_empty() {

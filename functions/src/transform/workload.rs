@@ -289,7 +289,8 @@ pub fn inject(
     let user_opts =
         container.get_sequence("env").and_then(|e| e.find_by("name", &opts)).and_then(|e| e.get_str("value"));
     let opts_entry = pod::jvm_options_env(workload.service, user_opts, &injection);
-    let wanted: Vec<String> = injection.env.iter().filter_map(|e| e.path_str(&["name"]).map(str::to_owned)).collect();
+    let wanted: Vec<&str> = injection.env.iter().filter_map(|e| e.path_str(&["name"])).collect();
+    let listed = (!wanted.is_empty()).then(|| wanted.join(","));
     let conflicts: Vec<String> = env_conflicts(container, &injection.env, &previous);
     if !conflicts.is_empty() {
         report(
@@ -327,7 +328,6 @@ pub fn inject(
     }
     let hash = injected.unwrap_or_else(|| images_hash(item));
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
-    let listed = (!wanted.is_empty()).then(|| wanted.join(","));
     set_annotation(item, MANAGED_ENV_ANNOTATION, listed.as_deref());
     tls_secret.map(|_| {
         if memo.certificate_uses > 1 {
