@@ -39,6 +39,15 @@ BEGIN = "<!-- results:begin (written by benches/measure.py) -->"
 END = "<!-- results:end -->"
 
 
+def empty_resource_list(case_dir):
+    """A ResourceList with no items, beside the case's input."""
+    path = os.path.join(case_dir, "empty-resource-list.yaml")
+    if not os.path.exists(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n")
+    return path
+
+
 def commands(case_dir, binary, kustomize):
     """(key, label, argv, stdin, cwd) for one case. The ResourceList commands run in the case directory, where
     the BOM is (the function reads bom/1.27.0.yml relative to its working directory, as under kustomize)."""
@@ -56,6 +65,13 @@ def commands(case_dir, binary, kustomize):
         ),
         ("cat", "`cat` (I/O floor)", [shutil.which("cat")], rl, case_dir),
         ("true", "`true` (process start floor)", [shutil.which("true")], None, case_dir),
+        (
+            "footprint",
+            "`spinnaker-krm --identity` on an empty ResourceList (the process's own memory footprint)",
+            [binary, "--identity"],
+            empty_resource_list(case_dir),
+            case_dir,
+        ),
         (
             "kubectl",
             "`kubectl kustomize` (images + SMP patches)",
@@ -307,6 +323,15 @@ def render(results, meta, command_line):
             f"({fmt_mib(rss(case, 'transform'))} for {fmt_size(case['input_bytes'])}) | "
             f"{verdict(ratio < TARGETS['rss_per_input'])} |"
         )
+    if all(cmd(case, "footprint") for case in cases):
+        for case in cases:
+            above = rss(case, "transform") - rss(case, "footprint")
+            ratio = above / case["input_bytes"]
+            lines.append(
+                f"| peak RSS above the process's own footprint < {TARGETS['rss_per_input']:.0f}x input, "
+                f"{label_of(case)} | {ratio:.1f}x ({fmt_mib(above)} above {fmt_mib(rss(case, 'footprint'))}) | "
+                f"{verdict(ratio < TARGETS['rss_per_input'])} |"
+            )
     lin = linearity(cases)
     if lin:
         lines.append(
