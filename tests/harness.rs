@@ -296,6 +296,39 @@ spec:
     )
 }
 
+/// `kpt fn eval --exec <the binary> --fn-config <config>` on the package `pkg`, run in it: kpt's working
+/// directory is the function's, so `bom/` in the package is found.
+pub fn kpt_eval_with_config(pkg: &Path, config: &str) -> Run {
+    let mut cmd = Command::new(on_path("kpt"));
+    cmd.current_dir(pkg).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(binary());
+    cmd.arg("--fn-config").arg(config);
+    run(&mut cmd, None)
+}
+
+/// Copies every service's Deployment and Service of the spinnaker-kustomize base into `dir` as
+/// `<svc>-deployment.yml` and `<svc>-service.yml`, and returns the `resources:` lines that list them.
+pub fn copy_spinnaker_kustomize_base(dir: &Path) -> String {
+    let base = fixtures().join("spinnaker-kustomize/base");
+    let mut resources = String::new();
+    for svc in SERVICES {
+        for file in ["deployment.yml", "service.yml"] {
+            let name = format!("{svc}-{file}");
+            copy_file(&base.join(svc).join(file), &dir.join(&name));
+            resources.push_str(&format!("- {name}\n"));
+        }
+    }
+    resources
+}
+
+/// `config` (a functionConfig with the local-config annotation) as kustomize's `transformers:` need it:
+/// marked as an exec function at the built binary.
+pub fn as_exec_transformer(config: &str) -> String {
+    let local = "    config.kubernetes.io/local-config: \"true\"\n";
+    assert!(config.contains(local), "the config has no local-config annotation to put the function beside");
+    let function = format!("    config.kubernetes.io/function: |\n      exec:\n        path: {}\n", binary().display());
+    config.replacen(local, &format!("{local}{function}"), 1)
+}
+
 /// Annotations the function may add to what it changes (the tool marker and pod-template hash), for
 /// `--strip-annotations` when comparing a result with its input.
 pub const TOOL_ANNOTATIONS: &str = "spinnaker-krm.dev/";

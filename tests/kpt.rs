@@ -3,7 +3,6 @@
 
 use spinnaker_krm_tests as h;
 use std::path::Path;
-use std::process::Command;
 
 /// A kpt package laid out as a user would: the spinnaker-kustomize base (Deployments, Services,
 /// Kustomizations, the Namespace, and `spinnaker.yml`, a Spring config that is not KRM), the BOM in
@@ -41,11 +40,7 @@ fn package(root: &Path) -> std::path::PathBuf {
 }
 
 fn kpt_eval(pkg: &Path) -> h::Run {
-    let mut cmd = Command::new(h::on_path("kpt"));
-    // kpt's cwd is the function's cwd: the package, where bom/ is.
-    cmd.current_dir(pkg).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(h::binary());
-    cmd.arg("--fn-config").arg("../cfg.yaml");
-    h::run(&mut cmd, None)
+    h::kpt_eval_with_config(pkg, "../cfg.yaml")
 }
 
 #[test]

@@ -11,15 +11,7 @@ use std::process::Command;
 /// the kustomization directory).
 fn kustomization(root: &Path) -> PathBuf {
     let dir = root.join("install");
-    let base = h::fixtures().join("spinnaker-kustomize/base");
-    let mut resources = String::new();
-    for svc in h::SERVICES {
-        for file in ["deployment.yml", "service.yml"] {
-            let name = format!("{svc}-{file}");
-            h::copy_file(&base.join(svc).join(file), &dir.join(&name));
-            resources.push_str(&format!("- {name}\n"));
-        }
-    }
+    let resources = h::copy_spinnaker_kustomize_base(&dir);
     h::write_file(
         &dir.join("kustomization.yaml"),
         &format!(
@@ -27,15 +19,7 @@ fn kustomization(root: &Path) -> PathBuf {
              resources:\n{resources}transformers:\n- spinnaker-krm.yaml\n"
         ),
     );
-    let config = h::pinning_config("").replace(
-        "    config.kubernetes.io/local-config: \"true\"\n",
-        &format!(
-            "    config.kubernetes.io/local-config: \"true\"\n    config.kubernetes.io/function: |\n      exec:\n        path: {}\n",
-            h::binary().display()
-        ),
-    );
-    assert!(config.contains("config.kubernetes.io/function"));
-    h::write_file(&dir.join("spinnaker-krm.yaml"), &config);
+    h::write_file(&dir.join("spinnaker-krm.yaml"), &h::as_exec_transformer(&h::pinning_config("")));
     h::install_bom(&dir);
     dir
 }

@@ -12,15 +12,11 @@ use std::process::Command;
 const JVM: &[&str] = &["clouddriver", "echo", "fiat", "front50", "gate", "igor", "kayenta", "keel", "orca", "rosco"];
 
 /// The full defaults: init-container truststore, mTLS `need` (gate `want`), the CA chain created.
-fn full_config(function_path: Option<&Path>) -> String {
-    let function = function_path
-        .map(|p| format!("    config.kubernetes.io/function: |\n      exec:\n        path: {}\n", p.display()))
-        .unwrap_or_default();
-    format!(
-        "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata:\n  name: spinnaker\n  annotations:\n    \
-         config.kubernetes.io/local-config: \"true\"\n{function}spec:\n  namespace: spinnaker\n  bom:\n    version: 1.27.0\n    \
-         extraPins:\n      keel: 0.1.0-20210331200022-slim\n"
-    )
+fn full_config() -> String {
+    "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata:\n  name: spinnaker\n  annotations:\n    \
+     config.kubernetes.io/local-config: \"true\"\nspec:\n  namespace: spinnaker\n  bom:\n    version: 1.27.0\n    \
+     extraPins:\n      keel: 0.1.0-20210331200022-slim\n"
+        .to_owned()
 }
 
 /// The spinnaker-kustomize Deployments and Services as a kpt package with the BOM ignored by kpt.
@@ -34,15 +30,12 @@ fn package(root: &Path) -> PathBuf {
     }
     h::install_bom(&pkg);
     h::write_file(&pkg.join(".krmignore"), "bom/\n");
-    h::write_file(&root.join("cfg.yaml"), &full_config(None));
+    h::write_file(&root.join("cfg.yaml"), &full_config());
     pkg
 }
 
 fn kpt_eval(pkg: &Path) -> h::Run {
-    let mut cmd = Command::new(h::on_path("kpt"));
-    cmd.current_dir(pkg).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(h::binary());
-    cmd.arg("--fn-config").arg("../cfg.yaml");
-    h::run(&mut cmd, None)
+    h::kpt_eval_with_config(pkg, "../cfg.yaml")
 }
 
 /// Every YAML file below `dir` (not `bom/`), concatenated as one stream.
@@ -150,7 +143,7 @@ fn kpt_deletes_the_generated_files_when_mtls_is_turned_off() {
     let pkg = package(root.path());
     kpt_eval(&pkg).success();
     assert!(h::snapshot(&pkg).keys().any(|f| f.starts_with("spinnaker-krm/")));
-    let off = full_config(None) + "  truststore:\n    mode: none\n  mtls:\n    enabled: false\n";
+    let off = full_config() + "  truststore:\n    mode: none\n  mtls:\n    enabled: false\n";
     h::write_file(&root.path().join("cfg.yaml"), &off);
     kpt_eval(&pkg).success();
     let files = h::snapshot(&pkg);
@@ -164,15 +157,7 @@ fn kpt_deletes_the_generated_files_when_mtls_is_turned_off() {
 fn standalone_kustomize_renders_valid_protected_objects() {
     let root = h::TempDir::new("mtls-kustomize");
     let dir = root.path().join("install");
-    let base = h::fixtures().join("spinnaker-kustomize/base");
-    let mut resources = String::new();
-    for svc in h::SERVICES {
-        for file in ["deployment.yml", "service.yml"] {
-            let name = format!("{svc}-{file}");
-            h::copy_file(&base.join(svc).join(file), &dir.join(&name));
-            resources.push_str(&format!("- {name}\n"));
-        }
-    }
+    let resources = h::copy_spinnaker_kustomize_base(&dir);
     // As spinnaker-kustomize does: a namespace and a common label with selectors (the Deployments need one).
     h::write_file(
         &dir.join("kustomization.yaml"),
@@ -181,7 +166,7 @@ fn standalone_kustomize_renders_valid_protected_objects() {
              pairs:\n    app.kubernetes.io/part-of: spinnaker\nresources:\n{resources}transformers:\n- spinnaker-krm.yaml\n"
         ),
     );
-    h::write_file(&dir.join("spinnaker-krm.yaml"), &full_config(Some(&h::binary())));
+    h::write_file(&dir.join("spinnaker-krm.yaml"), &h::as_exec_transformer(&full_config()));
     h::install_bom(&dir);
     let mut cmd = Command::new(h::kustomize());
     cmd.args(["build", "--enable-alpha-plugins", "--enable-exec"]).arg(&dir);

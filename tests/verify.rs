@@ -21,26 +21,12 @@ fn full_config() -> String {
 /// `transformers:` (exec path: the built binary) and the BOM beside it.
 fn kustomization(root: &Path) -> PathBuf {
     let dir = root.join("install");
-    let base = h::fixtures().join("spinnaker-kustomize/base");
-    let mut resources = String::new();
-    for svc in h::SERVICES {
-        for file in ["deployment.yml", "service.yml"] {
-            h::copy_file(&base.join(svc).join(file), &dir.join(format!("{svc}-{file}")));
-            resources.push_str(&format!("- {svc}-{file}\n"));
-        }
-    }
+    let resources = h::copy_spinnaker_kustomize_base(&dir);
     h::write_file(
         &dir.join("kustomization.yaml"),
         &format!("namespace: spinnaker\nresources:\n{resources}transformers:\n- spinnaker-krm.yaml\n"),
     );
-    let exec = format!(
-        "    config.kubernetes.io/local-config: \"true\"\n    config.kubernetes.io/function: |\n      exec:\n        path: {}\n",
-        h::binary().display()
-    );
-    h::write_file(
-        &dir.join("spinnaker-krm.yaml"),
-        &full_config().replace("    config.kubernetes.io/local-config: \"true\"\n", &exec),
-    );
+    h::write_file(&dir.join("spinnaker-krm.yaml"), &h::as_exec_transformer(&full_config()));
     h::install_bom(&dir);
     dir
 }
