@@ -125,6 +125,26 @@ def run_once(key, argv, stdin, cwd, out_dir):
     return wall, peak_kib * 1024
 
 
+def count_instructions(case, case_dir, binary, out_dir):
+    """Instructions of the transform and the floor under valgrind's callgrind (they repeat to the instruction,
+    unlike wall time on a shared machine): what shows whether cost grows linearly. None without valgrind or
+    for the full install."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind or case == "full":
+        return None
+    counts = {}
+    for key, flags in (("transform", []), ("identity", ["--identity"])):
+        log = os.path.join(out_dir, f"{key}.callgrind.log")
+        argv = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}", binary, *flags]
+        with open(os.path.join(case_dir, "resource-list.yaml"), "rb") as stdin:
+            subprocess.run(argv, stdin=stdin, stdout=subprocess.DEVNULL, cwd=case_dir, check=True)
+        with open(log, encoding="utf-8") as f:
+            collected = [line.split("Collected :")[1] for line in f if "Collected :" in line]
+        counts[key] = int(collected[-1].strip().replace(",", ""))
+        print(f"  {key}: {counts[key]:,} instructions (callgrind)", file=sys.stderr, flush=True)
+    return counts
+
+
 def check_outputs(case, out_dir, deployments):
     """Every route must have done the work it is timed for: per JVM Deployment the CA bundle volume and the init
     container's mount of it (kustomize sorts keys, so count names, not layouts)."""
@@ -162,6 +182,7 @@ def measure_case(case, case_dir, binary, kustomize, reps, slow, skip):
     return {
         "case": case,
         "deployments": deployments,
+        "instructions": count_instructions(case, case_dir, binary, out_dir),
         "input_bytes": os.path.getsize(os.path.join(case_dir, "resource-list.yaml")),
         "output_bytes": os.path.getsize(os.path.join(out_dir, "transform.out")),
         "identity_output_bytes": os.path.getsize(os.path.join(out_dir, "identity.out")),
@@ -333,7 +354,13 @@ def render(results, meta, command_line):
                 f"{verdict(ratio < TARGETS['rss_per_input'])} |"
             )
     lin = linearity(cases)
-    if lin:
+    if lin and lin["unit"] == "instructions":
+        lines.append(
+            f"| linear growth: transform instructions per Deployment (callgrind), {lin['a']:,} → {lin['b']:,} (±10%) | "
+            f"{lin['per_a'] / 1e6:.2f}M → {lin['per_b'] / 1e6:.2f}M ({lin['change']:+.1%}) | "
+            f"{verdict(abs(lin['change']) <= 0.10)} |"
+        )
+    elif lin:
         lines.append(
             f"| linear growth: transform time per Deployment, {lin['a']:,} → {lin['b']:,} (±25%) | "
             f"{lin['per_a']:.0f} µs → {lin['per_b']:.0f} µs ({lin['change']:+.0%}) | "
@@ -370,8 +397,12 @@ def render(results, meta, command_line):
         lines.append("### Growth with N")
         lines.append("")
         per = "per Deployment"
-        lines.append(f"| Deployments | transform | {per} | identity | {per} | kubectl kustomize | {per} |")
-        lines.append("|---|---|---|---|---|---|---|")
+        counted = all(c.get("instructions") for c in cases if c["case"] != "full")
+        head = f"| Deployments | transform | {per} | identity | {per} | kubectl kustomize | {per} |"
+        if counted:
+            head += f" transform instructions | {per} | identity instructions | {per} |"
+        lines.append(head)
+        lines.append("|---" * head.count(" | ") + "|---|")
         for case in cases:
             if case["case"] == "full":
                 continue
@@ -380,12 +411,23 @@ def render(results, meta, command_line):
             for key in ("transform", "identity", "kubectl"):
                 w = wall(case, key)
                 row += [fmt_time(w), f"{w / n * 1e6:.0f} µs" if w == w else "–"]
+            if counted:
+                for key in ("transform", "identity"):
+                    i = case["instructions"][key]
+                    row += [f"{i / 1e6:,.0f}M", f"{i / n / 1e6:.2f}M"]
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
-        lines.append(
-            f"Transform time per Deployment changes by {lin['change']:+.0%} from {lin['a']:,} to {lin['b']:,} "
-            f"Deployments (linear: constant per Deployment; the fixed start-up makes small N look dearer)."
-        )
+        if lin["unit"] == "instructions":
+            lines.append(
+                f"Transform instructions per Deployment change by {lin['change']:+.1%} from {lin['a']:,} to "
+                f"{lin['b']:,} Deployments: linear. Wall time per Deployment drifts with the machine between cases "
+                "(the floor's does too), and the fixed start-up makes small N look dearer."
+            )
+        else:
+            lines.append(
+                f"Transform time per Deployment changes by {lin['change']:+.0%} from {lin['a']:,} to {lin['b']:,} "
+                f"Deployments (linear: constant per Deployment; the fixed start-up makes small N look dearer)."
+            )
         lines.append("")
     lines.append(END)
     return "\n".join(lines)
@@ -412,14 +454,23 @@ def ratios_line(case):
 
 
 def linearity(cases):
-    """Transform time per Deployment at the two largest sizes, where process start-up is amortised."""
+    """Transform cost per Deployment at the two largest sizes, where process start-up is amortised: callgrind
+    instructions when they were counted (wall time on a shared machine drifts between cases by more than
+    the growth it would show), else wall time."""
     sized = [c for c in cases if c["case"] != "full"]
     if len(sized) < 2:
         return None
     a, b = sized[-2], sized[-1]
-    per_a = wall(a, "transform") / a["deployments"] * 1e6
-    per_b = wall(b, "transform") / b["deployments"] * 1e6
-    return {"a": a["deployments"], "b": b["deployments"], "per_a": per_a, "per_b": per_b, "change": per_b / per_a - 1}
+    if a.get("instructions") and b.get("instructions"):
+        unit = "instructions"
+        per_a = a["instructions"]["transform"] / a["deployments"]
+        per_b = b["instructions"]["transform"] / b["deployments"]
+    else:
+        unit = "µs"
+        per_a = wall(a, "transform") / a["deployments"] * 1e6
+        per_b = wall(b, "transform") / b["deployments"] * 1e6
+    change = per_b / per_a - 1
+    return {"a": a["deployments"], "b": b["deployments"], "per_a": per_a, "per_b": per_b, "change": change, "unit": unit}
 
 
 def write_doc(doc, section):
