@@ -59,13 +59,19 @@ pub fn dns_names(host: &str, namespace: &str) -> Vec<String> {
 
 /// The `Certificate` of one JVM workload.
 pub fn certificate(ctx: &Context, host: &str, namespace: &str) -> Node {
+    let mut certificate = unnamed_certificate(ctx);
+    name_certificate(&mut certificate, host, namespace);
+    certificate
+}
+
+/// A workload's `Certificate` with its names left empty: what every workload's has in common.
+fn unnamed_certificate(ctx: &Context) -> Node {
     let issuer = &ctx.config.spec.mtls.issuer;
     let secret = &ctx.config.spec.truststore.password_secret;
-    let name = tls_secret_name(host);
     let spec = map([
-        ("secretName", s(&name)),
-        ("commonName", s(&format!("{host}.{namespace}.svc"))),
-        ("dnsNames", list(dns_names(host, namespace).iter().map(|d| s(d)))),
+        ("secretName", s("")),
+        ("commonName", s("")),
+        ("dnsNames", list([])),
         ("duration", s("2160h")),
         ("renewBefore", s("360h")),
         ("privateKey", map([("algorithm", s("ECDSA")), ("size", Node::int(256)), ("rotationPolicy", s("Always"))])),
@@ -86,16 +92,30 @@ pub fn certificate(ctx: &Context, host: &str, namespace: &str) -> Node {
             )]),
         ),
     ]);
-    object("cert-manager.io/v1", "Certificate", &name, Some(namespace), spec)
+    object("cert-manager.io/v1", "Certificate", "", Some(""), spec)
 }
 
-/// [`certificate`] for many workloads: built once, then copied with each workload's names (the copies share
-/// the rest of its text).
+/// Gives an [`unnamed_certificate`] the names of `host` in `namespace`, in the places they already have.
+fn name_certificate(certificate: &mut Node, host: &str, namespace: &str) {
+    let name = tls_secret_name(host);
+    if let Some(metadata) = certificate.path_mut(&["metadata"]).and_then(Node::as_mapping_mut) {
+        metadata.insert_str("name", &name);
+        metadata.insert_str("namespace", namespace);
+    }
+    if let Some(spec) = certificate.path_mut(&["spec"]).and_then(Node::as_mapping_mut) {
+        spec.insert_str("secretName", &name);
+        spec.insert_str("commonName", &format!("{host}.{namespace}.svc"));
+        spec.insert("dnsNames", list(dns_names(host, namespace).iter().map(|d| s(d))));
+    }
+}
+
+/// [`certificate`] for many workloads: the common part built once and shared, each copy given its names
+/// (a copy shares the rest of its text).
 pub struct CertificateTemplate(Node);
 
 impl CertificateTemplate {
     pub fn new(ctx: &Context) -> Self {
-        let mut template = certificate(ctx, "template", "template");
+        let mut template = unnamed_certificate(ctx);
         template.share();
         CertificateTemplate(template)
     }
@@ -103,16 +123,7 @@ impl CertificateTemplate {
     /// What `certificate(ctx, host, namespace)` builds.
     pub fn for_workload(&self, host: &str, namespace: &str) -> Node {
         let mut certificate = self.0.clone();
-        let name = tls_secret_name(host);
-        if let Some(metadata) = certificate.path_mut(&["metadata"]).and_then(Node::as_mapping_mut) {
-            metadata.insert_str("name", &name);
-            metadata.insert_str("namespace", namespace);
-        }
-        if let Some(spec) = certificate.path_mut(&["spec"]).and_then(Node::as_mapping_mut) {
-            spec.insert_str("secretName", &name);
-            spec.insert_str("commonName", &format!("{host}.{namespace}.svc"));
-            spec.insert("dnsNames", list(dns_names(host, namespace).iter().map(|d| s(d))));
-        }
+        name_certificate(&mut certificate, host, namespace);
         certificate
     }
 }

@@ -121,7 +121,6 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .collect();
     let peers: Vec<spring::Peer> = jvm_workloads.iter().filter_map(|(_, w)| workload::as_peer(w)).collect();
     let mut memo = workload::Memo::for_workloads(&jvm_workloads, &peers);
-    drop(jvm_workloads);
     for item in items.iter_mut() {
         let Some(target) = target_of(item) else { continue };
         // Problems are named with the item's identity, which the transform never changes: it is read

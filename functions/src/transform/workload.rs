@@ -119,9 +119,10 @@ pub struct Memo {
     /// How many workloads may use each part (counted before the run; a workload that fails uses none).
     truststore_uses: HashMap<bool, usize>,
     env_uses: HashMap<EnvKey, usize>,
-    certificate_uses: usize,
-    truststore: HashMap<bool, Digested<PodInjection>>,
-    mtls_env: HashMap<EnvKey, Digested<Vec<Node>>>,
+    workloads: usize,
+    truststore: HashMap<bool, Digested>,
+    /// A service's mTLS env, as an injection of env only.
+    mtls_env: HashMap<EnvKey, Digested>,
     /// Env entries by setting: most mTLS settings are the same for every service (an install with one
     /// workload per service builds each service's env once, from these).
     env_entries: HashMap<(String, spring::Value), Node>,
@@ -142,27 +143,12 @@ fn env_key(workload: &JvmWorkload, peers: &[Peer]) -> EnvKey {
 }
 
 impl Memo {
-    /// The env entries of `settings`, each built once per run.
-    fn env(&mut self, settings: spring::Settings) -> Vec<Node> {
-        use std::collections::hash_map::Entry;
-        let entries = settings.into_iter().map(|setting| match self.env_entries.entry(setting) {
-            Entry::Occupied(entry) => entry.get().clone(),
-            Entry::Vacant(entry) => {
-                let (property, value) = entry.key();
-                let mut node = spring::env_entry(property, value);
-                node.share();
-                entry.insert(node).clone()
-            }
-        });
-        entries.collect()
-    }
-
     /// A memo for `workloads` (the items and their JVM workloads the run will inject into).
     pub fn for_workloads(workloads: &[(&Node, JvmWorkload)], peers: &[Peer]) -> Self {
         let mut memo = Memo {
             truststore_uses: HashMap::new(),
             env_uses: HashMap::new(),
-            certificate_uses: 0,
+            workloads: workloads.len(),
             truststore: HashMap::new(),
             mtls_env: HashMap::new(),
             env_entries: HashMap::new(),
@@ -171,31 +157,52 @@ impl Memo {
         for (item, workload) in workloads {
             *memo.truststore_uses.entry(inherits_user(item)).or_default() += 1;
             *memo.env_uses.entry(env_key(workload, peers)).or_default() += 1;
-            memo.certificate_uses += 1;
         }
         memo
     }
 }
 
+/// The env entries of `settings`, each built once per run (kept in `entries`).
+fn env_of(entries: &mut HashMap<(String, spring::Value), Node>, settings: spring::Settings) -> Vec<Node> {
+    use std::collections::hash_map::Entry;
+    let env = settings.into_iter().map(|setting| match entries.entry(setting) {
+        Entry::Occupied(entry) => entry.get().clone(),
+        Entry::Vacant(entry) => {
+            let (property, value) = entry.key();
+            let mut node = spring::env_entry(property, value);
+            node.share();
+            entry.insert(node).clone()
+        }
+    });
+    env.collect()
+}
+
 /// A shared part of an injection with its digest (see [`injection_digest`]); its text is shared with
 /// its copies.
-struct Digested<T> {
-    value: T,
+struct Digested {
+    value: PodInjection,
     digest: [u8; 32],
 }
 
-impl Digested<PodInjection> {
-    fn new(mut injection: PodInjection) -> Self {
-        injection.share();
-        Digested { digest: injection_digest(&injection), value: injection }
-    }
-}
-
-impl Digested<Vec<Node>> {
-    fn new(mut env: Vec<Node>) -> Self {
-        env.iter_mut().for_each(Node::share);
-        let injection = PodInjection { env, ..PodInjection::default() };
-        Digested { digest: injection_digest(&injection), value: injection.env }
+/// The part at `key` and its digest: built once and shared when more than one workload uses it (`uses`),
+/// else built for this workload alone.
+fn part<K: std::hash::Hash + Eq>(
+    parts: &mut HashMap<K, Digested>,
+    uses: &HashMap<K, usize>,
+    key: K,
+    build: impl FnOnce() -> PodInjection,
+) -> (PodInjection, [u8; 32]) {
+    if uses.get(&key).is_some_and(|&n| n > 1) {
+        let part = parts.entry(key).or_insert_with(|| {
+            let mut value = build();
+            value.share();
+            Digested { digest: injection_digest(&value), value }
+        });
+        (part.value.clone(), part.digest)
+    } else {
+        let value = build();
+        let digest = injection_digest(&value);
+        (value, digest)
     }
 }
 
@@ -224,18 +231,10 @@ pub fn inject(
     // pod::pod_injection, from the parts shared by every workload of an image or service. The injection
     // hash is the digest of the parts' digests.
     let mut parts = sha2::Sha256::new();
-    let mut injection = if memo.truststore_uses.get(&inherit_user).is_some_and(|&n| n > 1) {
-        let truststore = memo
-            .truststore
-            .entry(inherit_user)
-            .or_insert_with(|| Digested::<PodInjection>::new(pod::truststore_injection(ctx, "", inherit_user)));
-        parts.update(truststore.digest);
-        truststore.value.clone()
-    } else {
-        let truststore = pod::truststore_injection(ctx, "", inherit_user);
-        parts.update(injection_digest(&truststore));
-        truststore
-    };
+    let (mut injection, digest) = part(&mut memo.truststore, &memo.truststore_uses, inherit_user, || {
+        pod::truststore_injection(ctx, "", inherit_user)
+    });
+    parts.update(digest);
     pod::set_image(&mut injection, &image);
     hash_text(&mut parts, &image);
     if let Some(secret) = &tls_secret {
@@ -244,24 +243,14 @@ pub fn inject(
         injection.extend(tls);
     }
     if mtls {
-        let key = env_key(workload, peers);
-        let settings = || {
+        let entries = &mut memo.env_entries;
+        let (env, digest) = part(&mut memo.mtls_env, &memo.env_uses, env_key(workload, peers), || {
             let others: Vec<Peer> = peers.iter().filter(|p| p.host != workload.name).cloned().collect();
-            spring::mtls_settings(ctx, workload.service, &others)
-        };
-        if memo.env_uses.get(&key).is_some_and(|&n| n > 1) {
-            if !memo.mtls_env.contains_key(&key) {
-                let env = memo.env(settings());
-                memo.mtls_env.insert(key, Digested::<Vec<Node>>::new(env));
-            }
-            let env = &memo.mtls_env[&key];
-            parts.update(env.digest);
-            injection.env.extend(env.value.iter().cloned());
-        } else {
-            let env = PodInjection { env: memo.env(settings()), ..PodInjection::default() };
-            parts.update(injection_digest(&env));
-            injection.env.extend(env.env);
-        }
+            let env = env_of(entries, spring::mtls_settings(ctx, workload.service, &others));
+            PodInjection { env, ..PodInjection::default() }
+        });
+        parts.update(digest);
+        injection.extend(env);
     }
     let injected = (!injection.is_empty()).then(|| short_hex(parts));
     // Everything is checked before anything is changed, so a problem leaves the workload as it was.
@@ -330,7 +319,7 @@ pub fn inject(
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
     set_annotation(item, MANAGED_ENV_ANNOTATION, listed.as_deref());
     tls_secret.map(|_| {
-        if memo.certificate_uses > 1 {
+        if memo.workloads > 1 {
             let template = memo.certificate.get_or_insert_with(|| certs::CertificateTemplate::new(ctx));
             template.for_workload(&workload.host, &workload.namespace)
         } else {

@@ -85,15 +85,15 @@ enum Position {
 #[derive(Default)]
 struct SharedTexts(HashMap<(usize, (usize, Position)), String, BuildHasherDefault<AddressHasher>>);
 
-impl SharedTexts {
-    /// The node `node` shares with other places of the tree, if it does.
-    fn held_by_many<'n>(&self, node: &'n Node) -> Option<&'n Node> {
-        match node {
-            Node::Shared(held) if Arc::strong_count(held) > 1 => Some(held),
-            _ => None,
-        }
+/// The node `node` shares with other places of the tree, if it does.
+fn held_by_many(node: &Node) -> Option<&Node> {
+    match node {
+        Node::Shared(held) if Arc::strong_count(held) > 1 => Some(held),
+        _ => None,
     }
+}
 
+impl SharedTexts {
     /// Writes `held` at `place` with `write`, or copies what that wrote for it before.
     fn write(
         &mut self,
@@ -175,7 +175,7 @@ fn write_sequence(out: &mut String, s: &Sequence, indent: usize, first_inline: b
 
 /// A value after `key:`.
 fn write_after_key(out: &mut String, value: &Node, indent: usize, shared: &mut SharedTexts) {
-    if let Some(held) = shared.held_by_many(value) {
+    if let Some(held) = held_by_many(value) {
         return shared
             .write(out, held, (indent, Position::AfterKey), |out, shared| write_after_key(out, held, indent, shared));
     }
@@ -207,7 +207,7 @@ fn write_after_key(out: &mut String, value: &Node, indent: usize, shared: &mut S
 
 /// A sequence item after `- `; `indent` is where its content lines start.
 fn write_item(out: &mut String, item: &Node, indent: usize, shared: &mut SharedTexts) {
-    if let Some(held) = shared.held_by_many(item) {
+    if let Some(held) = held_by_many(item) {
         return shared.write(out, held, (indent, Position::Item), |out, shared| write_item(out, held, indent, shared));
     }
     match item.view() {

@@ -208,7 +208,7 @@ pub enum Node {
     Mapping(Mapping),
     Sequence(Sequence),
     /// A subtree that many places hold at once (what the transform puts into every workload of a service):
-    /// read through like the node it holds (see [`Node::resolved`]), copied on the first change to it.
+    /// read through like the node it holds (see [`Node::view`]), copied on the first change to it.
     /// Made by [`Node::share`].
     Shared(Arc<Node>),
 }
@@ -572,7 +572,8 @@ impl Node {
     /// collections on the path to the change), and every scalar and key shares its text.
     pub fn share(&mut self) {
         match self {
-            Node::Scalar(scalar) => scalar.value.share(),
+            Node::Scalar(scalar) => return scalar.value.share(),
+            Node::Shared(_) => return,
             Node::Mapping(mapping) => {
                 for (key, value) in &mut mapping.entries {
                     key.value.share();
@@ -580,12 +581,9 @@ impl Node {
                 }
             }
             Node::Sequence(sequence) => sequence.items.iter_mut().for_each(Node::share),
-            Node::Shared(_) => return,
         }
-        if !matches!(self, Node::Scalar(_)) {
-            let node = std::mem::replace(self, Node::Sequence(Sequence::new()));
-            *self = Node::Shared(Arc::new(node));
-        }
+        let collection = std::mem::replace(self, Node::Sequence(Sequence::new()));
+        *self = Node::Shared(Arc::new(collection));
     }
 }
 

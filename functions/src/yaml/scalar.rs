@@ -537,13 +537,7 @@ mod tests {
     fn the_number_prefilter_never_rules_out_a_number() {
         // Every string of up to 3 characters over the characters numbers are made of (and some that they are
         // not), and longer cases.
-        let alphabet: Vec<char> = "09-+.:_xobeEinfaFANIchT D".chars().collect();
-        let mut cases: Vec<String> = vec![String::new()];
-        for _ in 0..3 {
-            let longer: Vec<String> =
-                cases.iter().flat_map(|c| alphabet.iter().map(move |a| format!("{c}{a}"))).collect();
-            cases.extend(longer);
-        }
+        let mut cases = strings_over("09-+.:_xobeEinfaFANIchT D", 3);
         let longer =
             [".NaN", "-.inf", "+.Inf", "-0x1F", "0xFFa", "+0b101", "-0o17", "+1:30:00.5", "-1e3", "1_000.5e+3"];
         cases.extend(longer.map(String::from));
@@ -619,15 +613,8 @@ mod tests {
             assert_eq!(breaks_plain_syntax(s), breaks_plain_syntax_by_rules(s), "{s:?}");
         }
         // Every string over a small alphabet of the characters that matter, up to four characters.
-        let alphabet = ['a', ' ', '\t', ':', '#', '-', '.', '?', '\n', 'é', '\u{85}'];
-        let mut strings = vec![String::new()];
-        for _ in 0..4 {
-            let longer: Vec<String> =
-                strings.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
-            for s in &longer {
-                assert_eq!(breaks_plain_syntax(s), breaks_plain_syntax_by_rules(s), "{s:?}");
-            }
-            strings = longer;
+        for s in &strings_over("a \t:#-.?\né\u{85}", 4) {
+            assert_eq!(breaks_plain_syntax(s), breaks_plain_syntax_by_rules(s), "{s:?}");
         }
     }
 
