@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FIXTURES=${SPINNAKER_KRM_FIXTURES:-../shared/fixtures}
+FIXTURES=tests/fixtures
 OUT=target/bench-profile
 BIN=$PWD/target/release/spinnaker-krm
 command -v valgrind >/dev/null || {

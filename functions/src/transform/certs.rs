@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn the_template_builds_what_certificate_builds() {
-        let bom = Bom::parse(include_str!("../../../../shared/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
+        let bom = Bom::parse(include_str!("../../../tests/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
         let config = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  \
                       bom: {version: 1.27.0}\n  mtls: {enabled: true, issuer: {name: ca, kind: Issuer, create: false}}\n";
         let config =

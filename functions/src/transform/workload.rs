@@ -574,7 +574,7 @@ mod tests {
 
     /// The gate Deployment of spinnaker-kustomize, named `name`.
     fn gate(name: &str) -> Node {
-        let text = include_str!("../../../../shared/fixtures/spinnaker-kustomize/base/gate/deployment.yml");
+        let text = include_str!("../../../tests/fixtures/spinnaker-kustomize/base/gate/deployment.yml");
         let mut item = parse_stream(text, Limits::default()).unwrap().remove(0);
         item.path_mut(&["metadata"]).and_then(Node::as_mapping_mut).unwrap().insert_str("name", name);
         item
@@ -582,7 +582,7 @@ mod tests {
 
     /// Each item's output after a run over all of `items`.
     fn rendered(items: Vec<Node>, mtls: bool) -> Vec<String> {
-        let bom = Bom::parse(include_str!("../../../../shared/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
+        let bom = Bom::parse(include_str!("../../../tests/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
         let config = format!(
             "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {{name: s}}\nspec:\n  \
              bom: {{version: 1.27.0}}\n  mtls: {{enabled: {mtls}}}\n"
