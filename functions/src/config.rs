@@ -23,6 +23,11 @@
 //! * `spec.mtls.gateClientAuth` (added): gate's server-side client-auth, `want` unless set, because browsers
 //!   and the ingress call gate without a client certificate (DESIGN.md "mTLS").
 //! * `spec.mode` (added): `transform` (default) or `verify`, also the flat key `mode`.
+//! * `spec.truststore.defaultCacerts` (changed): unset (the default) means the init container finds the JDK
+//!   default store in the image it runs in; `defaultCacertsPerService` (added) names it for one service
+//!   (flat `default-cacerts-per-service=echo=/path`), and wins over `defaultCacerts`.
+//! * `spec.mtls.pkcs12Profile` (added): cert-manager's PKCS12 profile for the key stores (and trust-manager's
+//!   trust store), `LegacyDES` unless set: every JRE of every release reads it (see `releases.rs`).
 //! * Flat overrides: `extra-pins` merges into the existing pins (a service given again is replaced);
 //!   `services` replaces the list; an empty `bom-registry` clears the registry; the last of a repeated key wins.
 
@@ -55,6 +60,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("password-secret-name", "spec.truststore.passwordSecret.name"),
     ("password-secret-key", "spec.truststore.passwordSecret.key"),
     ("default-cacerts", "spec.truststore.defaultCacerts"),
+    ("default-cacerts-per-service", "spec.truststore.defaultCacertsPerService (svc=path,svc=path)"),
     ("trust-namespace", "spec.truststore.trustNamespace"),
     ("mtls-enabled", "spec.mtls.enabled (true|false)"),
     ("client-auth", "spec.mtls.clientAuth"),
@@ -62,6 +68,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("issuer-kind", "spec.mtls.issuer.kind"),
     ("issuer-name", "spec.mtls.issuer.name"),
     ("issuer-create", "spec.mtls.issuer.create (true|false)"),
+    ("pkcs12-profile", "spec.mtls.pkcs12Profile"),
 ];
 
 /// A functionConfig that cannot be used. Every message is one line: where, what, and how to fix it.
@@ -177,6 +184,28 @@ impl IssuerKind {
     }
 }
 
+/// cert-manager's `keystores.pkcs12.profile` (cert-manager >= 1.14; trust-manager's `pkcs12.profile`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pkcs12Profile {
+    /// RC2-40 certificates, 3DES key, SHA-1 MAC: cert-manager's own default; OpenSSL 3 needs `-legacy`.
+    LegacyRC2,
+    /// 3DES certificates and key, SHA-1 MAC: read by every Java (8, 11.0.0 on, 17, 21, 25) and OpenSSL 3.
+    #[default]
+    LegacyDES,
+    /// AES-256-CBC with PBKDF2, HMAC-SHA256 MAC: Java 11 reads it only from 11.0.12 (JDK-8267701).
+    Modern2023,
+}
+
+impl Pkcs12Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pkcs12Profile::LegacyRC2 => "LegacyRC2",
+            Pkcs12Profile::LegacyDES => "LegacyDES",
+            Pkcs12Profile::Modern2023 => "Modern2023",
+        }
+    }
+}
+
 /// The typed functionConfig. Build it with [`SpinnakerPlatform::from_function_config`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SpinnakerPlatform {
@@ -274,8 +303,13 @@ pub struct Truststore {
     /// `TLS_INTERNAL_KEYSTORE_PASSWORD`.
     #[serde(deserialize_with = "null_as_default")]
     pub password_secret: SecretKeyRef,
-    /// The JDK default truststore inside the service image. Default `/etc/ssl/certs/java/cacerts`.
-    pub default_cacerts: String,
+    /// The JDK default truststore inside every service image. Unset (the default): the init container finds
+    /// it in the image it runs in (`$JAVA_HOME`, next to `keytool`, the system store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_cacerts: Option<String>,
+    /// The JDK default truststore for one service's image, over `defaultCacerts` (an image with an odd layout).
+    #[serde(deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub default_cacerts_per_service: BTreeMap<Service, String>,
     /// trust-manager's trust namespace (Helm `app.trust.namespace`): where Bundle sources are read and where
     /// a created CA's Certificate and Secret live (cert-manager's cluster resource namespace). Default `cert-manager`.
     pub trust_namespace: String,
@@ -287,9 +321,17 @@ impl Default for Truststore {
             mode: TruststoreMode::InitContainer,
             ca_bundle: ConfigMapKeyRef::default(),
             password_secret: SecretKeyRef::default(),
-            default_cacerts: "/etc/ssl/certs/java/cacerts".to_owned(),
+            default_cacerts: None,
+            default_cacerts_per_service: BTreeMap::new(),
             trust_namespace: "cert-manager".to_owned(),
         }
+    }
+}
+
+impl Truststore {
+    /// The JDK default store the user named for `service`'s image, if any (else the init container finds it).
+    pub fn default_cacerts_for(&self, service: Service) -> Option<&str> {
+        self.default_cacerts_per_service.get(&service).or(self.default_cacerts.as_ref()).map(String::as_str)
     }
 }
 
@@ -334,11 +376,20 @@ pub struct Mtls {
     pub gate_client_auth: Option<ClientAuth>,
     #[serde(deserialize_with = "null_as_default")]
     pub issuer: Issuer,
+    /// The PKCS12 profile of the key stores; unset means [`Pkcs12Profile::LegacyDES`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkcs12_profile: Option<Pkcs12Profile>,
 }
 
 impl Default for Mtls {
     fn default() -> Self {
-        Mtls { enabled: true, client_auth: ClientAuth::Need, gate_client_auth: None, issuer: Issuer::default() }
+        Mtls {
+            enabled: true,
+            client_auth: ClientAuth::Need,
+            gate_client_auth: None,
+            issuer: Issuer::default(),
+            pkcs12_profile: None,
+        }
     }
 }
 
@@ -557,9 +608,24 @@ impl SpinnakerPlatform {
                     check_key(value).map_err(bad)?;
                     spec.truststore.password_secret.key = value.clone();
                 }
+                "default-cacerts" if value.is_empty() => spec.truststore.default_cacerts = None,
                 "default-cacerts" => {
                     check_cacerts(value).map_err(bad)?;
-                    spec.truststore.default_cacerts = value.clone();
+                    spec.truststore.default_cacerts = Some(value.clone());
+                }
+                "default-cacerts-per-service" => {
+                    for item in split_list(value) {
+                        let Some((service, path)) = item.split_once('=') else {
+                            return Err(bad(format!(
+                                "{} is not svc=path; write e.g. echo=/usr/local/openjdk-11/lib/security/cacerts",
+                                show(item)
+                            )));
+                        };
+                        let service = parse_service(service.trim()).map_err(bad)?;
+                        let path = path.trim();
+                        check_cacerts(path).map_err(bad)?;
+                        spec.truststore.default_cacerts_per_service.insert(service, path.to_owned());
+                    }
                 }
                 "trust-namespace" => {
                     check_namespace(value).map_err(bad)?;
@@ -574,6 +640,7 @@ impl SpinnakerPlatform {
                     spec.mtls.issuer.name = value.clone();
                 }
                 "issuer-create" => spec.mtls.issuer.create = parse_bool(value).map_err(bad)?,
+                "pkcs12-profile" => spec.mtls.pkcs12_profile = Some(parse_enum(value).map_err(bad)?),
                 other if names_a_secret(other) => return Err(ConfigError::invalid(path, INLINE_PASSWORD)),
                 other => return Err(ConfigError::UnknownKey { path, key: other.to_owned() }),
             }
@@ -635,7 +702,13 @@ impl SpinnakerPlatform {
         check_key(&truststore.ca_bundle.key).map_err(at("spec.truststore.caBundle.key"))?;
         check_name(&truststore.password_secret.name).map_err(at("spec.truststore.passwordSecret.name"))?;
         check_key(&truststore.password_secret.key).map_err(at("spec.truststore.passwordSecret.key"))?;
-        check_cacerts(&truststore.default_cacerts).map_err(at("spec.truststore.defaultCacerts"))?;
+        if let Some(cacerts) = &truststore.default_cacerts {
+            check_cacerts(cacerts).map_err(at("spec.truststore.defaultCacerts"))?;
+        }
+        for (service, cacerts) in &truststore.default_cacerts_per_service {
+            check_cacerts(cacerts)
+                .map_err(|m| ConfigError::invalid(format!("spec.truststore.defaultCacertsPerService.{service}"), m))?;
+        }
         check_namespace(&truststore.trust_namespace).map_err(at("spec.truststore.trustNamespace"))?;
         check_name(&spec.mtls.issuer.name).map_err(at("spec.mtls.issuer.name"))?;
         if spec.mtls.issuer.create && spec.mtls.issuer.kind != IssuerKind::ClusterIssuer {
@@ -1041,7 +1114,8 @@ spec:
                     name: "certificate-secrets".into(),
                     key: "TLS_INTERNAL_KEYSTORE_PASSWORD".into(),
                 },
-                default_cacerts: "/etc/ssl/certs/java/cacerts".into(),
+                default_cacerts: Some("/etc/ssl/certs/java/cacerts".into()),
+                default_cacerts_per_service: BTreeMap::new(),
                 trust_namespace: "cert-manager".into(),
             },
             mtls: Mtls {
@@ -1049,6 +1123,7 @@ spec:
                 client_auth: ClientAuth::Need,
                 gate_client_auth: None,
                 issuer: Issuer { kind: IssuerKind::ClusterIssuer, name: "spinnaker-ca".into(), create: true },
+                pkcs12_profile: None,
             },
             services: vec![],
             mode: Mode::Transform,
@@ -1066,11 +1141,13 @@ spec:
     }
 
     #[test]
-    fn every_default_is_the_design_example_minus_registry_and_pins() {
+    fn every_default_is_the_design_example_minus_registry_pins_and_cacerts() {
         let platform = load(&minimal("")).unwrap();
         let mut expected = design_example_spec();
         expected.bom.registry = None;
         expected.bom.extra_pins.clear();
+        // Unset: the init container finds the store in the image it runs in.
+        expected.truststore.default_cacerts = None;
         assert_eq!(platform.spec, expected);
         assert_eq!(platform.bom_path(), "bom/1.27.0.yml");
     }
@@ -1317,7 +1394,20 @@ spec:
             error(&minimal(&format!("  truststore:\n    defaultCacerts: {bad}\n")), "spec.truststore.defaultCacerts");
         }
         let p = load(&minimal("  truststore:\n    defaultCacerts: /opt/java/openjdk/lib/security/cacerts\n")).unwrap();
-        assert_eq!(p.spec.truststore.default_cacerts, "/opt/java/openjdk/lib/security/cacerts");
+        assert_eq!(p.spec.truststore.default_cacerts.as_deref(), Some("/opt/java/openjdk/lib/security/cacerts"));
+        let p = load(&minimal(
+            "  truststore:\n    defaultCacertsPerService: {echo: /usr/local/openjdk-11/lib/security/cacerts}\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            p.spec.truststore.default_cacerts_for(Service::Echo),
+            Some("/usr/local/openjdk-11/lib/security/cacerts")
+        );
+        assert_eq!(p.spec.truststore.default_cacerts_for(Service::Gate), None, "unset: found in the image");
+        error(
+            &minimal("  truststore:\n    defaultCacertsPerService: {echo: 'x;id'}\n"),
+            "spec.truststore.defaultCacertsPerService.echo",
+        );
     }
 
     #[test]
@@ -1390,7 +1480,8 @@ spec:
              extra-pins: keel=0.1.0-slim, gate=6.54.1\n  namespace: spin\n  services: gate,clouddriver\n  mode: verify\n  \
              truststore-mode: trust-manager\n  ca-bundle-configmap: bundle\n  ca-bundle-key: ca.crt\n  \
              password-secret-name: pw\n  password-secret-key: PW\n  default-cacerts: /opt/java/cacerts\n  \
-             trust-namespace: trust\n  \
+             default-cacerts-per-service: echo=/usr/local/openjdk-11/lib/security/cacerts\n  \
+             pkcs12-profile: LegacyRC2\n  trust-namespace: trust\n  \
              mtls-enabled: 'false'\n  client-auth: want\n  gate-client-auth: need\n  issuer-kind: Issuer\n  \
              issuer-name: my-ca\n  issuer-create: 'false'\n",
         ))
@@ -1408,7 +1499,11 @@ spec:
                 mode: TruststoreMode::TrustManager,
                 ca_bundle: ConfigMapKeyRef { config_map: "bundle".into(), key: "ca.crt".into() },
                 password_secret: SecretKeyRef { name: "pw".into(), key: "PW".into() },
-                default_cacerts: "/opt/java/cacerts".into(),
+                default_cacerts: Some("/opt/java/cacerts".into()),
+                default_cacerts_per_service: BTreeMap::from([(
+                    Service::Echo,
+                    "/usr/local/openjdk-11/lib/security/cacerts".into(),
+                )]),
                 trust_namespace: "trust".into(),
             },
             mtls: Mtls {
@@ -1416,12 +1511,13 @@ spec:
                 client_auth: ClientAuth::Want,
                 gate_client_auth: Some(ClientAuth::Need),
                 issuer: Issuer { kind: IssuerKind::Issuer, name: "my-ca".into(), create: false },
+                pkcs12_profile: Some(Pkcs12Profile::LegacyRC2),
             },
             services: vec![Service::Gate, Service::Clouddriver],
             mode: Mode::Verify,
         };
         assert_eq!(p.spec, expected);
-        assert_eq!(FLAT_KEYS.len(), 21, "a new flat key needs a line in this test");
+        assert_eq!(FLAT_KEYS.len(), 23, "a new flat key needs a line in this test");
     }
 
     #[test]

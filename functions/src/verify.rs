@@ -90,7 +90,10 @@ fn verify_image(
     };
     if let Some(bom) = expect.bom {
         if let Ok(pinned) = bom.image_for(service, &expect.config.spec.bom) {
-            if image != pinned {
+            // The pin keeps the image variant (`-ubuntu`, `-slim`, ...) the manifest asked for.
+            let variant =
+                image.strip_prefix(pinned.as_str()).filter(|rest| crate::transform::variant_of(rest) == Some(*rest));
+            if image != pinned && variant.is_none() {
                 report(field, format!("{image} is not the BOM pin {pinned}"));
             }
             return;
@@ -205,21 +208,33 @@ fn verify_workload(
         }
         for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
             let Some(p) = container.get_mapping(probe) else { continue };
-            let plain_http = p.get_mapping("httpGet").is_some_and(|h| h.get_str("scheme") != Some("HTTPS"));
-            let http_under_need = spec.mtls.client_auth_for(service) == ClientAuth::Need && p.contains_key("httpGet");
-            if plain_http || http_under_need {
-                report(&at(probe), "an HTTP probe fails once the service serves mTLS; spinnaker-krm makes it TCP (need) or HTTPS (want)".to_owned());
+            // Under `need`, the one HTTP probe that works is plain HTTP on the management port.
+            let need = spec.mtls.client_auth_for(service) == ClientAuth::Need;
+            let management = |h: &crate::yaml::Mapping| {
+                h.get("port").and_then(Node::as_scalar).map(|s| s.value())
+                    == Some(crate::transform::MANAGEMENT_PORT.to_string().as_str())
+            };
+            let broken = p.get_mapping("httpGet").is_some_and(|h| {
+                if need {
+                    !management(h)
+                } else {
+                    h.get_str("scheme") != Some("HTTPS")
+                }
+            });
+            if broken {
+                report(&at(probe), "an HTTP probe fails once the service serves mTLS; spinnaker-krm probes /health on the plain management port (need) or over HTTPS (want)".to_owned());
             }
         }
     }
     if let Some(env) = container.get_sequence("env") {
+        // A `$(...)` reference puts the key store password into text a start script evaluates and `ps` shows.
         let reference = format!("$({PASSWORD_ENV})");
-        let defined = env.position_by("name", PASSWORD_ENV);
-        let first_use = env.iter().position(|e| e.path_str(&["value"]).is_some_and(|v| v.contains(&reference)));
-        if let Some(first_use) = first_use.filter(|&u| defined.is_none_or(|d| d > u)) {
+        if let Some(use_at) = env.iter().position(|e| e.path_str(&["value"]).is_some_and(|v| v.contains(&reference))) {
             report(
-                &format!("{}[{first_use}]", at("env")),
-                format!("refers to {reference} before {PASSWORD_ENV} is defined; Kubernetes leaves it unexpanded"),
+                &format!("{}[{use_at}]", at("env")),
+                format!(
+                    "refers to {reference}: the key store password would be on a command line; Spring reads it as ${{{PASSWORD_ENV}}}"
+                ),
             );
         }
     }
@@ -351,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn http_calls_between_services_and_an_unexpandable_password_are_caught() {
+    fn http_calls_between_services_and_a_password_on_a_command_line_are_caught() {
         const CLOUDDRIVER: &str =
             include_str!("../../tests/fixtures/spinnaker-kustomize/base/clouddriver/deployment.yml");
         let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
@@ -368,7 +383,7 @@ mod tests {
             findings.iter().any(|f| f.message.starts_with("SERVICES_CLOUDDRIVER_BASEURL is http://")),
             "{findings:?}"
         );
-        // The password moved to the end of gate's env, after GATE_OPTS and the settings that refer to it.
+        // The password put back on gate's command line (what spinnaker-krm wrote before issue 10).
         let mut moved = rendered.clone();
         let env = moved[0]
             .path_mut(&["spec", "template", "spec", "containers"])
@@ -377,12 +392,11 @@ mod tests {
             .and_then(|c| c.path_mut(&["env"]))
             .and_then(Node::as_sequence_mut)
             .unwrap();
-        let at = env.position_by("name", PASSWORD_ENV).unwrap();
-        let password = env.remove(at);
-        env.push(password);
+        let opts = env.find_by_mut("name", "GATE_OPTS").unwrap();
+        opts.insert_str("value", "-Djavax.net.ssl.trustStorePassword=$(SPINNAKER_KRM_STORE_PASSWORD)");
         let (_, findings) = verify(&moved, &expect);
         assert!(
-            findings.iter().any(|f| f.message.contains("before SPINNAKER_KRM_STORE_PASSWORD is defined")),
+            findings.iter().any(|f| f.message.contains("the key store password would be on a command line")),
             "{findings:?}"
         );
     }

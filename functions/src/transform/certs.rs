@@ -58,9 +58,10 @@ pub fn dns_names(host: &str, namespace: &str) -> Vec<String> {
 }
 
 /// The `Certificate` of one JVM workload.
-pub fn certificate(ctx: &Context, host: &str, namespace: &str) -> Node {
+/// `also` is another name callers use (the workload's Service in the input, when it is named otherwise).
+pub fn certificate(ctx: &Context, host: &str, namespace: &str, also: Option<&str>) -> Node {
     let mut certificate = unnamed_certificate(ctx);
-    name_certificate(&mut certificate, host, namespace);
+    name_certificate(&mut certificate, host, namespace, also);
     certificate
 }
 
@@ -87,7 +88,7 @@ fn unnamed_certificate(ctx: &Context) -> Node {
                 map([
                     ("create", Node::bool(true)),
                     ("passwordSecretRef", map([("name", s(&secret.name)), ("key", s(&secret.key))])),
-                    ("profile", s("Modern2023")),
+                    ("profile", s(ctx.config.spec.mtls.pkcs12_profile.unwrap_or_default().as_str())),
                 ]),
             )]),
         ),
@@ -96,7 +97,7 @@ fn unnamed_certificate(ctx: &Context) -> Node {
 }
 
 /// Gives an [`unnamed_certificate`] the names of `host` in `namespace`, in the places they already have.
-fn name_certificate(certificate: &mut Node, host: &str, namespace: &str) {
+fn name_certificate(certificate: &mut Node, host: &str, namespace: &str, also: Option<&str>) {
     let name = tls_secret_name(host);
     if let Some(metadata) = certificate.path_mut(&["metadata"]).and_then(Node::as_mapping_mut) {
         metadata.insert_str("name", &name);
@@ -105,7 +106,12 @@ fn name_certificate(certificate: &mut Node, host: &str, namespace: &str) {
     if let Some(spec) = certificate.path_mut(&["spec"]).and_then(Node::as_mapping_mut) {
         spec.insert_str("secretName", &name);
         spec.insert_str("commonName", &format!("{host}.{namespace}.svc"));
-        spec.insert("dnsNames", list(dns_names(host, namespace).iter().map(|d| s(d))));
+        let mut names = dns_names(host, namespace);
+        if let Some(also) = also {
+            let more = dns_names(also, namespace);
+            names.extend(more.into_iter().filter(|n| !names.contains(n)).collect::<Vec<_>>());
+        }
+        spec.insert("dnsNames", list(names.iter().map(|d| s(d))));
     }
 }
 
@@ -120,10 +126,10 @@ impl CertificateTemplate {
         CertificateTemplate(template)
     }
 
-    /// What `certificate(ctx, host, namespace)` builds.
-    pub fn for_workload(&self, host: &str, namespace: &str) -> Node {
+    /// What `certificate(ctx, host, namespace, also)` builds.
+    pub fn for_workload(&self, host: &str, namespace: &str, also: Option<&str>) -> Node {
         let mut certificate = self.0.clone();
-        name_certificate(&mut certificate, host, namespace);
+        name_certificate(&mut certificate, host, namespace, also);
         certificate
     }
 }
@@ -187,7 +193,7 @@ pub fn trust_objects(ctx: &Context) -> Vec<Node> {
                     map([
                         ("key", s(TRUST_MANAGER_STORE_KEY)),
                         ("password", s(TRUST_MANAGER_STORE_PASSWORD)),
-                        ("profile", s("Modern2023")),
+                        ("profile", s(spec.mtls.pkcs12_profile.unwrap_or_default().as_str())),
                     ]),
                 )]),
             );
@@ -241,8 +247,8 @@ mod tests {
         for (host, namespace) in
             [("gate", "spinnaker"), ("spin-gate", "spinnaker"), ("clouddriver-ro", "ops"), ("x", "template")]
         {
-            let built = certificate(&ctx, host, namespace);
-            let copied = template.for_workload(host, namespace);
+            let built = certificate(&ctx, host, namespace, None);
+            let copied = template.for_workload(host, namespace, None);
             assert_eq!(to_string(&copied), to_string(&built), "{host} in {namespace}");
             assert_eq!(copied, built);
         }

@@ -13,7 +13,9 @@ pub(crate) mod workload;
 
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
 pub use operator::{deployed_services, PATCH_MARKER};
+pub use pin::variant_of;
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
+pub use spring::MANAGEMENT_PORT;
 pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION};
 
 use crate::bom::Bom;
@@ -119,7 +121,19 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
         .filter_map(|item| Some((item, workload::jvm_workload(item, ctx)?)))
         .collect();
-    let peers: Vec<spring::Peer> = jvm_workloads.iter().filter_map(|(_, w)| workload::as_peer(w)).collect();
+    let services: Vec<&Node> = items
+        .iter()
+        .filter(|i| i.path_str(&["apiVersion"]) == Some("v1") && i.path_str(&["kind"]) == Some("Service"))
+        .collect();
+    let peers: Vec<spring::Peer> = jvm_workloads
+        .iter()
+        .filter_map(|(item, w)| {
+            let mut peer = workload::as_peer(w)?;
+            workload::use_service(&mut peer, item, &services);
+            Some(peer)
+        })
+        .collect();
+    let jvm_workloads_services: Vec<Service> = jvm_workloads.iter().map(|(_, w)| w.service).collect();
     let mut memo = workload::Memo::for_workloads(&jvm_workloads, &peers);
     for item in items.iter_mut() {
         let Some(target) = target_of(item) else { continue };
@@ -164,6 +178,22 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             findings.extend(found);
         }
     }
+    if ctx.config.spec.mtls.enabled {
+        let mut services: Vec<Service> = jvm_workloads_services;
+        services.extend(
+            items
+                .iter()
+                .filter(|i| matches!(target_of(i), Some(Target::SpinnakerService)))
+                .flat_map(|i| operator::deployed_services(i).into_iter().filter(|s| s.is_jvm() && ctx.selects(*s))),
+        );
+        if let Err(message) = check_pkcs12_profile(ctx, &services) {
+            findings.push(Finding {
+                resource: ResourceRef::default(),
+                field: "functionConfig spec.mtls.pkcs12Profile".to_owned(),
+                message,
+            });
+        }
+    }
     if summary.workloads + summary.spinnaker_services == 0 && !elsewhere.is_empty() {
         elsewhere.sort();
         elsewhere.dedup();
@@ -187,6 +217,33 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     } else {
         Err(Failed(findings))
     }
+}
+
+/// Refuses a PKCS12 profile that a Java of the release cannot read (`releases::IMAGES`): `Modern2023`'s
+/// HMAC-SHA256 MAC on the Java 11 builds before 11.0.12 that 1.26 and 1.27.0 ship.
+fn check_pkcs12_profile(ctx: &Context, services: &[Service]) -> Result<(), String> {
+    use crate::config::Pkcs12Profile;
+    use crate::releases::{images_of, Reads};
+    if ctx.config.spec.mtls.pkcs12_profile != Some(Pkcs12Profile::Modern2023) {
+        return Ok(());
+    }
+    let release = &ctx.bom.version;
+    let unreadable: Vec<String> = images_of(release)
+        .into_iter()
+        .filter(|row| row.reads_hmac_sha256 == Reads::No)
+        .filter(|row| row.services.is_empty() || row.services.iter().any(|s| services.contains(s)))
+        .map(|row| {
+            let names: Vec<&str> = row.services.iter().filter(|s| services.contains(s)).map(|s| s.name()).collect();
+            format!("{} ({} {}, {})", names.join(", "), row.base, row.java, row.variant)
+        })
+        .collect();
+    if unreadable.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "Modern2023 key stores (HMAC-SHA256 MAC) cannot be read by the Java of Spinnaker {release}'s images of {}:          Java 11 reads them only from 11.0.12; remove pkcs12Profile (LegacyDES, read by every Java) or pin a later release",
+        unreadable.join("; ")
+    ))
 }
 
 /// What tells two objects apart (as kpt and kustomize do), borrowed from the object.

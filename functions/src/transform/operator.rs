@@ -60,19 +60,35 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
             );
         }
     }
+    let metric_stores = item
+        .path(&["spec", "spinnakerConfig", "config", "metricStores", "enabled"])
+        .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
+    if metric_stores && ctx.config.spec.mtls.enabled {
+        // Halyard adds the monitoring-daemon sidecar to every service; it has no client certificate.
+        if let Some(service) =
+            services.iter().copied().find(|s| ctx.config.spec.mtls.client_auth_for(*s) == ClientAuth::Need)
+        {
+            report(
+                "spec.spinnakerConfig.config.metricStores.enabled".to_owned(),
+                super::workload::monitoring_daemon_message(service),
+            );
+        }
+    }
     let Some(spec) = item.path_mut(&["spec"]).and_then(Node::as_mapping_mut) else { return certificates };
     for service in services {
         let Ok(image) = ctx.bom.image_for(service, &ctx.config.spec.bom) else { continue }; // reported by pinning
         let mtls = ctx.config.spec.mtls.enabled;
         let tls_secret = mtls.then(|| certs::tls_secret_name(service.name()));
-        let injection = pod::pod_injection(ctx, &image, tls_secret.as_deref(), false);
+        let injection = pod::pod_injection(ctx, service, &image, tls_secret.as_deref(), false);
         // The strategic merge replaces an env value by name, so the user's own `<SVC>_OPTS` (set through
         // service-settings) goes into ours.
         let user_opts = spec
             .get("spinnakerConfig")
             .and_then(|c| c.path_str(&["service-settings", service.name(), "env", &pod::opts_env(service)]))
             .map(str::to_owned);
-        let patch = (!injection.is_empty()).then(|| strategic_merge_patch(service, &injection, user_opts.as_deref()));
+        let need = mtls && ctx.config.spec.mtls.client_auth_for(service) == ClientAuth::Need;
+        let patch =
+            (!injection.is_empty()).then(|| strategic_merge_patch(service, &injection, user_opts.as_deref(), need));
         if let Err(message) = set_patch(spec, service, patch) {
             report(format!("spec.kustomize.{}.deployment", service.name()), message);
             continue;
@@ -101,13 +117,20 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
                 "is not a mapping; make it one".into(),
             ),
         }
-        certificates.push(certs::certificate(ctx, service.name(), &namespace));
+        certificates.push(certs::certificate(ctx, service.name(), &namespace, None));
     }
     certificates
 }
 
 /// The patch text: our init container, volumes, and the service container's env and mounts.
-fn strategic_merge_patch(service: Service, injection: &pod::PodInjection, user_opts: Option<&str>) -> String {
+/// With `health_port`, the readiness probe becomes an HTTP probe of `/health` on the plain management port
+/// (Halyard's exec or TCP probe is removed by the `null`s, which a strategic merge reads as "delete").
+fn strategic_merge_patch(
+    service: Service,
+    injection: &pod::PodInjection,
+    user_opts: Option<&str>,
+    health_port: bool,
+) -> String {
     let mut pod_spec = Mapping::new();
     if !injection.init_containers.is_empty() {
         pod_spec.insert("initContainers", build::list(injection.init_containers.iter().cloned()));
@@ -120,6 +143,15 @@ fn strategic_merge_patch(service: Service, injection: &pod::PodInjection, user_o
     }
     if !injection.mounts.is_empty() {
         container.insert("volumeMounts", build::list(injection.mounts.iter().cloned()));
+    }
+    if health_port {
+        let http = build::map([
+            ("path", build::s("/health")),
+            ("port", Node::int(i64::from(spring::MANAGEMENT_PORT))),
+            ("scheme", build::s("HTTP")),
+        ]);
+        let probe = build::map([("exec", Node::null()), ("tcpSocket", Node::null()), ("httpGet", http)]);
+        container.insert("readinessProbe", probe);
     }
     pod_spec.insert("containers", build::list([Node::Mapping(container)]));
     if !injection.volumes.is_empty() {

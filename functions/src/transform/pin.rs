@@ -3,6 +3,12 @@
 //! Workloads: each container (and init container) that runs a Spinnaker service gets
 //! `<registry>/<svc>:<version>`. SpinnakerService: `config.version` is the BOM's release and
 //! `service-settings.<svc>.artifactId` the pinned image, so Halyard inside the operator deploys exactly it.
+//!
+//! A pin keeps the image variant the manifest asked for: the tag suffix (`gate:6.0.0-ubuntu` pins to
+//! `gate:<version>-ubuntu`), or on a SpinnakerService Halyard's `deploymentEnvironment.imageVariant` (which an
+//! `artifactId` would otherwise override). Spinnaker publishes every service as `<version>`, `<version>-slim`
+//! and `<version>-ubuntu` (1.32-1.35 also `-java11`, `-java11-ubuntu`; Halyard knows `-java8`,
+//! `-ubuntu-java8`): `.github/actions/publish-docker/action.yml`, halyard `KubernetesService.getArtifactId`.
 
 use super::Context;
 use crate::service::{identify, split_image, Service};
@@ -42,8 +48,9 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
                     continue;
                 }
             }
+            let variant = image.map(split_image).and_then(|i| i.tag).and_then(|tag| variant_of(&tag));
             match ctx.bom.image_for(service, &ctx.config.spec.bom) {
-                Ok(pinned) => container.insert_str("image", &pinned),
+                Ok(pinned) => container.insert_str("image", &with_variant(pinned, variant)),
                 Err(e) => report(field, e.to_string()),
             }
         }
@@ -67,6 +74,10 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
         Some(config) => config.insert_str("version", &ctx.bom.version),
         None => report("spec.spinnakerConfig.config".to_owned(), "is not a mapping; make it one".to_owned()),
     }
+    let image_variant = spinnaker_config
+        .get("config")
+        .and_then(|c| c.path_str(&["deploymentEnvironment", "imageVariant"]))
+        .and_then(halyard_variant);
     let Some(settings) = spinnaker_config.mapping_entry("service-settings") else {
         report("spec.spinnakerConfig.service-settings".to_owned(), "is not a mapping; make it one".to_owned());
         return;
@@ -81,9 +92,42 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
             }
         };
         match settings.mapping_entry(service.name()) {
-            Some(svc_settings) => svc_settings.insert_str("artifactId", &pinned),
+            Some(svc_settings) => {
+                let previous = svc_settings.get_str("artifactId").map(split_image).and_then(|i| i.tag);
+                let variant = previous.and_then(|tag| variant_of(&tag)).or(image_variant);
+                svc_settings.insert_str("artifactId", &with_variant(pinned, variant))
+            }
             None => report(field, "the service's settings are not a mapping; make them one".to_owned()),
         }
+    }
+}
+
+/// The image variants' tag suffixes, longest first (so `-ubuntu-java8` is not read as `-java8`).
+const VARIANTS: [&str; 7] =
+    ["-java11-ubuntu", "-ubuntu-java11", "-ubuntu-java8", "-ubuntu", "-java11", "-java8", "-slim"];
+
+/// The variant suffix a tag ends with, if any.
+pub fn variant_of(tag: &str) -> Option<&'static str> {
+    VARIANTS.into_iter().find(|v| tag.ends_with(v))
+}
+
+/// Halyard's `imageVariant` (`SLIM`, the default, adds nothing) as a tag suffix.
+fn halyard_variant(variant: &str) -> Option<&'static str> {
+    match variant.to_ascii_uppercase().as_str() {
+        "UBUNTU" => Some("-ubuntu"),
+        "JAVA8" => Some("-java8"),
+        "UBUNTU_JAVA8" => Some("-ubuntu-java8"),
+        "JAVA11" => Some("-java11"),
+        "UBUNTU_JAVA11" => Some("-ubuntu-java11"),
+        _ => None,
+    }
+}
+
+/// `pinned` with the variant suffix, unless its tag already ends with one (an extra pin written with it).
+fn with_variant(pinned: String, variant: Option<&str>) -> String {
+    match variant {
+        Some(suffix) if split_image(&pinned).tag.as_deref().and_then(variant_of).is_none() => pinned + suffix,
+        _ => pinned,
     }
 }
 
@@ -95,4 +139,26 @@ pub(super) fn images(item: &Node) -> Vec<String> {
         .flat_map(|s| s.iter())
         .filter_map(|c| c.path_str(&["image"]).map(str::to_owned))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_keeps_the_variant_the_manifest_asked_for() {
+        let pin = |old: &str| with_variant("r/gate:6.54.1".to_owned(), variant_of(old));
+        assert_eq!(pin("6.0.0-ubuntu"), "r/gate:6.54.1-ubuntu");
+        assert_eq!(pin("6.0.0-slim"), "r/gate:6.54.1-slim");
+        assert_eq!(pin("6.0.0-ubuntu-java8"), "r/gate:6.54.1-ubuntu-java8");
+        assert_eq!(pin("6.0.0-java11-ubuntu"), "r/gate:6.54.1-java11-ubuntu");
+        assert_eq!(pin("6.0.0-java11"), "r/gate:6.54.1-java11");
+        assert_eq!(pin("6.0.0"), "r/gate:6.54.1");
+        assert_eq!(
+            with_variant("keel:0.1.0-20210331200022-slim".into(), Some("-ubuntu")),
+            "keel:0.1.0-20210331200022-slim"
+        );
+        assert_eq!(halyard_variant("UBUNTU_JAVA8"), Some("-ubuntu-java8"));
+        assert_eq!(halyard_variant("SLIM"), None);
+    }
 }

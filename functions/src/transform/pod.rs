@@ -3,8 +3,16 @@
 //! a Deployment's pod spec or written into a SpinnakerService's strategic-merge patch.
 //!
 //! The init container runs in the service's own BOM-pinned image (it has `keytool` and the same default
-//! `cacerts`). Its script is a constant: every value it uses (paths, the password) arrives through the
-//! environment, so nothing from the config is ever interpolated into a shell. It builds the store in a
+//! `cacerts`, wherever that image keeps it: see [`INIT_SCRIPT`] and `releases.rs`). Its script is a
+//! constant: every value it uses arrives through the environment, so nothing from the config is ever
+//! interpolated into a shell.
+//!
+//! Passwords: the trust store holds public certificates only, so its password is the JDK's well-known
+//! `changeit` ([`TRUSTSTORE_PASSWORD`], also kork's default `ok-http-client.trust-store-password`), and the
+//! JVM-wide `-Djavax.net.ssl.trustStorePassword` in `<SVC>_OPTS`, which the Gradle start script evaluates
+//! with a shell (`eval set --`, or splits with `xargs`), carries that fixed value and nothing secret. The key
+//! store password reaches Spring only as the env var [`PASSWORD_ENV`] (a `secretKeyRef`) read through
+//! `${...}` placeholders, never on a command line. It builds the store in a
 //! temporary file and renames it, so a re-run after a pod restart (the emptyDir survives) succeeds, and
 //! it imports every certificate of the CA bundle (two during a CA rotation), not only the first.
 
@@ -30,39 +38,73 @@ pub const TRUSTSTORE_VOLUME: &str = "spinnaker-krm-truststore";
 pub const TLS_VOLUME: &str = "spinnaker-krm-tls";
 pub const INIT_CONTAINER: &str = "spinnaker-krm-truststore";
 
-/// The env var that carries the store password (from the Secret) into the service container, where
-/// Spring placeholders `${SPINNAKER_KRM_STORE_PASSWORD}` and Kubernetes `$(SPINNAKER_KRM_STORE_PASSWORD)`
-/// references read it. The value itself never appears in a manifest.
+/// The env var that carries the key store password (from the Secret) into the service container, where
+/// Spring placeholders `${SPINNAKER_KRM_STORE_PASSWORD}` read it. The value itself never appears in a
+/// manifest, and no `$(SPINNAKER_KRM_STORE_PASSWORD)` reference puts it on a command line.
 pub const PASSWORD_ENV: &str = "SPINNAKER_KRM_STORE_PASSWORD";
 
-/// trust-manager writes the PKCS12 trust store with a password written in the Bundle (it has no Secret
-/// reference). A trust store holds only public CA certificates, so this is the JDK's well-known default,
-/// not a secret; the key stores keep the password from the Secret.
-pub const TRUST_MANAGER_STORE_PASSWORD: &str = "changeit";
+/// The password of every Java trust store spinnaker-krm builds or has built (the init container's and
+/// trust-manager's, which has no Secret reference): a trust store holds only public CA certificates, so
+/// this is the JDK's and kork's well-known default, not a secret. The key stores keep the Secret's password.
+pub const TRUSTSTORE_PASSWORD: &str = "changeit";
+pub const TRUST_MANAGER_STORE_PASSWORD: &str = TRUSTSTORE_PASSWORD;
 
 /// The truststore's key in trust-manager's Bundle target.
 pub const TRUST_MANAGER_STORE_KEY: &str = "truststore.p12";
 
-/// The init container's script. Constant: inputs come only from the environment.
+/// The init container's script: POSIX sh (busybox `sh` on the Alpine images, `dash`/`bash` on the Debian and
+/// Ubuntu ones). Constant: inputs come only from the environment. `DEFAULT_CACERTS`, when set (the user named
+/// the store), is used as it is; otherwise the JDK default store is found in the image it runs in, in this
+/// order: `$JAVA_HOME/lib/security/cacerts` (docker-library `openjdk:11`, eclipse-temurin), the store of the
+/// JDK whose `keytool` is on PATH (its real path, `../lib/security/cacerts`), then the system stores
+/// (`/etc/ssl/certs/java/cacerts` on Alpine/Debian/Ubuntu, `/etc/pki/java/cacerts` on RHEL). The log says
+/// which store it used and how many certificates it imported.
 pub const INIT_SCRIPT: &str = r#"set -eu
+say() { echo "spinnaker-krm: $*"; }
+fail() { echo "spinnaker-krm: $*" >&2; exit 1; }
+keytool=keytool
+if ! command -v keytool >/dev/null 2>&1; then
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/keytool" ]; then keytool="$JAVA_HOME/bin/keytool"; else fail "no keytool on PATH or in \$JAVA_HOME/bin of this image: run the init container in an image with a JDK or JRE"; fi
+fi
+store=""
+how=""
+try() { if [ -z "$store" ] && [ -f "$1" ]; then store="$1"; how="$2"; fi; }
+if [ -n "${DEFAULT_CACERTS:-}" ]; then
+  [ -f "$DEFAULT_CACERTS" ] || fail "the JDK default trust store $DEFAULT_CACERTS (set in ${CACERTS_SETTING:-the functionConfig}) does not exist in this image; fix the path, or unset it to let spinnaker-krm find the store"
+  try "$DEFAULT_CACERTS" "set in ${CACERTS_SETTING:-the functionConfig}"
+else
+  if [ -n "${JAVA_HOME:-}" ]; then
+    try "$JAVA_HOME/lib/security/cacerts" "\$JAVA_HOME"
+    try "$JAVA_HOME/jre/lib/security/cacerts" "\$JAVA_HOME"
+  fi
+  tool="$(command -v "$keytool" || true)"
+  real="$(readlink -f "$tool" 2>/dev/null || echo "$tool")"
+  home="$(dirname "$(dirname "$real")")"
+  try "$home/lib/security/cacerts" "the JDK of $tool"
+  try "$home/jre/lib/security/cacerts" "the JDK of $tool"
+  try /etc/ssl/certs/java/cacerts "the system store"
+  try /etc/pki/java/cacerts "the system store"
+  [ -n "$store" ] || fail "found no JDK default trust store in this image (looked in \$JAVA_HOME, next to $real, /etc/ssl/certs/java and /etc/pki/java); set spec.truststore.defaultCacertsPerService for this service"
+fi
 work="$(dirname "$TRUSTSTORE")/.build"
 rm -rf "$work"
 mkdir -p "$work"
-keytool -J-XX:-UsePerfData -importkeystore -noprompt -srckeystore "$DEFAULT_CACERTS" -srcstorepass changeit -destkeystore "$work/truststore.p12" -deststoretype PKCS12 -deststorepass:env TRUSTSTORE_PASSWORD
+if ! out="$("$keytool" -J-XX:-UsePerfData -importkeystore -noprompt -srckeystore "$store" -srcstorepass changeit -destkeystore "$work/truststore.p12" -deststoretype PKCS12 -deststorepass:env TRUSTSTORE_PASSWORD 2>&1)"; then
+  printf '%s\n' "$out" >&2
+  fail "keytool could not read the JDK default trust store $store ($how) with the password changeit"
+fi
+defaults="$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) entries successfully imported.*/\1/p')"
 awk -v dir="$work" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (dir "/ca-" n ".pem") }' "$CA_BUNDLE"
 found=0
 for cert in "$work"/ca-*.pem; do
   [ -e "$cert" ] || continue
   found=$((found + 1))
-  keytool -J-XX:-UsePerfData -importcert -noprompt -alias "spinnaker-krm-ca-$found" -file "$cert" -keystore "$work/truststore.p12" -storetype PKCS12 -storepass:env TRUSTSTORE_PASSWORD
+  "$keytool" -J-XX:-UsePerfData -importcert -noprompt -alias "spinnaker-krm-ca-$found" -file "$cert" -keystore "$work/truststore.p12" -storetype PKCS12 -storepass:env TRUSTSTORE_PASSWORD
 done
-if [ "$found" -eq 0 ]; then
-  echo "spinnaker-krm: no certificate in $CA_BUNDLE: check the CA bundle ConfigMap" >&2
-  exit 1
-fi
+[ "$found" -gt 0 ] || fail "no certificate in $CA_BUNDLE: check the CA bundle ConfigMap"
 mv -f "$work/truststore.p12" "$TRUSTSTORE"
 rm -rf "$work"
-echo "spinnaker-krm: truststore ready with $found private CA certificate(s)"
+say "truststore ready: ${defaults:-?} default CA certificate(s) from $store ($how) and $found private CA certificate(s)"
 "#;
 
 fn env_value(name: &str, value: &str) -> Node {
@@ -152,8 +194,15 @@ pub fn merge_jvm_options(user: Option<&str>, ours: Option<&str>) -> Option<Strin
 /// The pod injection for a service whose pinned image is `image`; `tls_secret` is its certificate's Secret
 /// when mTLS is on; with `inherit_user` the init container runs as the pod's user (its securityContext
 /// sets one), else as the images' `spinnaker` uid.
-pub fn pod_injection(ctx: &Context, image: &str, tls_secret: Option<&str>, inherit_user: bool) -> PodInjection {
+pub fn pod_injection(
+    ctx: &Context,
+    service: Service,
+    image: &str,
+    tls_secret: Option<&str>,
+    inherit_user: bool,
+) -> PodInjection {
     let mut injection = truststore_injection(ctx, image, inherit_user);
+    set_default_cacerts(&mut injection, ctx, service);
     if let Some(secret) = tls_secret {
         injection.extend(tls_injection(ctx, secret));
     }
@@ -175,8 +224,8 @@ pub fn truststore_injection(ctx: &Context, image: &str, inherit_user: bool) -> P
                 "ca-bundle.pem",
             ));
             injection.volumes.push(map([("name", s(TRUSTSTORE_VOLUME)), ("emptyDir", map([]))]));
-            injection.init_containers.push(init_container(ctx, image, inherit_user));
-            Some(format!("$({PASSWORD_ENV})"))
+            injection.init_containers.push(init_container(image, inherit_user));
+            Some(TRUSTSTORE_PASSWORD.to_owned())
         }
         TruststoreMode::TrustManager => {
             injection.volumes.push(config_map_volume(
@@ -191,12 +240,10 @@ pub fn truststore_injection(ctx: &Context, image: &str, inherit_user: bool) -> P
     if trust_password.is_some() {
         injection.mounts.push(mount(TRUSTSTORE_VOLUME, TRUSTSTORE_DIR, true));
     }
-    if truststore.mode == TruststoreMode::InitContainer {
-        injection.env.push(env_secret(PASSWORD_ENV, ctx));
-    }
     if let Some(password) = trust_password {
         // The JVM-wide default trust (every TLS client, not only kork's OkHttp) through the start script's
-        // `<APP>_OPTS`, which leaves the user's JAVA_OPTS alone. Kubernetes expands `$(VAR)` here.
+        // `<APP>_OPTS`, which leaves the user's JAVA_OPTS alone. Only fixed, public values: the script
+        // evaluates this text.
         injection.jvm_options = Some(format!(
             "-Djavax.net.ssl.trustStore={TRUSTSTORE_FILE} -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword={password}"
         ));
@@ -217,15 +264,30 @@ pub fn set_image(injection: &mut PodInjection, image: &str) {
     }
 }
 
+/// Gives the init container of a [`truststore_injection`] the JDK default store the user named for
+/// `service` (`DEFAULT_CACERTS`, and the setting's name for its messages); without one, it finds the store.
+pub fn set_default_cacerts(injection: &mut PodInjection, ctx: &Context, service: Service) {
+    let truststore = &ctx.config.spec.truststore;
+    let Some(path) = truststore.default_cacerts_for(service) else { return };
+    let setting = if truststore.default_cacerts_per_service.contains_key(&service) {
+        format!("spec.truststore.defaultCacertsPerService.{}", service.name())
+    } else {
+        "spec.truststore.defaultCacerts".to_owned()
+    };
+    for init in injection.init_containers.iter_mut().filter_map(Node::as_mapping_mut) {
+        if let Some(env) = init.get_mut("env").and_then(Node::as_sequence_mut) {
+            env.upsert_all_by("name", vec![env_value("DEFAULT_CACERTS", path), env_value("CACERTS_SETTING", &setting)]);
+        }
+    }
+}
+
 /// The workload's key store (its certificate's Secret), to go after [`truststore_injection`]: a volume, its
-/// mount, and the store password when the truststore did not bring it already.
+/// mount, and its password as an env var (read by Spring's `${...}` placeholders only).
 pub fn tls_injection(ctx: &Context, secret: &str) -> PodInjection {
     let mut injection = PodInjection::default();
     injection.volumes.push(map([("name", s(TLS_VOLUME)), ("secret", map([("secretName", s(secret))]))]));
     injection.mounts.push(mount(TLS_VOLUME, TLS_DIR, true));
-    if ctx.config.spec.truststore.mode != TruststoreMode::InitContainer {
-        injection.env.push(env_secret(PASSWORD_ENV, ctx));
-    }
+    injection.env.push(env_secret(PASSWORD_ENV, ctx));
     injection
 }
 
@@ -234,8 +296,7 @@ pub fn opts_env(service: Service) -> String {
     format!("{}_OPTS", service.name().to_ascii_uppercase())
 }
 
-fn init_container(ctx: &Context, image: &str, inherit_user: bool) -> Node {
-    let truststore = &ctx.config.spec.truststore;
+fn init_container(image: &str, inherit_user: bool) -> Node {
     map([
         ("name", s(INIT_CONTAINER)),
         ("image", s(image)),
@@ -243,8 +304,7 @@ fn init_container(ctx: &Context, image: &str, inherit_user: bool) -> Node {
         (
             "env",
             list([
-                env_secret("TRUSTSTORE_PASSWORD", ctx),
-                env_value("DEFAULT_CACERTS", &truststore.default_cacerts),
+                env_value("TRUSTSTORE_PASSWORD", TRUSTSTORE_PASSWORD),
                 env_value("CA_BUNDLE", CA_FILE),
                 env_value("TRUSTSTORE", TRUSTSTORE_FILE),
             ]),

@@ -6,11 +6,19 @@
 //! The same settings are written as environment variables on a plain Deployment (they outrank the
 //! config files) and as a profile on a SpinnakerService.
 
-use super::pod::{CA_TRUSTSTORE_FILE, KEYSTORE_FILE, PASSWORD_ENV, TRUSTSTORE_FILE, TRUST_MANAGER_STORE_PASSWORD};
+use super::pod::{CA_TRUSTSTORE_FILE, KEYSTORE_FILE, PASSWORD_ENV, TRUSTSTORE_FILE, TRUSTSTORE_PASSWORD};
 use super::Context;
-use crate::config::TruststoreMode;
 use crate::service::Service;
 use crate::yaml::{Mapping, Node};
+
+/// Where Spring Boot's management endpoints (`/health`) listen, in plain HTTP, for a service whose main port
+/// requires a client certificate (`clientAuth: need`): kubelet probes present none. kork puts the endpoints
+/// at `/` (`management.endpoints.web.base-path=/`, kork-core `SpringBoot1CompatibilityApplicationListener`);
+/// no Spinnaker service sets `management.server.port` itself; Spring Boot (2.x in 1.2x-1.3x, 3.x since 2025.4)
+/// applies the main `server.ssl.*` to the management server unless `management.server.ssl.enabled=false`.
+/// `/spectator/metrics` is a Spring MVC controller of the main context (kork-web `MetricsEndpointConfiguration`),
+/// so it stays on the main port: a metrics scraper without a client certificate cannot read it under `need`.
+pub const MANAGEMENT_PORT: u16 = 8558;
 
 /// A setting's value: typed where Spring's YAML would be typed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -28,17 +36,21 @@ pub struct Peer {
     pub service: Service,
     /// The key under `services.` that Spinnaker reads: `clouddriver`, `clouddriverRo`.
     pub key: String,
+    /// The workload's name (who the peer is).
     pub host: String,
     pub namespace: String,
+    /// How callers reach it: the name and port of its Service in the input, else the workload's name and
+    /// Halyard's default port.
+    pub url_host: String,
+    pub port: u16,
 }
 
 /// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https.
 pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Settings {
     let placeholder = format!("${{{PASSWORD_ENV}}}");
-    let trust_password = match ctx.config.spec.truststore.mode {
-        TruststoreMode::TrustManager => TRUST_MANAGER_STORE_PASSWORD.to_owned(),
-        _ => placeholder.clone(),
-    };
+    // The built trust store's password is public (see `pod::TRUSTSTORE_PASSWORD`); cert-manager's
+    // `truststore.p12` (the CA only, for the server side) is written with the key store's password.
+    let trust_password = TRUSTSTORE_PASSWORD.to_owned();
     let client_auth = ctx.config.spec.mtls.client_auth_for(service).as_str();
     let text = |v: &str| Value::Text(v.to_owned());
     let mut settings: Settings = [
@@ -60,6 +72,13 @@ pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Setting
     .into_iter()
     .map(|(property, value)| (property.to_owned(), value))
     .collect();
+    if ctx.config.spec.mtls.client_auth_for(service) == crate::config::ClientAuth::Need {
+        // Health for kubelet on its own plain port; only health and info there (Spring Boot's default
+        // exposure), so no other actuator endpoint (kayenta exposes `*`) is served without TLS.
+        settings.push(("management.server.port".to_owned(), text(&MANAGEMENT_PORT.to_string())));
+        settings.push(("management.server.ssl.enabled".to_owned(), Value::Bool(false)));
+        settings.push(("management.endpoints.web.exposure.include".to_owned(), text("health,info")));
+    }
     for peer in peers.iter().filter(|p| p.service.is_jvm()) {
         settings.push((format!("services.{}.baseUrl", peer.key), Value::Text(peer.base_url())));
     }
@@ -69,7 +88,7 @@ pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Setting
 impl Peer {
     /// `https://<host>.<namespace>:<port>`: a name the peer's certificate holds.
     pub fn base_url(&self) -> String {
-        format!("https://{}.{}:{}", self.host, self.namespace, self.service.port())
+        format!("https://{}.{}:{}", self.url_host, self.namespace, self.port)
     }
 }
 

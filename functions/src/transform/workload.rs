@@ -89,7 +89,66 @@ pub fn as_peer(workload: &JvmWorkload) -> Option<Peer> {
         key: service_key(&workload.host),
         host: workload.name.clone(),
         namespace: workload.namespace.clone(),
+        url_host: workload.name.clone(),
+        port: workload.service.port(),
     })
+}
+
+/// Points `peer` at the Service of the input that selects `item`'s pods, when there is one: its name and the
+/// port that targets the service container (issue 10: base URLs use the Services' ports, not Halyard's
+/// defaults). A Service named like the workload wins over another that selects it.
+pub fn use_service(peer: &mut Peer, item: &Node, services: &[&Node]) {
+    let labels = item.path(&["spec", "template", "metadata", "labels"]).and_then(Node::as_mapping);
+    let selects = |svc: &&&Node| {
+        svc.path_str(&["metadata", "namespace"]).unwrap_or(&peer.namespace) == peer.namespace
+            && svc.path(&["spec", "selector"]).and_then(Node::as_mapping).is_some_and(|selector| {
+                !selector.is_empty()
+                    && selector
+                        .iter()
+                        .all(|(k, v)| labels.and_then(|l| l.get_str(k.value())).is_some_and(|l| Some(l) == v.as_str()))
+            })
+    };
+    let matching: Vec<&&Node> = services.iter().filter(selects).collect();
+    let Some(service) = matching
+        .iter()
+        .find(|s| s.path_str(&["metadata", "name"]) == Some(peer.host.as_str()))
+        .or_else(|| matching.first())
+    else {
+        return;
+    };
+    let Some(name) = service.path_str(&["metadata", "name"]) else { return };
+    let container = item.path(&["spec", "template", "spec", "containers"]).and_then(Node::as_sequence).and_then(|c| {
+        c.iter().find(|c| c.path_str(&["name"]).and_then(|n| identify(n, c.path_str(&["image"]))) == Some(peer.service))
+    });
+    let container_ports: Vec<(Option<i64>, Option<&str>)> = container
+        .and_then(|c| c.path(&["ports"])?.as_sequence())
+        .into_iter()
+        .flat_map(|p| p.iter())
+        .map(|p| (scalar(p, "containerPort").and_then(|n| n.parse().ok()), p.path_str(&["name"])))
+        .collect();
+    let ports: Vec<&Node> =
+        service.path(&["spec", "ports"]).and_then(Node::as_sequence).into_iter().flat_map(|p| p.iter()).collect();
+    let port_of = |p: &Node| scalar(p, "port").and_then(|n| n.parse::<u16>().ok());
+    let targets = |p: &&Node| {
+        let target = scalar(p, "targetPort").or_else(|| scalar(p, "port")).unwrap_or_default();
+        match target.parse::<i64>() {
+            Ok(number) => {
+                container_ports.iter().any(|(n, _)| *n == Some(number)) || number == i64::from(peer.service.port())
+            }
+            Err(_) => container_ports.iter().any(|(_, n)| *n == Some(target)),
+        }
+    };
+    let only = if ports.len() == 1 { ports.first().copied() } else { None };
+    let port = ports.iter().copied().find(targets).or(only).and_then(port_of);
+    if let Some(port) = port {
+        peer.url_host = name.to_owned();
+        peer.port = port;
+    }
+}
+
+/// A scalar's text, whatever YAML would read it as (`port: 8084` and `port: "8084"`).
+fn scalar<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.path(&[key]).and_then(Node::as_scalar).map(Scalar::value)
 }
 
 /// The key under `services.` for a workload named `host` (without `spin-`): `clouddriver-ro` → `clouddriverRo`.
@@ -237,6 +296,8 @@ pub fn inject(
     parts.update(digest);
     pod::set_image(&mut injection, &image);
     hash_text(&mut parts, &image);
+    pod::set_default_cacerts(&mut injection, ctx, workload.service);
+    hash_text(&mut parts, ctx.config.spec.truststore.default_cacerts_for(workload.service).unwrap_or_default());
     if let Some(secret) = &tls_secret {
         let tls = pod::tls_injection(ctx, secret);
         parts.update(injection_digest(&tls));
@@ -254,6 +315,10 @@ pub fn inject(
     }
     let injected = (!injection.is_empty()).then(|| short_hex(parts));
     // Everything is checked before anything is changed, so a problem leaves the workload as it was.
+    if let Some((field, message)) = metrics_sidecar_problem(item, ctx, workload.service) {
+        report(field, message);
+        return None;
+    }
     let previous = managed_env(item);
     let pod = item.path(&["spec", "template", "spec"]).and_then(Node::as_mapping)?;
     let shaped = |key: &str, m: &Mapping| m.get(key).is_none_or(|n| n.is_null() || n.as_sequence().is_some());
@@ -318,12 +383,14 @@ pub fn inject(
     let hash = injected.unwrap_or_else(|| images_hash(item));
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
     set_annotation(item, MANAGED_ENV_ANNOTATION, listed.as_deref());
+    // The name callers use, when the input's Service for the workload has another name.
+    let also = peers.iter().find(|p| p.host == workload.name && p.url_host != p.host).map(|p| p.url_host.as_str());
     tls_secret.map(|_| {
         if memo.workloads > 1 {
             let template = memo.certificate.get_or_insert_with(|| certs::CertificateTemplate::new(ctx));
-            template.for_workload(&workload.host, &workload.namespace)
+            template.for_workload(&workload.host, &workload.namespace, also)
         } else {
-            certs::certificate(ctx, &workload.host, &workload.namespace)
+            certs::certificate(ctx, &workload.host, &workload.namespace, also)
         }
     })
 }
@@ -390,22 +457,35 @@ pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: Vec<Node>, mana
     list.upsert_all_by(field, items);
 }
 
-/// Probes under TLS: kubelet presents no client certificate, so under `need` an HTTP probe becomes a TCP
-/// probe on the same port; under `want` it stays HTTP but over HTTPS.
+/// Probes under TLS: kubelet presents no client certificate, so under `need` an HTTP or exec probe (and a
+/// TCP readiness probe on the main port, what earlier versions wrote) becomes an HTTP probe of `/health` on
+/// the plain management port ([`spring::MANAGEMENT_PORT`]): readiness reflects Spring's health. Under `want`
+/// it stays HTTP but over HTTPS.
 fn adapt_probes(container: &mut Mapping, client_auth: ClientAuth, service: Service) {
-    for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
-        let Some(probe) = container.get_mut(probe).and_then(Node::as_mapping_mut) else { continue };
+    for name in ["readinessProbe", "livenessProbe", "startupProbe"] {
+        let Some(probe) = container.get_mut(name).and_then(Node::as_mapping_mut) else { continue };
         let http_port = probe.get("httpGet").and_then(|h| h.as_mapping()?.get("port").cloned());
         let port = http_port.unwrap_or_else(|| Node::int(i64::from(service.port())));
+        let main_port_tcp = name == "readinessProbe"
+            && probe.get("tcpSocket").and_then(|t| scalar(t, "port")) == Some(service.port().to_string().as_str());
         let check = if probe.contains_key("httpGet") {
             "httpGet"
         } else if probe.contains_key("exec") {
             "exec"
+        } else if main_port_tcp && client_auth == ClientAuth::Need {
+            "tcpSocket"
         } else {
             continue;
         };
         match client_auth {
-            ClientAuth::Need => probe.replace_entry(check, "tcpSocket", build::map([("port", port)])),
+            ClientAuth::Need => {
+                let health = build::map([
+                    ("path", build::s("/health")),
+                    ("port", Node::int(i64::from(spring::MANAGEMENT_PORT))),
+                    ("scheme", build::s("HTTP")),
+                ]);
+                probe.replace_entry(check, "httpGet", health)
+            }
             ClientAuth::Want if check == "httpGet" => {
                 if let Some(http) = probe.get_mut("httpGet").and_then(Node::as_mapping_mut) {
                     http.insert_str("scheme", "HTTPS");
@@ -418,6 +498,33 @@ fn adapt_probes(container: &mut Mapping, client_auth: ClientAuth, service: Servi
             }
         }
     }
+}
+
+/// The reason a workload cannot run under `need`: a monitoring-daemon sidecar reads
+/// `https://localhost:<port>/spectator/metrics` with no client certificate, and that endpoint is on the main
+/// port (see [`spring::MANAGEMENT_PORT`]).
+pub fn metrics_sidecar_problem(item: &Node, ctx: &Context, service: Service) -> Option<(String, String)> {
+    if !ctx.config.spec.mtls.enabled || ctx.config.spec.mtls.client_auth_for(service) != ClientAuth::Need {
+        return None;
+    }
+    let containers = item.path(&["spec", "template", "spec", "containers"])?.as_sequence()?;
+    let index = containers.iter().position(|c| {
+        c.path_str(&["image"]).is_some_and(|i| crate::service::split_image(i).name() == "monitoring-daemon")
+    })?;
+    Some((format!("spec.template.spec.containers[{index}].image"), monitoring_daemon_message(service)))
+}
+
+/// What to do when a monitoring-daemon would read `service`'s metrics under `need`.
+pub fn monitoring_daemon_message(service: Service) -> String {
+    let fix = if service == Service::Gate { "spec.mtls.gateClientAuth: want" } else { "spec.mtls.clientAuth: want" };
+    format!(
+        "the monitoring-daemon sidecar reads https://localhost:{}/spectator/metrics without a client certificate, and \
+         {} requires one there (clientAuth need; the metrics endpoint is on the main port, not the management port): \
+         set {fix}, remove the monitoring-daemon sidecar, or leave {} out of spec.services",
+        service.port(),
+        service.name(),
+        service.name()
+    )
 }
 
 /// The path of the URL an exec probe fetches (Halyard's `wget … http://localhost:8084/health`).

@@ -123,6 +123,11 @@ impl Scalar {
         Scalar::new(value.to_string(), Style::Plain)
     }
 
+    /// A new plain `null` (what a strategic-merge patch reads as "delete this field").
+    pub fn null() -> Self {
+        Scalar::new("null".to_owned(), Style::Plain)
+    }
+
     /// The decoded value (for a plain scalar, its text).
     pub fn value(&self) -> &str {
         self.value.as_str()
@@ -489,6 +494,10 @@ impl Node {
 
     pub fn bool(value: bool) -> Self {
         Node::Scalar(Scalar::bool(value))
+    }
+
+    pub fn null() -> Self {
+        Node::Scalar(Scalar::null())
     }
 
     /// What the node holds (through any [`Node::Shared`]).
