@@ -323,7 +323,7 @@ fn function_config_with_an_unknown_field() {
     assert_fails(
         &out,
         2,
-        "functionConfig spec.mtls.clientAuht: unknown field `clientAuht`, expected one of `enabled`, `clientAuth`, `gateClientAuth`, `issuer`",
+        "functionConfig spec.mtls.clientAuht: unknown field `clientAuht`, expected one of `enabled`, `clientAuth`, `gateClientAuth`, `issuer`, `pkcs12Profile`",
         Stdout::Results,
     );
     // kpt's `-- key=value` form (a ConfigMap).
@@ -332,7 +332,7 @@ fn function_config_with_an_unknown_field() {
     assert_fails(
         &out,
         2,
-        "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, trust-namespace, mtls-enabled, client-auth, gate-client-auth, issuer-kind, issuer-name, issuer-create",
+        "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, default-cacerts-per-service, trust-namespace, mtls-enabled, client-auth, gate-client-auth, issuer-kind, issuer-name, issuer-create, pkcs12-profile",
         Stdout::Results,
     );
 }

@@ -5,9 +5,10 @@
 //! plays the cluster's part:
 //!   - cert-manager: a CA made with rcgen stands for the `spinnaker-ca` chain, and each rendered `Certificate`
 //!     is issued as its spec says (commonName, dnsNames, usages, ECDSA P-256) into its Secret: `tls.crt`,
-//!     `tls.key`, `ca.crt`, `keystore.p12` (`openssl pkcs12 -export`, AES-256-CBC with PBKDF2 and a SHA-256
-//!     MAC: the algorithms of cert-manager's Modern2023 profile) and `truststore.p12` (the CA only), with the
-//!     password of `keystores.pkcs12.passwordSecretRef`;
+//!     `tls.key`, `ca.crt`, `keystore.p12` (`openssl pkcs12 -export`, 3DES for key and certificates and a
+//!     SHA-1 MAC: the algorithms of cert-manager's LegacyDES profile, which the Certificates ask for; see
+//!     `tests/pkcs12_profile.rs`) and `truststore.p12` (the CA only), with the password of
+//!     `keystores.pkcs12.passwordSecretRef`;
 //!   - trust-manager: the CA in the ConfigMap and key the rendered `Bundle` targets;
 //!   - the operator: a random password in the Secret the config names.
 //!
@@ -20,7 +21,6 @@
 //!
 //! `truststore.p12` is made with keytool, not openssl: OpenSSL 3.0 cannot mark a certificate as trusted for
 //! Java (`-jdktrust` came in 3.2), and Java reads such a store as empty. cert-manager's encoder marks it.
-//! keytool's PKCS12 defaults on JDK 17 are the same AES-256/PBKDF2/HMAC-SHA256 algorithms.
 
 #[path = "java/pod.rs"]
 mod pod;
@@ -121,7 +121,7 @@ impl Mesh {
 fn keystore_password(certificate: &Value, cluster: &Cluster) -> String {
     let pkcs12 = &certificate["spec"]["keystores"]["pkcs12"];
     assert_eq!(pkcs12["create"].as_bool(), Some(true), "the Certificate asks for a PKCS12 key store");
-    assert_eq!(pkcs12["profile"].as_str(), Some("Modern2023"), "AES-256/PBKDF2 (readable by Java 17 and later)");
+    assert_eq!(pkcs12["profile"].as_str(), Some("LegacyDES"), "3DES, SHA-1 MAC (read by every Java)");
     let reference = &pkcs12["passwordSecretRef"];
     let secret = cluster.secret_value(pod::text(&reference["name"], "name"), pod::text(&reference["key"], "key"));
     String::from_utf8(secret.to_vec()).expect("utf-8 password")
@@ -179,7 +179,7 @@ fn issue(certificate: &Value, ca: &Ca, truststore: Vec<u8>, cluster: &mut Cluste
     std::fs::write(&ca_crt, ca.pem()).unwrap();
     pod::run_bounded(
         Command::new(h::on_path("openssl"))
-            .args(["pkcs12", "-export", "-keypbe", "AES-256-CBC", "-certpbe", "AES-256-CBC", "-macalg", "SHA256"])
+            .args(["pkcs12", "-export", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "SHA1"])
             .args(["-passout", "env:STOREPASS", "-inkey"])
             .arg(&tls_key)
             .arg("-in")

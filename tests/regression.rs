@@ -71,10 +71,9 @@ fn the_users_svc_opts_keep_their_options_before_ours() {
         "{opts}"
     );
     assert_eq!(out.matches("name: CLOUDDRIVER_OPTS").count(), 1);
-    // Kubernetes expands `$(SPINNAKER_KRM_STORE_PASSWORD)` only when the variable comes earlier in the list;
-    // the user's CLOUDDRIVER_OPTS sat first, so the password must move ahead of it.
-    let position = |name: &str| out.find(&format!("name: {name}\n")).unwrap_or_else(|| panic!("{name}\n{out}"));
-    assert!(position("SPINNAKER_KRM_STORE_PASSWORD") < position("CLOUDDRIVER_OPTS"), "{out}");
+    // Issue 10: no `$(SPINNAKER_KRM_STORE_PASSWORD)` in text the start script evaluates.
+    assert!(opts.trim().ends_with("-Djavax.net.ssl.trustStorePassword=changeit"), "{opts}");
+    assert!(!out.contains("$(SPINNAKER_KRM_STORE_PASSWORD)"), "{out}");
 }
 
 /// Every user env var starting SERVER_SSL_ / OKHTTPCLIENT_ or named SERVICES_*_BASEURL was deleted,
@@ -176,4 +175,87 @@ fn spinnaker_service_ha_splits_are_refused() {
     let out = run_with(service, FULL_CONFIG).failure();
     let first = out.stderr.lines().next().unwrap_or_default();
     assert!(first.contains("haServices.clouddriver.enabled: HA splits of clouddriver would run without"), "{first}");
+}
+
+/// Issue 10: pinning `gate:6.0.0-ubuntu` wrote `gate:6.54.1`, the Alpine image, and an `artifactId` lost
+/// Halyard's `imageVariant` (`UBUNTU`) the same way.
+#[test]
+fn a_pin_keeps_the_image_variant_the_manifest_asked_for() {
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"))
+        .replace("gate:latest", "gate:6.0.0-ubuntu");
+    assert!(gate.contains("gate:6.0.0-ubuntu"), "fixture changed?");
+    let out = transform_twice(&gate);
+    assert!(out.contains("image: us-docker.pkg.dev/spinnaker-community/docker/gate:6.54.1-ubuntu\n"), "{out}");
+    assert!(!out.contains("gate:6.54.1\n"), "{out}");
+
+    let service = "apiVersion: spinnaker.io/v1alpha2\nkind: SpinnakerService\nmetadata:\n  name: spinnaker\n  namespace: spinnaker\nspec:\n  spinnakerConfig:\n    config:\n      version: 1.26.0\n      deploymentEnvironment:\n        imageVariant: UBUNTU\n    service-settings:\n      echo:\n        artifactId: us-docker.pkg.dev/spinnaker-community/docker/echo:2.0.0-java11-ubuntu\n";
+    let out = run_with(service, FULL_CONFIG).success();
+    assert!(
+        out.stdout.contains("artifactId: us-docker.pkg.dev/spinnaker-community/docker/gate:6.54.1-ubuntu\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("artifactId: us-docker.pkg.dev/spinnaker-community/docker/echo:2.32.2-java11-ubuntu\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Issue 10: base URLs named Halyard's default ports even when the input's Service exposes another one.
+#[test]
+fn base_urls_use_the_port_and_name_of_the_services_in_the_input() {
+    let deployment = |svc: &str| {
+        h::read_file(&h::fixtures().join(format!("spinnaker-kustomize/base/{svc}/deployment.yml")))
+            .replacen("\nspec:\n", &format!("\nspec:\n  selector:\n    matchLabels:\n      app: {svc}\n"), 1)
+            .replacen(
+                "\n  template:\n",
+                &format!("\n  template:\n    metadata:\n      labels:\n        app: {svc}\n"),
+                1,
+            )
+    };
+    // front50 is reached as `storage` on port 80; orca keeps its Halyard default (no Service in the input).
+    let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: storage\nspec:\n  selector:\n    app: front50\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n";
+    let out = run_with_all(&[&deployment("gate"), &deployment("front50"), &deployment("orca"), service], FULL_CONFIG);
+    assert!(out.contains("value: https://storage.spinnaker:80\n"), "{out}");
+    assert!(out.contains("value: https://orca.spinnaker:8083\n"), "{out}");
+    // front50's certificate also carries the Service's name.
+    assert!(out.contains("- storage.spinnaker.svc\n"), "{out}");
+}
+
+/// Issue 10: `pkcs12Profile: Modern2023` on 1.27.0, whose Alpine Java 11 predates 11.0.12 and cannot read an
+/// HMAC-SHA256 MAC, is refused (every service would fail to open its key store).
+#[test]
+fn a_key_store_profile_the_releases_java_cannot_read_is_refused() {
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"));
+    let out = run_with(&gate, &format!("{FULL_CONFIG}  mtls: {{pkcs12Profile: Modern2023}}\n")).failure();
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("spec.mtls.pkcs12Profile: Modern2023 key stores (HMAC-SHA256 MAC) cannot be read"),
+        "{first}"
+    );
+    assert!(first.contains("gate (alpine:3.11"), "{first}");
+    let default = run_with(&gate, FULL_CONFIG).success();
+    assert!(default.stdout.contains("profile: LegacyDES\n"), "{}", default.stdout);
+}
+
+/// Issue 10: under clientAuth need a monitoring-daemon sidecar cannot read /spectator/metrics (main port,
+/// client certificate required): refused instead of rendering a pod whose metrics silently stop.
+#[test]
+fn a_metrics_sidecar_under_need_is_refused() {
+    let orca = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/orca/deployment.yml"));
+    let sidecar = "      - name: monitoring-daemon\n        image: us-docker.pkg.dev/spinnaker-community/docker/monitoring-daemon:1.4.0\n";
+    let orca = orca.replacen("      containers:\n", &format!("      containers:\n{sidecar}"), 1);
+    assert!(orca.contains("monitoring-daemon:1.4.0"), "fixture changed?");
+    let out = run_with(&orca, FULL_CONFIG).failure();
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(first.contains("the monitoring-daemon sidecar reads https://localhost:8083/spectator/metrics"), "{first}");
+    let want = format!("{FULL_CONFIG}  mtls: {{clientAuth: want}}\n");
+    run_with(&orca, &want).success();
+}
+
+fn run_with_all(items: &[&str], config: &str) -> String {
+    let root = h::TempDir::new("regression-all");
+    h::install_bom(root.path());
+    h::run_function(root.path(), &h::resource_list(items, config)).success().stdout
 }

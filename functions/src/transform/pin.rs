@@ -48,7 +48,9 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
                     continue;
                 }
             }
+            // An extra pin is the exact tag the user wrote; a BOM version gets the manifest's variant.
             let variant = image.map(split_image).and_then(|i| i.tag).and_then(|tag| variant_of(&tag));
+            let variant = variant.filter(|_| !ctx.config.spec.bom.extra_pins.contains_key(&service));
             match ctx.bom.image_for(service, &ctx.config.spec.bom) {
                 Ok(pinned) => container.insert_str("image", &with_variant(pinned, variant)),
                 Err(e) => report(field, e.to_string()),
@@ -95,6 +97,7 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
             Some(svc_settings) => {
                 let previous = svc_settings.get_str("artifactId").map(split_image).and_then(|i| i.tag);
                 let variant = previous.and_then(|tag| variant_of(&tag)).or(image_variant);
+                let variant = variant.filter(|_| !ctx.config.spec.bom.extra_pins.contains_key(&service));
                 svc_settings.insert_str("artifactId", &with_variant(pinned, variant))
             }
             None => report(field, "the service's settings are not a mapping; make them one".to_owned()),
