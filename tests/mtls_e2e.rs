@@ -91,6 +91,18 @@ fn assert_protected(stream: &str) {
             .find(|e| e["name"].as_str() == Some("SERVER_SSL_CLIENTAUTH"))
             .and_then(|e| e["value"].as_str());
         assert_eq!(client_auth, Some(if *svc == "gate" { "want" } else { "need" }), "{svc}");
+        // Issue 10: no `$(...)` password in any env value (the start script evaluates `<SVC>_OPTS`), and under
+        // `need` readiness is Spring's /health on the plain management port.
+        let container = &pod["containers"][0];
+        let values: Vec<&str> =
+            container["env"].as_sequence().into_iter().flatten().filter_map(|e| e["value"].as_str()).collect();
+        assert!(!values.iter().any(|v| v.contains("$(")), "{svc}: {values:?}");
+        if *svc != "gate" {
+            let http = &container["readinessProbe"]["httpGet"];
+            assert_eq!(http["port"].as_u64(), Some(8558), "{svc}: readiness on the management port");
+            assert_eq!((http["path"].as_str(), http["scheme"].as_str()), (Some("/health"), Some("HTTP")), "{svc}");
+            assert!(values.contains(&"8558") && values.contains(&"false"), "{svc}: management.server.* set");
+        }
         let secret = pod["volumes"]
             .as_sequence()
             .into_iter()
