@@ -12,12 +12,16 @@ use crate::service::Service;
 use crate::yaml::{Mapping, Node};
 
 /// Where Spring Boot's management endpoints (`/health`) listen, in plain HTTP, for a service whose main port
-/// requires a client certificate (`clientAuth: need`): kubelet probes present none. kork puts the endpoints
-/// at `/` (`management.endpoints.web.base-path=/`, kork-core `SpringBoot1CompatibilityApplicationListener`);
-/// no Spinnaker service sets `management.server.port` itself; Spring Boot (2.x in 1.2x-1.3x, 3.x since 2025.4)
-/// applies the main `server.ssl.*` to the management server unless `management.server.ssl.enabled=false`.
-/// `/spectator/metrics` is a Spring MVC controller of the main context (kork-web `MetricsEndpointConfiguration`),
-/// so it stays on the main port: a metrics scraper without a client certificate cannot read it under `need`.
+/// requires a client certificate (`clientAuth: need`): kubelet probes present none. Checked in Spinnaker's
+/// source (spinnaker/spinnaker monorepo, kork history at 554c5ed21d, 2021-12-14, the kork of 1.27, and HEAD):
+/// kork-core `SpringBoot1CompatibilityApplicationListener` puts the endpoints at `/`
+/// (`management.endpoints.web.base-path=/`), so health is `/health` on this port; no service sets
+/// `management.server.port`; the 1.27 services run Spring Boot 2.2.13 (`spinnaker-dependencies.gradle`), whose
+/// management child context applies the main `server.ssl.*` unless `management.server.ssl.enabled=false`
+/// (later lines: Boot 2.5-3.5, same properties). kork's Tomcat customizer (extra connectors) is not applied to
+/// that child context. `/spectator/metrics` is a Spring MVC controller of the main context (kork-web
+/// `MetricsEndpointConfiguration` component-scans `com.netflix.spectator.controllers`), so it stays on the main
+/// port: a metrics scraper without a client certificate cannot read it under `need`.
 pub const MANAGEMENT_PORT: u16 = 8558;
 
 /// A setting's value: typed where Spring's YAML would be typed.
