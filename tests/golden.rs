@@ -130,6 +130,7 @@ golden! {
     mtls_client_auth_want => "mtls-client-auth-want",
     truststore_trust_manager => "truststore-trust-manager",
     truststore_user_init_container_and_java_opts => "truststore-user-init-container-and-java-opts",
+    images_variants_and_service_ports => "images-variants-and-service-ports",
 }
 
 #[test]
