@@ -51,6 +51,10 @@ fn assert_results(stdout: &str, code: i32, headline: &str) {
     let message = first["message"].as_str().expect("a message");
     let shown = match code {
         2 => message.to_owned(),
+        // A finding about the install as a whole (no resource): `field: message`.
+        _ if first.get("resourceRef").is_none() => {
+            format!("{}: {message}", first["field"]["path"].as_str().expect("a field path"))
+        }
         _ => {
             let r = &first["resourceRef"];
             let namespace = r["namespace"].as_str().map(|ns| format!("{ns}/")).unwrap_or_default();
@@ -333,6 +337,36 @@ fn function_config_with_an_unknown_field() {
         &out,
         2,
         "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, default-cacerts-per-service, trust-namespace, mtls-enabled, client-auth, gate-client-auth, issuer-kind, issuer-name, issuer-create, pkcs12-profile",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn a_key_store_profile_the_releases_java_cannot_read() {
+    let work = workdir("profile");
+    let out = krm_gate(work.path(), &platform("  bom: {version: 1.27.0}\n  mtls: {pkcs12Profile: Modern2023}\n"));
+    assert_fails(
+        &out,
+        1,
+        "functionConfig spec.mtls.pkcs12Profile: Modern2023 key stores (HMAC-SHA256 MAC) cannot be read by the Java of Spinnaker 1.27.0's images of gate (alpine:3.11 openjdk11-jre 11.0.5-11.0.9, slim): Java 11 reads them only from 11.0.12; remove spec.mtls.pkcs12Profile (LegacyDES is read by every Java) or pin a later release",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn a_metrics_sidecar_under_client_auth_need() {
+    let work = workdir("metrics");
+    let sidecar = "      - name: monitoring-daemon\n        image: us-docker.pkg.dev/spinnaker-community/docker/monitoring-daemon:1.4.0\n";
+    let orca = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/orca/deployment.yml")).replacen(
+        "      containers:\n",
+        &format!("      containers:\n{sidecar}"),
+        1,
+    );
+    let out = h::run_function(work.path(), &h::resource_list(&[&orca], &platform("  bom: {version: 1.27.0}\n")));
+    assert_fails(
+        &out,
+        1,
+        "Deployment/orca spec.template.spec.containers[0].image: the monitoring-daemon sidecar reads https://localhost:8083/spectator/metrics without a client certificate, and orca requires one there (clientAuth need; the metrics endpoint is on the main port, not the management port): set spec.mtls.clientAuth: want, remove the monitoring-daemon sidecar, or leave orca out of spec.services",
         Stdout::Results,
     );
 }

@@ -241,7 +241,9 @@ fn check_pkcs12_profile(ctx: &Context, services: &[Service]) -> Result<(), Strin
         return Ok(());
     }
     Err(format!(
-        "Modern2023 key stores (HMAC-SHA256 MAC) cannot be read by the Java of Spinnaker {release}'s images of {}:          Java 11 reads them only from 11.0.12; remove pkcs12Profile (LegacyDES, read by every Java) or pin a later release",
+        "Modern2023 key stores (HMAC-SHA256 MAC) cannot be read by the Java of Spinnaker {release}'s images of {}: \
+         Java 11 reads them only from 11.0.12; remove spec.mtls.pkcs12Profile (LegacyDES is read by every Java) or pin \
+         a later release",
         unreadable.join("; ")
     ))
 }
