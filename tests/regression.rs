@@ -259,3 +259,27 @@ fn run_with_all(items: &[&str], config: &str) -> String {
     h::install_bom(root.path());
     h::run_function(root.path(), &h::resource_list(items, config)).success().stdout
 }
+
+/// Issue 10: a probe adapted to TLS (TCP, then the management port) could not go back: a later run with
+/// `clientAuth: want`, or with mTLS off, started from the adapted probe. The manifest's own probe is kept in
+/// an annotation and every run adapts from it.
+#[test]
+fn probes_are_adapted_from_the_manifests_own_on_every_run() {
+    let root = h::TempDir::new("regression-probes");
+    h::install_bom(root.path());
+    let clouddriver = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/clouddriver/deployment.yml"));
+    let need = h::run_function(root.path(), &h::resource_list(&[&clouddriver], FULL_CONFIG)).success().stdout;
+    assert!(need.contains("port: 8558\n"), "{need}");
+    assert!(need.contains("spinnaker-krm.dev/original-probes: "), "{need}");
+    let want_config = format!("{FULL_CONFIG}  mtls: {{clientAuth: want}}\n");
+    let want = h::run_function(root.path(), &h::with_function_config(&need, &want_config)).success().stdout;
+    assert!(!want.contains("port: 8558\n"), "{want}");
+    assert!(
+        want.contains("httpGet:\n              path: /health\n              port: http\n              scheme: HTTPS\n"),
+        "{want}"
+    );
+    let off_config = format!("{FULL_CONFIG}  truststore: {{mode: none}}\n  mtls: {{enabled: false}}\n");
+    let off = h::run_function(root.path(), &h::with_function_config(&want, &off_config)).success().stdout;
+    let fresh = h::run_function(root.path(), &h::resource_list(&[&clouddriver], &off_config)).success().stdout;
+    assert_eq!(off, fresh, "mTLS off after need and want is the manifest as if mTLS had never been on");
+}

@@ -5,7 +5,8 @@
 //!
 //! Ownership is explicit: volumes, mounts and init containers named `spinnaker-krm-*` are ours, and the
 //! env vars we set are listed in the pod-template annotation [`MANAGED_ENV_ANNOTATION`]. A variable of
-//! the same name that the user set with another value is a conflict, reported, never overwritten.
+//! the same name that the user set with another value is a conflict, reported, never overwritten. Probes
+//! adapted to TLS keep the manifest's own in [`PROBES_ANNOTATION`], which every run adapts from.
 
 use super::certs;
 use super::pod::{self, PodInjection};
@@ -320,6 +321,8 @@ pub fn inject(
         return None;
     }
     let previous = managed_env(item);
+    let previous_probes =
+        item.path_str(&["spec", "template", "metadata", "annotations", PROBES_ANNOTATION]).map(str::to_owned);
     let pod = item.path(&["spec", "template", "spec"]).and_then(Node::as_mapping)?;
     let shaped = |key: &str, m: &Mapping| m.get(key).is_none_or(|n| n.is_null() || n.as_sequence().is_some());
     for key in ["volumes", "initContainers"] {
@@ -377,12 +380,31 @@ pub fn inject(
         password_first(list);
     }
     sync(container, "volumeMounts", "name", injection.mounts, |m| is_ours(m.get_str("name")));
-    if mtls {
-        adapt_probes(container, ctx.config.spec.mtls.client_auth_for(workload.service), workload.service);
+    // Probes are adapted from the manifest's own (kept in PROBES_ANNOTATION the first time they change), so a
+    // later run with another clientAuth, or with mTLS off, starts from what the user wrote.
+    let mut originals = original_probes(&previous_probes);
+    let client_auth = mtls.then(|| ctx.config.spec.mtls.client_auth_for(workload.service));
+    restore_probes(container, &originals, client_auth, workload.service);
+    if let Some(client_auth) = client_auth {
+        let before = probes_of(container);
+        adapt_probes(container, client_auth, workload.service);
+        for (name, probe) in before {
+            if container.get(name) != Some(&probe) {
+                originals.entry(name.to_owned()).or_insert(probe);
+            }
+        }
+    } else {
+        originals.clear();
     }
+    let recorded = (!originals.is_empty()).then(|| {
+        let json: serde_json::Map<String, serde_json::Value> =
+            originals.iter().map(|(name, probe)| (name.clone(), probe.to_json())).collect();
+        serde_json::Value::Object(json).to_string()
+    });
     let hash = injected.unwrap_or_else(|| images_hash(item));
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
     set_annotation(item, MANAGED_ENV_ANNOTATION, listed.as_deref());
+    set_annotation(item, PROBES_ANNOTATION, recorded.as_deref());
     // The name callers use, when the input's Service for the workload has another name.
     let also = peers.iter().find(|p| p.host == workload.name && p.url_host != p.host).map(|p| p.url_host.as_str());
     tls_secret.map(|_| {
@@ -393,6 +415,64 @@ pub fn inject(
             certs::certificate(ctx, &workload.host, &workload.namespace, also)
         }
     })
+}
+
+/// The pod-template annotation holding, as JSON, the probes of the service container as the manifest had them
+/// before spinnaker-krm adapted them to TLS (so they can be restored).
+pub const PROBES_ANNOTATION: &str = "spinnaker-krm.dev/original-probes";
+
+const PROBES: [&str; 3] = ["readinessProbe", "livenessProbe", "startupProbe"];
+
+/// The container's probes, by name.
+fn probes_of(container: &Mapping) -> Vec<(&'static str, Node)> {
+    PROBES.iter().filter_map(|name| Some((*name, container.get(name)?.clone()))).collect()
+}
+
+/// The probes a previous run recorded (JSON is YAML, so the parser reads it).
+fn original_probes(recorded: &Option<String>) -> std::collections::BTreeMap<String, Node> {
+    let Some(text) = recorded else { return Default::default() };
+    let Ok(mut docs) = crate::yaml::parse_stream(text, Default::default()) else { return Default::default() };
+    let Some(Node::Mapping(map)) = docs.pop() else { return Default::default() };
+    map.iter()
+        .filter(|(name, probe)| PROBES.contains(&name.value()) && probe.as_mapping().is_some())
+        .map(|(name, probe)| (name.value().to_owned(), as_written(probe)))
+        .collect()
+}
+
+/// A node read back from JSON written as a manifest would be: strings plain where that is safe (the JSON
+/// quotes every key and string), block collections. Numbers and booleans are plain already.
+fn as_written(node: &Node) -> Node {
+    match node.view() {
+        View::Scalar(scalar) => match scalar.as_str() {
+            Some(text) => Node::string(text),
+            None => node.clone(),
+        },
+        View::Mapping(mapping) => {
+            let entries: Vec<(&str, Node)> = mapping.iter().map(|(k, v)| (k.value(), as_written(v))).collect();
+            Node::Mapping(entries.into_iter().collect())
+        }
+        View::Sequence(sequence) => Node::Sequence(sequence.iter().map(as_written).collect()),
+    }
+}
+
+/// Puts a recorded probe back when the container's is not what adapting it under `client_auth` (None: mTLS
+/// off) gives, compared by meaning: a probe already adapted the same way stays as it is, byte for byte.
+fn restore_probes(
+    container: &mut Mapping,
+    originals: &std::collections::BTreeMap<String, Node>,
+    client_auth: Option<ClientAuth>,
+    service: Service,
+) {
+    for (name, original) in originals {
+        let Some(current) = container.get(name) else { continue };
+        let mut expected: Mapping = [(name.as_str(), original.clone())].into_iter().collect();
+        if let Some(client_auth) = client_auth {
+            adapt_probes(&mut expected, client_auth, service);
+        }
+        if expected.get(name).map(Node::to_json) != Some(current.to_json()) {
+            container.insert(name, original.clone());
+        }
+    }
 }
 
 /// The env vars a previous run set, from its annotation.
