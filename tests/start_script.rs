@@ -95,6 +95,8 @@ struct Started {
     ok: bool,
     options: Vec<String>,
     password_env: String,
+    /// The JVM's own /proc/self/cmdline, argument by argument.
+    cmdline: Vec<String>,
     /// Every execve of the process tree, as strace printed it.
     command_lines: String,
     stderr: String,
@@ -114,6 +116,7 @@ fn start(shell: &str, script: &str, opts: &str, env: &[(String, String)], dir: &
         ok: out.status.success(),
         options: Vec::new(),
         password_env: String::new(),
+        cmdline: Vec::new(),
         command_lines: h::read_file(&trace),
         stderr: out.stderr,
     };
@@ -121,6 +124,7 @@ fn start(shell: &str, script: &str, opts: &str, env: &[(String, String)], dir: &
         match line.split_once(' ') {
             Some(("option", hex)) => started.options.push(unhex(hex)),
             Some(("env", hex)) => started.password_env = unhex(hex),
+            Some(("cmdline", hex)) => started.cmdline.push(unhex(hex)),
             _ => {}
         }
     }
@@ -181,6 +185,8 @@ fn both_gradle_start_scripts_pass_the_rendered_options_exactly_and_never_the_pas
                 }
                 assert_eq!(started.password_env, PASSWORD, "{what}: the key store password reaches the JVM unchanged");
                 assert!(started.command_lines.contains("execve("), "{what}: strace recorded nothing");
+                assert!(started.cmdline.iter().any(|a| a.ends_with("java")), "{what}: {:?}", started.cmdline);
+                assert!(!started.cmdline.iter().any(|a| a.contains(TOKEN)), "{what}: {:?}", started.cmdline);
                 assert!(
                     !started.command_lines.contains(TOKEN),
                     "{what}: the password is on a command line:\n{}",
