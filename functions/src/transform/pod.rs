@@ -5,16 +5,16 @@
 //! The init container runs in the service's own BOM-pinned image (it has `keytool` and the same default
 //! `cacerts`, wherever that image keeps it: see [`INIT_SCRIPT`] and `releases.rs`). Its script is a
 //! constant: every value it uses arrives through the environment, so nothing from the config is ever
-//! interpolated into a shell.
+//! interpolated into a shell. It builds the store in a temporary file and renames it, so a re-run after a
+//! pod restart (the emptyDir survives) succeeds, and it imports every certificate of the CA bundle (two
+//! during a CA rotation), not only the first.
 //!
 //! Passwords: the trust store holds public certificates only, so its password is the JDK's well-known
 //! `changeit` ([`TRUSTSTORE_PASSWORD`], also kork's default `ok-http-client.trust-store-password`), and the
 //! JVM-wide `-Djavax.net.ssl.trustStorePassword` in `<SVC>_OPTS`, which the Gradle start script evaluates
 //! with a shell (`eval set --`, or splits with `xargs`), carries that fixed value and nothing secret. The key
 //! store password reaches Spring only as the env var [`PASSWORD_ENV`] (a `secretKeyRef`) read through
-//! `${...}` placeholders, never on a command line. It builds the store in a
-//! temporary file and renames it, so a re-run after a pod restart (the emptyDir survives) succeeds, and
-//! it imports every certificate of the CA bundle (two during a CA rotation), not only the first.
+//! `${...}` placeholders, never on a command line.
 
 use super::Context;
 use crate::config::TruststoreMode;
