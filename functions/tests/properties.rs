@@ -695,7 +695,7 @@ fn workload_owns(change: &Change, service: Option<&(String, Service)>, declared:
     match k.as_slice() {
         ["spec", "template", "metadata"] | ["spec", "template", "metadata", "annotations"] => container_only,
         ["spec", "template", "metadata", "annotations", key] => {
-            *key == HASH_ANNOTATION || *key == MANAGED_ENV_ANNOTATION
+            *key == HASH_ANNOTATION || *key == MANAGED_ENV_ANNOTATION || *key == transform::PROBES_ANNOTATION
         }
         ["spec", "template", "spec", "volumes" | "initContainers"] => container_only,
         ["spec", "template", "spec", "volumes" | "initContainers", name, ..] if ours(name) => true,

@@ -16,7 +16,7 @@ pub use operator::{deployed_services, PATCH_MARKER};
 pub use pin::variant_of;
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
 pub use spring::MANAGEMENT_PORT;
-pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION};
+pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION, PROBES_ANNOTATION};
 
 use crate::bom::Bom;
 use crate::config::SpinnakerPlatform;
