@@ -416,10 +416,19 @@ fn dot_dot_is_refused_in_default_cacerts_and_allowed_in_bom_dir() {
         "functionConfig spec.truststore.defaultCacerts: \"/etc/ssl/../cacerts\" is not a valid path to the JDK truststore; use an absolute file path of letters, digits, '.', '_' and '-' with no '..' component and no '//' (e.g. /etc/ssl/certs/java/cacerts)",
         Stdout::Results,
     );
-    // A BOM at the repository root, above the kustomization: `..` works.
+    // A BOM at the repository root, above the kustomization: `..` works inside the repository ...
+    std::fs::create_dir_all(root.path().join(".git")).unwrap();
     let config = h::pinning_config("").replace("    dir: bom\n", "    dir: ../bom\n");
     let out = krm_gate(&work, &config).success();
     assert_eq!(h::image_lines(&out.stdout), [h::pinned_image("gate")]);
+    // ... and never above it: with the repository at app/, ../bom is not read.
+    std::fs::create_dir_all(work.join(".git")).unwrap();
+    let out = krm_gate(&work, &config).failure();
+    assert!(
+        out.stderr.contains("cannot find the BOM ../bom/1.27.0.yml") && out.stderr.contains("searched nothing: "),
+        "{}",
+        out.stderr
+    );
 }
 
 // ---- the BOM -------------------------------------------------------------------------------------
@@ -432,7 +441,7 @@ fn bom_missing() {
     assert_fails(
         &out,
         2,
-        &format!("cannot read the BOM bom/1.27.0.yml ({dir}/bom/1.27.0.yml: no such file); put the Spinnaker 1.27.0 BOM there, or point spec.bom.dir or spec.bom.file at it (relative to {dir})"),
+        &format!("cannot find the BOM bom/1.27.0.yml for spec.bom.version 1.27.0 in {dir} only (it is in no Git repository, so no directory above it is read); searched {dir}/bom/1.27.0.yml; put the Spinnaker 1.27.0 BOM at {dir}/bom/1.27.0.yml, or point spec.bom.dir at it"),
         Stdout::Results,
     );
 }

@@ -228,7 +228,9 @@ fn a_broken_bom_fails_with_a_readable_message_and_no_objects() {
     let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).unwrap_err();
     let first = ui_error(&err).lines().next().unwrap().to_owned();
     assert!(
-        first.contains("cannot read the BOM bom/1.27.0.yml") && first.contains("put the Spinnaker 1.27.0 BOM there"),
+        first.contains("cannot find the BOM bom/1.27.0.yml")
+            && first.contains("searched ")
+            && first.contains("put the Spinnaker 1.27.0 BOM at "),
         "{first}"
     );
 }
