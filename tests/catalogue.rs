@@ -323,7 +323,7 @@ fn function_config_with_an_unknown_field() {
     assert_fails(
         &out,
         2,
-        "functionConfig spec.mtls.clientAuht: unknown field `clientAuht`, expected one of `enabled`, `clientAuth`, `gateClientAuth`, `issuer`",
+        "functionConfig spec.mtls.clientAuht: unknown field `clientAuht`, expected one of `enabled`, `clientAuth`, `gateClientAuth`, `gateListener`, `issuer`",
         Stdout::Results,
     );
     // kpt's `-- key=value` form (a ConfigMap).
@@ -332,7 +332,7 @@ fn function_config_with_an_unknown_field() {
     assert_fails(
         &out,
         2,
-        "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, trust-namespace, mtls-enabled, client-auth, gate-client-auth, issuer-kind, issuer-name, issuer-create",
+        "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, trust-namespace, mtls-enabled, client-auth, gate-client-auth, gate-listener, issuer-kind, issuer-name, issuer-create",
         Stdout::Results,
     );
 }
@@ -601,7 +601,7 @@ fn verify_fails_an_unprotected_stream() {
     assert_fails(
         &out,
         1,
-        "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 8 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
+        "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 5 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
         Stdout::Empty,
     );
 }

@@ -20,8 +20,13 @@
 //! * `spec.bom.dir` and `spec.bom.file` are exclusive; with neither, the dir is `bom`. A flat `bom-dir`
 //!   override replaces a `file` and vice versa; both in one set of overrides is an error.
 //! * `..` is allowed in BOM paths (BOMs often live at the repository root: `../../bom`); absolute paths are not.
-//! * `spec.mtls.gateClientAuth` (added): gate's server-side client-auth, `want` unless set, because browsers
-//!   and the ingress call gate without a client certificate (DESIGN.md "mTLS").
+//! * `spec.mtls.gateListener` (added): gate's own listener, `http` unless set. Browsers, ingress controllers,
+//!   the Operator's `expose` and deck's `/gate` proxy reach gate over plain HTTP, and nothing inside Spinnaker
+//!   calls gate; gate still calls the other services over mTLS as a client. `https` is the opt-in; then
+//!   whatever fronts gate must say HTTPS, or the run refuses (README "Gate's front door").
+//! * `spec.mtls.gateClientAuth` (added): client-auth of gate's HTTPS listener, `want` unless set. Setting it
+//!   without `gateListener` means `gateListener: https` (it asks for a TLS listener); with `gateListener:
+//!   http` it is an error.
 //! * `spec.mode` (added): `transform` (default) or `verify`, also the flat key `mode`.
 //! * Flat overrides: `extra-pins` merges into the existing pins (a service given again is replaced);
 //!   `services` replaces the list; an empty `bom-registry` clears the registry; the last of a repeated key wins.
@@ -59,6 +64,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("mtls-enabled", "spec.mtls.enabled (true|false)"),
     ("client-auth", "spec.mtls.clientAuth"),
     ("gate-client-auth", "spec.mtls.gateClientAuth"),
+    ("gate-listener", "spec.mtls.gateListener"),
     ("issuer-kind", "spec.mtls.issuer.kind"),
     ("issuer-name", "spec.mtls.issuer.name"),
     ("issuer-create", "spec.mtls.issuer.create (true|false)"),
@@ -157,6 +163,17 @@ impl ClientAuth {
             ClientAuth::Want => "want",
         }
     }
+}
+
+/// What gate's own port serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateListener {
+    /// Plain HTTP, as browsers, ingress controllers and the Operator's `expose` reach it (the default).
+    #[default]
+    Http,
+    /// HTTPS with gate's certificate (client-auth `gateClientAuth`); the front doors must speak HTTPS.
+    Https,
 }
 
 /// The kind of cert-manager issuer that signs the service certificates.
@@ -329,20 +346,44 @@ pub struct Mtls {
     pub enabled: bool,
     /// Server-side client-auth of every JVM service but gate. Default `need`.
     pub client_auth: ClientAuth,
-    /// Gate's server-side client-auth; unset means `want` (browsers and the ingress have no client certificate).
+    /// Client-auth of gate's HTTPS listener; unset means `want` (browsers and the ingress have no client
+    /// certificate). Set, it implies `gateListener: https`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate_client_auth: Option<ClientAuth>,
+    /// Gate's own listener; unset means `http`, or `https` when `gateClientAuth` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_listener: Option<GateListener>,
     #[serde(deserialize_with = "null_as_default")]
     pub issuer: Issuer,
 }
 
 impl Default for Mtls {
     fn default() -> Self {
-        Mtls { enabled: true, client_auth: ClientAuth::Need, gate_client_auth: None, issuer: Issuer::default() }
+        Mtls {
+            enabled: true,
+            client_auth: ClientAuth::Need,
+            gate_client_auth: None,
+            gate_listener: None,
+            issuer: Issuer::default(),
+        }
     }
 }
 
 impl Mtls {
+    /// Whether `service` serves TLS on its own port (with mTLS on): every JVM service but gate, and gate
+    /// with `gateListener: https` (or a `gateClientAuth`).
+    pub fn serves_tls(&self, service: Service) -> bool {
+        self.enabled && (service != Service::Gate || self.gate_listener() == GateListener::Https)
+    }
+
+    /// Gate's listener: `gateListener`, else `https` when `gateClientAuth` is set, else `http`.
+    pub fn gate_listener(&self) -> GateListener {
+        self.gate_listener.unwrap_or(match self.gate_client_auth {
+            Some(_) => GateListener::Https,
+            None => GateListener::Http,
+        })
+    }
+
     /// The server-side client-auth for `service`: gate's own setting (default `want`), else `clientAuth`.
     pub fn client_auth_for(&self, service: Service) -> ClientAuth {
         match service {
@@ -568,6 +609,7 @@ impl SpinnakerPlatform {
                 "mtls-enabled" => spec.mtls.enabled = parse_bool(value).map_err(bad)?,
                 "client-auth" => spec.mtls.client_auth = parse_enum(value).map_err(bad)?,
                 "gate-client-auth" => spec.mtls.gate_client_auth = Some(parse_enum(value).map_err(bad)?),
+                "gate-listener" => spec.mtls.gate_listener = Some(parse_enum(value).map_err(bad)?),
                 "issuer-kind" => spec.mtls.issuer.kind = parse_enum(value).map_err(bad)?,
                 "issuer-name" => {
                     check_name(value).map_err(bad)?;
@@ -643,6 +685,13 @@ impl SpinnakerPlatform {
                 "spec.mtls.issuer.kind",
                 "issuer.create builds a cluster-wide CA chain and needs kind ClusterIssuer; set kind: ClusterIssuer, \
                  or create: false and bring your own Issuer",
+            ));
+        }
+        if spec.mtls.gate_listener == Some(GateListener::Http) && spec.mtls.gate_client_auth.is_some() {
+            return Err(ConfigError::invalid(
+                "spec.mtls.gateClientAuth",
+                "applies to gate's HTTPS listener, but gateListener is http; remove gateClientAuth, or set \
+                 gateListener: https (then whatever fronts gate must speak HTTPS to it)",
             ));
         }
         if spec.mtls.enabled && truststore.mode == TruststoreMode::None {
@@ -1048,6 +1097,7 @@ spec:
                 enabled: true,
                 client_auth: ClientAuth::Need,
                 gate_client_auth: None,
+                gate_listener: None,
                 issuer: Issuer { kind: IssuerKind::ClusterIssuer, name: "spinnaker-ca".into(), create: true },
             },
             services: vec![],
@@ -1391,7 +1441,7 @@ spec:
              truststore-mode: trust-manager\n  ca-bundle-configmap: bundle\n  ca-bundle-key: ca.crt\n  \
              password-secret-name: pw\n  password-secret-key: PW\n  default-cacerts: /opt/java/cacerts\n  \
              trust-namespace: trust\n  \
-             mtls-enabled: 'false'\n  client-auth: want\n  gate-client-auth: need\n  issuer-kind: Issuer\n  \
+             mtls-enabled: 'false'\n  client-auth: want\n  gate-client-auth: need\n  gate-listener: https\n  issuer-kind: Issuer\n  \
              issuer-name: my-ca\n  issuer-create: 'false'\n",
         ))
         .unwrap();
@@ -1415,13 +1465,14 @@ spec:
                 enabled: false,
                 client_auth: ClientAuth::Want,
                 gate_client_auth: Some(ClientAuth::Need),
+                gate_listener: Some(GateListener::Https),
                 issuer: Issuer { kind: IssuerKind::Issuer, name: "my-ca".into(), create: false },
             },
             services: vec![Service::Gate, Service::Clouddriver],
             mode: Mode::Verify,
         };
         assert_eq!(p.spec, expected);
-        assert_eq!(FLAT_KEYS.len(), 21, "a new flat key needs a line in this test");
+        assert_eq!(FLAT_KEYS.len(), 22, "a new flat key needs a line in this test");
     }
 
     #[test]

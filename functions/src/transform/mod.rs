@@ -5,6 +5,7 @@
 //! collected for every target, so one run reports all of them, and nothing is emitted when there is any.
 
 mod certs;
+mod front_door;
 mod operator;
 mod pin;
 mod pod;
@@ -119,8 +120,20 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
         .filter_map(|item| Some((item, workload::jvm_workload(item, ctx)?)))
         .collect();
-    let peers: Vec<spring::Peer> = jvm_workloads.iter().filter_map(|(_, w)| workload::as_peer(w)).collect();
+    // Peers are called over https, so a service that serves plain HTTP (gate, by default) is none.
+    let peers: Vec<spring::Peer> = jvm_workloads
+        .iter()
+        .filter(|(_, w)| ctx.config.spec.mtls.serves_tls(w.service))
+        .filter_map(|(_, w)| workload::as_peer(w))
+        .collect();
     let mut memo = workload::Memo::for_workloads(&jvm_workloads, &peers);
+    // Read before anything changes: front doors are never edited, only checked.
+    if ctx.config.spec.mtls.enabled && ctx.selects(Service::Gate) {
+        let mut gate_services: Vec<String> = vec!["gate".into(), "spin-gate".into()];
+        gate_services
+            .extend(jvm_workloads.iter().filter(|(_, w)| w.service == Service::Gate).map(|(_, w)| w.name.clone()));
+        findings.extend(front_door::check(items, ctx, &gate_services));
+    }
     for item in items.iter_mut() {
         let Some(target) = target_of(item) else { continue };
         // Problems are named with the item's identity, which the transform never changes: it is read

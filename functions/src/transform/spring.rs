@@ -32,7 +32,8 @@ pub struct Peer {
     pub namespace: String,
 }
 
-/// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https.
+/// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https. A service that
+/// does not serve TLS itself (gate with `gateListener: http`) gets only the client side.
 pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Settings {
     let placeholder = format!("${{{PASSWORD_ENV}}}");
     let trust_password = match ctx.config.spec.truststore.mode {
@@ -58,6 +59,7 @@ pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Setting
         ("ok-http-client.trust-store-password", text(&trust_password)),
     ]
     .into_iter()
+    .filter(|(property, _)| ctx.config.spec.mtls.serves_tls(service) || !property.starts_with("server."))
     .map(|(property, value)| (property.to_owned(), value))
     .collect();
     for peer in peers.iter().filter(|p| p.service.is_jvm()) {

@@ -312,8 +312,12 @@ pub fn inject(
         password_first(list);
     }
     sync(container, "volumeMounts", "name", injection.mounts, |m| is_ours(m.get_str("name")));
-    if mtls {
+    if mtls && ctx.config.spec.mtls.serves_tls(workload.service) {
         adapt_probes(container, ctx.config.spec.mtls.client_auth_for(workload.service), workload.service);
+    } else if previous.iter().any(|p| p == "SERVER_SSL_ENABLED") {
+        // An earlier run made this service serve TLS (gate before `gateListener: http`) and its HTTP
+        // probes HTTPS: back to HTTP, as a fresh run leaves them.
+        plain_http_probes(container);
     }
     let hash = injected.unwrap_or_else(|| images_hash(item));
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
@@ -416,6 +420,16 @@ fn adapt_probes(container: &mut Mapping, client_auth: ClientAuth, service: Servi
                 let http = build::map([("path", build::s(&path)), ("port", port), ("scheme", build::s("HTTPS"))]);
                 probe.replace_entry(check, "httpGet", http);
             }
+        }
+    }
+}
+
+/// HTTPS `httpGet` probes back to plain HTTP.
+fn plain_http_probes(container: &mut Mapping) {
+    for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+        let http = container.get_mut(probe).and_then(Node::as_mapping_mut).and_then(|p| p.get_mut("httpGet"));
+        if let Some(http) = http.and_then(Node::as_mapping_mut).filter(|h| h.get_str("scheme") == Some("HTTPS")) {
+            http.remove("scheme");
         }
     }
 }
