@@ -85,9 +85,8 @@ pub fn check(items: &[Node], ctx: &Context, gate_services: &[String]) -> Vec<Fin
                     (false, Some(annotation)) => report(item, "metadata.annotations", format!(
                         "says gate's backend speaks HTTPS ({annotation}) but gate serves plain HTTP (spec.mtls.gateListener is http, the default); remove that annotation, or set spec.mtls.gateListener: https"
                     )),
-                    (true, None) if exposed => report(item, "spec.type", format!(
-                        "exposes gate directly, and with spec.mtls.gateListener: https browsers would get gate's cluster-internal certificate; terminate TLS in front of it (service.beta.kubernetes.io/aws-load-balancer-backend-protocol: https, or an Ingress) or set spec.mtls.gateListener: http"
-                    )),
+                    (true, None) if exposed => report(item, "spec.type", 
+                        "exposes gate directly, and with spec.mtls.gateListener: https browsers would get gate's cluster-internal certificate; terminate TLS in front of it (service.beta.kubernetes.io/aws-load-balancer-backend-protocol: https, or an Ingress) or set spec.mtls.gateListener: http".to_owned()),
                     _ => {}
                 }
             }
