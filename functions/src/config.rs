@@ -25,8 +25,8 @@
 //!   calls gate; gate still calls the other services over mTLS as a client. `https` is the opt-in; then
 //!   whatever fronts gate must say HTTPS, or the run refuses (README "Gate's front door").
 //! * `spec.mtls.gateClientAuth` (added): client-auth of gate's HTTPS listener, `want` unless set. Setting it
-//!   without `gateListener` means `gateListener: https` (it asks for a TLS listener); with `gateListener:
-//!   http` it is an error.
+//!   without `gateListener` means `gateListener: https` (it asks for a TLS listener, as before this field
+//!   existed); an explicit `gateListener: http` wins (ArgoCD's UI may send back every announced parameter).
 //! * `spec.mode` (added): `transform` (default) or `verify`, also the flat key `mode`.
 //! * Flat overrides: `extra-pins` merges into the existing pins (a service given again is replaced);
 //!   `services` replaces the list; an empty `bom-registry` clears the registry; the last of a repeated key wins.
@@ -154,6 +154,15 @@ pub enum ClientAuth {
     Need,
     /// A client certificate is requested and verified when presented.
     Want,
+}
+
+impl GateListener {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateListener::Http => "http",
+            GateListener::Https => "https",
+        }
+    }
 }
 
 impl ClientAuth {
@@ -685,13 +694,6 @@ impl SpinnakerPlatform {
                 "spec.mtls.issuer.kind",
                 "issuer.create builds a cluster-wide CA chain and needs kind ClusterIssuer; set kind: ClusterIssuer, \
                  or create: false and bring your own Issuer",
-            ));
-        }
-        if spec.mtls.gate_listener == Some(GateListener::Http) && spec.mtls.gate_client_auth.is_some() {
-            return Err(ConfigError::invalid(
-                "spec.mtls.gateClientAuth",
-                "applies to gate's HTTPS listener, but gateListener is http; remove gateClientAuth, or set \
-                 gateListener: https (then whatever fronts gate must speak HTTPS to it)",
             ));
         }
         if spec.mtls.enabled && truststore.mode == TruststoreMode::None {
