@@ -19,7 +19,8 @@
 //! * Nested references default per field: `caBundle: {configMap: my-bundle}` keeps key `mtls-cacerts`.
 //! * `spec.bom.dir` and `spec.bom.file` are exclusive; with neither, the dir is `bom`. A flat `bom-dir`
 //!   override replaces a `file` and vice versa; both in one set of overrides is an error.
-//! * `..` is allowed in BOM paths (BOMs often live at the repository root: `../../bom`); absolute paths are not.
+//! * BOM paths are relative; absolute paths are not accepted. The binary looks them up from the working
+//!   directory up to the repository root and never reads above it (`..` included) or through a symlink out.
 //! * `spec.mtls.gateListener` (added): gate's own listener, `http` unless set. Browsers, ingress controllers,
 //!   the Operator's `expose` and deck's `/gate` proxy reach gate over plain HTTP, and nothing inside Spinnaker
 //!   calls gate; gate still calls the other services over mTLS as a client. `https` is the opt-in; then
@@ -254,10 +255,11 @@ impl Spec {
 pub struct BomConfig {
     /// The Spinnaker release to pin (required), e.g. `1.27.0` or `2025.3.2`.
     pub version: String,
-    /// Directory holding `<version>.yml`, relative to the working directory. `bom` when neither dir nor file is set.
+    /// Directory holding `<version>.yml`, relative to the working directory or any directory above it up to
+    /// the repository root. `bom` when neither dir nor file is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
-    /// An explicit BOM file, relative to the working directory; exclusive with `dir`.
+    /// An explicit BOM file, looked up as `dir` is; exclusive with `dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     /// Registry for every image (`host[:port][/path]`); overrides the BOM's `artifactSources.dockerRegistry`.
