@@ -54,9 +54,12 @@ pub fn render_dir(
     search: &pipeline::BomSearch,
     overrides: &[(String, String)],
 ) -> Result<String, Failure> {
-    let prepared = pipeline::prepare_in(&read_config(config_path)?, search, overrides)?;
-    let mut items = match kustomization(dir) {
-        Some(file) => kustomize_build(dir, &file)?,
+    let function_config = read_config(config_path)?;
+    // kustomize first: a kustomization that cannot build is the first thing to fix.
+    let built = kustomization(dir).map(|file| kustomize_build(dir, &file)).transpose()?;
+    let prepared = pipeline::prepare_in(&function_config, search, overrides)?;
+    let mut items = match built {
+        Some(items) => items,
         None => source::read_dir(dir, &prepared.non_manifests(dir, config_path))?,
     };
     let summary = pipeline::run(&mut items, &prepared)?;
