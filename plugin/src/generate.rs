@@ -181,6 +181,15 @@ mod tests {
     }
 
     #[test]
+    fn argocd_s_source_path_names_the_repository_root() {
+        let copy = Path::new("/spinnaker-krm-no-such-copy");
+        let search = argocd_search(&copy.join("apps/spinnaker"), Some(std::ffi::OsStr::new("apps/spinnaker")));
+        assert_eq!(search.root.as_deref(), Some(copy));
+        let top = argocd_search(copy, Some(std::ffi::OsStr::new("")));
+        assert_eq!(top.root.as_deref(), Some(top.start.as_path()), "an app at the repository root");
+    }
+
+    #[test]
     fn kustomize_errors_become_one_line_with_the_fix() {
         let f = kustomize_failure(
             "kustomization.yaml",

@@ -248,3 +248,22 @@ pub fn check(items: &[Node], config: &SpinnakerPlatform, bom: Option<&Bom>) -> R
         Err(failure)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_runs_from_the_start_up_to_the_root_and_no_further() {
+        let search = BomSearch { start: PathBuf::from("/r/overlays/prod"), root: Some(PathBuf::from("/r")) };
+        assert_eq!(search.dirs(), [Path::new("/r/overlays/prod"), Path::new("/r/overlays"), Path::new("/r")]);
+        let alone = BomSearch { start: PathBuf::from("/tmp/x"), root: None };
+        assert_eq!(alone.dirs(), [Path::new("/tmp/x")]);
+    }
+
+    #[test]
+    fn dot_dot_is_resolved_by_name_before_the_root_check() {
+        assert_eq!(normalize(Path::new("/r/a/../bom/./1.27.0.yml")), Path::new("/r/bom/1.27.0.yml"));
+        assert!(!normalize(Path::new("/r/../bom/1.27.0.yml")).starts_with("/r"));
+    }
+}
