@@ -307,3 +307,44 @@ fn render_and_generate_give_the_same_objects_on_every_example_directory() {
         out.stdout
     );
 }
+
+/// When the last kustomization kustomize loads is outside the repository (a shared or remote component),
+/// no file search can reach the BOM; the root kustomization carries it in the stream instead, as a
+/// local-config ConfigMap `spinnaker-bom` that kustomize leaves out of its output.
+#[test]
+fn a_component_outside_the_repository_needs_the_bom_carried_in_the_stream() {
+    let outer = h::TempDir::new("carried");
+    let repo = outer.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    h::install_bom(&repo);
+    write_base(&repo);
+    write_components(&outer.path().join("shared"));
+    h::write_file(&repo.join("spinnaker-krm.yaml"), &transformer());
+    let plain = "namespace: spinnaker\nresources: [base]\ncomponents: [../shared/components/java-opts]\ntransformers: [spinnaker-krm.yaml]\n";
+    h::write_file(&repo.join("kustomization.yaml"), plain);
+    let out = kustomize_build(&repo).failure();
+    let shared = outer.path().join("shared/components/java-opts");
+    assert!(
+        out.stderr.contains(&format!("in {} only (it is in no Git repository", shared.display())),
+        "{}",
+        out.stderr
+    );
+
+    let carried = format!(
+        "{plain}configMapGenerator:\n- name: spinnaker-bom\n  files: [bom/1.27.0.yml]\n  options:\n    disableNameSuffixHash: true\n    annotations: {{config.kubernetes.io/local-config: \"true\"}}\n"
+    );
+    h::write_file(&repo.join("kustomization.yaml"), &carried);
+    let out = kustomize_build(&repo).success();
+    assert_protected(&repo, &repo.join("spinnaker-krm.yaml"), &out);
+    assert!(!out.stdout.contains("spinnaker-bom"), "kustomize drops the local-config ConfigMap: {}", out.stdout);
+
+    // A copy on disk where the function runs must pin the same.
+    let bom = h::read_file(&repo.join("bom/1.27.0.yml"));
+    h::write_file(&shared.join("bom/1.27.0.yml"), &bom.replace("version: 6.54.1", "version: 6.54.9"));
+    let out = kustomize_build(&repo).failure();
+    assert!(
+        out.stderr.contains("two different BOMs for 1.27.0 in reach: the ConfigMap spinnaker-bom in the stream and"),
+        "{}",
+        out.stderr
+    );
+}

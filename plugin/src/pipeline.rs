@@ -84,17 +84,63 @@ pub fn prepare_in(
     search: &BomSearch,
     overrides: &[(String, String)],
 ) -> Result<Prepared, Failure> {
+    prepare_with_items(function_config, search, overrides, &[])
+}
+
+/// The name of the local-config ConfigMap that carries the BOM in the stream (kustomize's
+/// `configMapGenerator` with `files: [bom/<version>.yml]` in the root kustomization, next to the
+/// transformer). kustomize passes it to the function and leaves it out of its output.
+pub const CARRIED_BOM: &str = "spinnaker-bom";
+
+/// `prepare_in`, also taking the BOM the stream carries (`CARRIED_BOM`): found wherever the function
+/// runs. Copies on disk in reach are still read: one that pins differently is an error.
+pub fn prepare_with_items(
+    function_config: &Node,
+    search: &BomSearch,
+    overrides: &[(String, String)],
+    items: &[Node],
+) -> Result<Prepared, Failure> {
     let mut config = SpinnakerPlatform::from_function_config(function_config)?;
     config.apply_overrides(overrides)?;
     if config.spec.bom.version.is_empty() {
         return Ok(Prepared { config, bom: None, bom_file: None });
     }
-    let (bom, file) = find_bom(&config, search)?;
-    Ok(Prepared { config, bom: Some(bom), bom_file: Some(file) })
+    let carried = carried_bom(items, &config)?;
+    match (find_bom(&config, search, carried.as_ref())?, carried) {
+        (Some((bom, file)), _) => Ok(Prepared { config, bom: Some(bom), bom_file: Some(file) }),
+        (None, carried) => Ok(Prepared { config, bom: carried, bom_file: None }),
+    }
 }
 
-/// Every copy of the BOM in reach, read and checked; the nearest is used.
-fn find_bom(config: &SpinnakerPlatform, search: &BomSearch) -> Result<(Bom, PathBuf), Failure> {
+/// The BOM in the local-config ConfigMap `spinnaker-bom`, key `<version>.yml`, checked like a file.
+fn carried_bom(items: &[Node], config: &SpinnakerPlatform) -> Result<Option<Bom>, Failure> {
+    let Some(map) = items.iter().find(|i| {
+        i.path_str(&["kind"]) == Some("ConfigMap")
+            && i.path_str(&["metadata", "name"]) == Some(CARRIED_BOM)
+            && i.path_str(&["metadata", "annotations", "config.kubernetes.io/local-config"]) == Some("true")
+    }) else {
+        return Ok(None);
+    };
+    let file = config.bom_path();
+    let key = file.rsplit('/').next().unwrap_or(&file);
+    let origin = format!("ConfigMap {CARRIED_BOM} data.{key}");
+    let text = map.path_str(&["data", key]).ok_or_else(|| {
+        Failure::input(format!(
+            "the local-config ConfigMap {CARRIED_BOM} carries no {key}; add the BOM file to its configMapGenerator (files: [bom/{key}]) or remove the ConfigMap"
+        ))
+    })?;
+    let bom = Bom::parse(text, &origin)?;
+    bom.check_version(&config.spec.bom.version)?;
+    Ok(Some(bom))
+}
+
+/// Every copy of the BOM in reach, read and checked; the nearest is used. With a `carried` BOM none
+/// need exist, and each must pin as it does.
+fn find_bom(
+    config: &SpinnakerPlatform,
+    search: &BomSearch,
+    carried: Option<&Bom>,
+) -> Result<Option<(Bom, PathBuf)>, Failure> {
     let relative = config.bom_path();
     let field = if config.spec.bom.file.is_some() { "spec.bom.file" } else { "spec.bom.dir" };
     // Nothing outside the repository is read; in no repository, nothing outside `start`.
@@ -123,6 +169,13 @@ fn find_bom(config: &SpinnakerPlatform, search: &BomSearch) -> Result<(Bom, Path
             )));
         }
         let bom = read_bom(&candidate, candidate.strip_prefix(&root).unwrap_or(&candidate), config)?;
+        if carried.is_some_and(|c| !same_pins(c, &bom)) {
+            return Err(Failure::input(format!(
+                "two different BOMs for {} in reach: the ConfigMap {CARRIED_BOM} in the stream and {}; keep one copy (the file the ConfigMap is generated from) and delete the other",
+                config.spec.bom.version,
+                candidate.display()
+            )));
+        }
         if let Some((first, first_file)) = found.first() {
             if !same_pins(first, &bom) {
                 return Err(Failure::input(format!(
@@ -137,7 +190,11 @@ fn find_bom(config: &SpinnakerPlatform, search: &BomSearch) -> Result<(Bom, Path
     }
     if let Some((bom, file)) = found.into_iter().next() {
         tracing::debug!(bom = %file.display(), version = %bom.version, "loaded BOM");
-        return Ok((bom, file));
+        return Ok(Some((bom, file)));
+    }
+    if carried.is_some() {
+        tracing::debug!(bom = CARRIED_BOM, "loaded the BOM carried in the stream");
+        return Ok(None);
     }
     let (reach, everywhere) = match &search.root {
         Some(_) => (
