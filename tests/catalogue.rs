@@ -327,7 +327,7 @@ fn function_config_with_an_unknown_field() {
     assert_fails(
         &out,
         2,
-        "functionConfig spec.mtls.clientAuht: unknown field `clientAuht`, expected one of `enabled`, `clientAuth`, `gateClientAuth`, `issuer`, `pkcs12Profile`",
+        "functionConfig spec.mtls.clientAuht: unknown field `clientAuht`, expected one of `enabled`, `clientAuth`, `gateClientAuth`, `gateListener`, `issuer`, `pkcs12Profile`",
         Stdout::Results,
     );
     // kpt's `-- key=value` form (a ConfigMap).
@@ -336,7 +336,7 @@ fn function_config_with_an_unknown_field() {
     assert_fails(
         &out,
         2,
-        "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, default-cacerts-per-service, trust-namespace, mtls-enabled, client-auth, gate-client-auth, issuer-kind, issuer-name, issuer-create, pkcs12-profile",
+        "functionConfig data.client-auht: unknown key \"client-auht\"; valid keys: bom-version, bom-dir, bom-file, bom-registry, extra-pins, namespace, services, mode, truststore-mode, ca-bundle-configmap, ca-bundle-key, password-secret-name, password-secret-key, default-cacerts, default-cacerts-per-service, trust-namespace, mtls-enabled, client-auth, gate-client-auth, gate-listener, issuer-kind, issuer-name, issuer-create, pkcs12-profile",
         Stdout::Results,
     );
 }
@@ -450,10 +450,19 @@ fn dot_dot_is_refused_in_default_cacerts_and_allowed_in_bom_dir() {
         "functionConfig spec.truststore.defaultCacerts: \"/etc/ssl/../cacerts\" is not a valid path to the JDK truststore; use an absolute file path of letters, digits, '.', '_' and '-' with no '..' component and no '//' (e.g. /etc/ssl/certs/java/cacerts)",
         Stdout::Results,
     );
-    // A BOM at the repository root, above the kustomization: `..` works.
+    // A BOM at the repository root, above the kustomization: `..` works inside the repository ...
+    std::fs::create_dir_all(root.path().join(".git")).unwrap();
     let config = h::pinning_config("").replace("    dir: bom\n", "    dir: ../bom\n");
     let out = krm_gate(&work, &config).success();
     assert_eq!(h::image_lines(&out.stdout), [h::pinned_image("gate")]);
+    // ... and never above it: with the repository at app/, ../bom is not read.
+    std::fs::create_dir_all(work.join(".git")).unwrap();
+    let out = krm_gate(&work, &config).failure();
+    assert!(
+        out.stderr.contains("cannot find the BOM ../bom/1.27.0.yml") && out.stderr.contains("searched nothing: "),
+        "{}",
+        out.stderr
+    );
 }
 
 // ---- the BOM -------------------------------------------------------------------------------------
@@ -466,7 +475,7 @@ fn bom_missing() {
     assert_fails(
         &out,
         2,
-        &format!("cannot read the BOM bom/1.27.0.yml ({dir}/bom/1.27.0.yml: no such file); put the Spinnaker 1.27.0 BOM there, or point spec.bom.dir or spec.bom.file at it (relative to {dir})"),
+        &format!("cannot find the BOM bom/1.27.0.yml for spec.bom.version 1.27.0 in {dir} only (it is in no Git repository, so no directory above it is read); searched {dir}/bom/1.27.0.yml; put the Spinnaker 1.27.0 BOM at {dir}/bom/1.27.0.yml, or point spec.bom.dir at it"),
         Stdout::Results,
     );
 }
@@ -626,7 +635,7 @@ fn verify_fails_an_unprotected_stream() {
     assert_fails(
         &out,
         1,
-        "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 8 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
+        "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 5 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
         Stdout::Empty,
     );
 }

@@ -66,9 +66,14 @@ impl Mesh {
     /// Everything issued by `ca`, except the Certificates named in `foreign`, which `foreign_ca` issues
     /// (a server that presents a certificate from another CA).
     fn new(ca: &Ca, foreign: &[&str], foreign_ca: Option<&Ca>) -> Mesh {
+        Mesh::with_config(ca, foreign, foreign_ca, pod::DEFAULT_CONFIG)
+    }
+
+    /// `new`, rendered with the functionConfig `config`.
+    fn with_config(ca: &Ca, foreign: &[&str], foreign_ca: Option<&Ca>, config: &str) -> Mesh {
         let deployments: Vec<String> =
             ["gate", "clouddriver", "front50"].iter().map(|s| pod::spinnaker_kustomize_deployment(s)).collect();
-        let items = pod::render(&deployments.iter().map(String::as_str).collect::<Vec<_>>(), pod::DEFAULT_CONFIG);
+        let items = pod::render(&deployments.iter().map(String::as_str).collect::<Vec<_>>(), config);
         let dir = h::TempDir::new("mtls");
         let mut cluster = Cluster::default();
         cluster.secret("certificate-secrets", "TLS_INTERNAL_KEYSTORE_PASSWORD", pod::random_password());
@@ -386,7 +391,9 @@ fn a_host_name_that_is_not_in_the_server_certificate_is_refused() {
 #[test]
 fn gate_under_want_serves_callers_with_and_without_a_client_certificate() {
     let ca = private_ca("spinnaker-ca");
-    let mesh = Mesh::new(&ca, &[], None);
+    // Gate serving HTTPS itself is the opt-in (README "Gate's front door").
+    let config = format!("{}  mtls: {{gateListener: https}}\n", pod::DEFAULT_CONFIG);
+    let mesh = Mesh::with_config(&ca, &[], None, &config);
     let server_pod = mesh.pod("gate");
     let gate = server_pod.container("gate");
     assert_eq!(gate.rendered_env("SERVER_SSL_CLIENTAUTH"), "want");

@@ -283,3 +283,24 @@ fn probes_are_adapted_from_the_manifests_own_on_every_run() {
     let fresh = h::run_function(root.path(), &h::resource_list(&[&clouddriver], &off_config)).success().stdout;
     assert_eq!(off, fresh, "mTLS off after need and want is the manifest as if mTLS had never been on");
 }
+
+/// Gate used to serve HTTPS on its port (client-auth want) while the front doors upstream ships (an Ingress
+/// without a backend-protocol annotation, the Operator's expose, deck's /gate proxy) speak HTTP to it: the
+/// UI went down without a warning. Gate now stays on plain HTTP by default, and a run over such an earlier
+/// output converges to a fresh run: gate's server-side settings and its HTTPS probe are undone.
+#[test]
+fn gate_served_https_behind_http_front_doors() {
+    let work = h::TempDir::new("gate-front-door");
+    h::install_bom(work.path());
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"));
+    let config = h::read_file(&h::root().join("examples/spinnaker-kustomize/spinnaker-krm.yaml"));
+    let https = config.replace("    clientAuth: need\n", "    clientAuth: need\n    gateClientAuth: want\n");
+    assert_ne!(config, https);
+    let earlier = h::run_function(work.path(), &h::resource_list(&[&gate], &https)).success().stdout;
+    assert!(earlier.contains("SERVER_SSL_ENABLED") && earlier.contains("scheme: HTTPS"), "{earlier}");
+    let fresh = h::run_function(work.path(), &h::resource_list(&[&gate], &config)).success().stdout;
+    assert!(!fresh.contains("SERVER_SSL_") && !fresh.contains("scheme: HTTPS"), "{fresh}");
+    assert!(fresh.contains("OKHTTPCLIENT_KEYSTORE"), "{fresh}");
+    let again = h::run_function(work.path(), &h::with_function_config(&earlier, &config)).success().stdout;
+    assert_eq!(again, fresh);
+}

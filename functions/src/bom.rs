@@ -92,6 +92,21 @@ pub struct ArtifactSources {
     pub google_image_project: Option<String>,
 }
 
+/// A serde message without the value it quotes: `invalid type: string "sk-…", expected struct Bom` becomes
+/// `invalid type: string, expected struct Bom`. A file given as a BOM may hold anything (a key pasted by
+/// mistake); messages name the file and the field, never the content.
+fn without_data(message: &str) -> String {
+    for marker in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if let Some(at) = message.find(marker) {
+            let rest = &message[at + marker.len()..];
+            let kind = rest.split([' ', ',', '`', '"']).next().unwrap_or("");
+            let tail = rest.find(", expected").map_or("", |i| &rest[i..]);
+            return format!("{}{marker}{kind}{tail}", &message[..at]).replace(": ,", ",");
+        }
+    }
+    message.to_owned()
+}
+
 impl Bom {
     /// Reads a BOM. `origin` is the file it came from, used in every message about it.
     pub fn parse(text: &str, origin: &str) -> Result<Bom, BomError> {
@@ -104,7 +119,7 @@ impl Bom {
                 p if p == "." || p == "?" => "(document)".to_owned(),
                 p => p,
             };
-            let message = err.into_inner().to_string().replace(['\n', '\r'], " ");
+            let message = without_data(&err.into_inner().to_string().replace(['\n', '\r'], " "));
             // serde_yaml_ng already starts its message with the path when there is one.
             let message = message.strip_prefix(&format!("{path}: ")).map(str::to_owned).unwrap_or(message);
             BomError::Parse { origin: origin.to_owned(), path, message }
@@ -200,6 +215,18 @@ mod tests {
             registry: registry.map(str::to_owned),
             extra_pins: extra.iter().map(|(s, t)| (*s, t.to_string())).collect(),
             ..PinConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_bom_that_is_a_secret_is_never_quoted() {
+        for text in [
+            "sk-live-0123456789abcdef\n",
+            "version: 1.27.0\nservices: 'sk-live-0123456789abcdef'\n",
+            "[sk-live-0123456789abcdef]\n",
+        ] {
+            let msg = Bom::parse(text, "bom/1.27.0.yml").unwrap_err().to_string();
+            assert!(!msg.contains("sk-live") && msg.contains("bom/1.27.0.yml"), "{msg}");
         }
     }
 

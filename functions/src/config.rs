@@ -19,9 +19,15 @@
 //! * Nested references default per field: `caBundle: {configMap: my-bundle}` keeps key `mtls-cacerts`.
 //! * `spec.bom.dir` and `spec.bom.file` are exclusive; with neither, the dir is `bom`. A flat `bom-dir`
 //!   override replaces a `file` and vice versa; both in one set of overrides is an error.
-//! * `..` is allowed in BOM paths (BOMs often live at the repository root: `../../bom`); absolute paths are not.
-//! * `spec.mtls.gateClientAuth` (added): gate's server-side client-auth, `want` unless set, because browsers
-//!   and the ingress call gate without a client certificate (DESIGN.md "mTLS").
+//! * BOM paths are relative; absolute paths are not accepted. The binary looks them up from the working
+//!   directory up to the repository root and never reads above it (`..` included) or through a symlink out.
+//! * `spec.mtls.gateListener` (added): gate's own listener, `http` unless set. Browsers, ingress controllers,
+//!   the Operator's `expose` and deck's `/gate` proxy reach gate over plain HTTP, and nothing inside Spinnaker
+//!   calls gate; gate still calls the other services over mTLS as a client. `https` is the opt-in; then
+//!   whatever fronts gate must say HTTPS, or the run refuses (README "Gate's front door").
+//! * `spec.mtls.gateClientAuth` (added): client-auth of gate's HTTPS listener, `want` unless set. Setting it
+//!   without `gateListener` means `gateListener: https` (it asks for a TLS listener, as before this field
+//!   existed); an explicit `gateListener: http` wins (ArgoCD's UI may send back every announced parameter).
 //! * `spec.mode` (added): `transform` (default) or `verify`, also the flat key `mode`.
 //! * `spec.truststore.defaultCacerts` (changed): unset (the default) means the init container finds the JDK
 //!   default store in the image it runs in; `defaultCacertsPerService` (added) names it for one service
@@ -65,6 +71,7 @@ pub const FLAT_KEYS: &[(&str, &str)] = &[
     ("mtls-enabled", "spec.mtls.enabled (true|false)"),
     ("client-auth", "spec.mtls.clientAuth"),
     ("gate-client-auth", "spec.mtls.gateClientAuth"),
+    ("gate-listener", "spec.mtls.gateListener"),
     ("issuer-kind", "spec.mtls.issuer.kind"),
     ("issuer-name", "spec.mtls.issuer.name"),
     ("issuer-create", "spec.mtls.issuer.create (true|false)"),
@@ -157,6 +164,15 @@ pub enum ClientAuth {
     Want,
 }
 
+impl GateListener {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateListener::Http => "http",
+            GateListener::Https => "https",
+        }
+    }
+}
+
 impl ClientAuth {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -164,6 +180,17 @@ impl ClientAuth {
             ClientAuth::Want => "want",
         }
     }
+}
+
+/// What gate's own port serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateListener {
+    /// Plain HTTP, as browsers, ingress controllers and the Operator's `expose` reach it (the default).
+    #[default]
+    Http,
+    /// HTTPS with gate's certificate (client-auth `gateClientAuth`); the front doors must speak HTTPS.
+    Https,
 }
 
 /// The kind of cert-manager issuer that signs the service certificates.
@@ -257,10 +284,11 @@ impl Spec {
 pub struct BomConfig {
     /// The Spinnaker release to pin (required), e.g. `1.27.0` or `2025.3.2`.
     pub version: String,
-    /// Directory holding `<version>.yml`, relative to the working directory. `bom` when neither dir nor file is set.
+    /// Directory holding `<version>.yml`, relative to the working directory or any directory above it up to
+    /// the repository root. `bom` when neither dir nor file is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
-    /// An explicit BOM file, relative to the working directory; exclusive with `dir`.
+    /// An explicit BOM file, looked up as `dir` is; exclusive with `dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     /// Registry for every image (`host[:port][/path]`); overrides the BOM's `artifactSources.dockerRegistry`.
@@ -371,9 +399,13 @@ pub struct Mtls {
     pub enabled: bool,
     /// Server-side client-auth of every JVM service but gate. Default `need`.
     pub client_auth: ClientAuth,
-    /// Gate's server-side client-auth; unset means `want` (browsers and the ingress have no client certificate).
+    /// Client-auth of gate's HTTPS listener; unset means `want` (browsers and the ingress have no client
+    /// certificate). Set, it implies `gateListener: https`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate_client_auth: Option<ClientAuth>,
+    /// Gate's own listener; unset means `http`, or `https` when `gateClientAuth` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_listener: Option<GateListener>,
     #[serde(deserialize_with = "null_as_default")]
     pub issuer: Issuer,
     /// The PKCS12 profile of the key stores; unset means [`Pkcs12Profile::LegacyDES`].
@@ -387,6 +419,7 @@ impl Default for Mtls {
             enabled: true,
             client_auth: ClientAuth::Need,
             gate_client_auth: None,
+            gate_listener: None,
             issuer: Issuer::default(),
             pkcs12_profile: None,
         }
@@ -394,6 +427,20 @@ impl Default for Mtls {
 }
 
 impl Mtls {
+    /// Whether `service` serves TLS on its own port (with mTLS on): every JVM service but gate, and gate
+    /// with `gateListener: https` (or a `gateClientAuth`).
+    pub fn serves_tls(&self, service: Service) -> bool {
+        self.enabled && (service != Service::Gate || self.gate_listener() == GateListener::Https)
+    }
+
+    /// Gate's listener: `gateListener`, else `https` when `gateClientAuth` is set, else `http`.
+    pub fn gate_listener(&self) -> GateListener {
+        self.gate_listener.unwrap_or(match self.gate_client_auth {
+            Some(_) => GateListener::Https,
+            None => GateListener::Http,
+        })
+    }
+
     /// The server-side client-auth for `service`: gate's own setting (default `want`), else `clientAuth`.
     pub fn client_auth_for(&self, service: Service) -> ClientAuth {
         match service {
@@ -634,6 +681,7 @@ impl SpinnakerPlatform {
                 "mtls-enabled" => spec.mtls.enabled = parse_bool(value).map_err(bad)?,
                 "client-auth" => spec.mtls.client_auth = parse_enum(value).map_err(bad)?,
                 "gate-client-auth" => spec.mtls.gate_client_auth = Some(parse_enum(value).map_err(bad)?),
+                "gate-listener" => spec.mtls.gate_listener = Some(parse_enum(value).map_err(bad)?),
                 "issuer-kind" => spec.mtls.issuer.kind = parse_enum(value).map_err(bad)?,
                 "issuer-name" => {
                     check_name(value).map_err(bad)?;
@@ -1122,6 +1170,7 @@ spec:
                 enabled: true,
                 client_auth: ClientAuth::Need,
                 gate_client_auth: None,
+                gate_listener: None,
                 issuer: Issuer { kind: IssuerKind::ClusterIssuer, name: "spinnaker-ca".into(), create: true },
                 pkcs12_profile: None,
             },
@@ -1482,7 +1531,7 @@ spec:
              password-secret-name: pw\n  password-secret-key: PW\n  default-cacerts: /opt/java/cacerts\n  \
              default-cacerts-per-service: echo=/usr/local/openjdk-11/lib/security/cacerts\n  \
              pkcs12-profile: LegacyRC2\n  trust-namespace: trust\n  \
-             mtls-enabled: 'false'\n  client-auth: want\n  gate-client-auth: need\n  issuer-kind: Issuer\n  \
+             mtls-enabled: 'false'\n  client-auth: want\n  gate-client-auth: need\n  gate-listener: https\n  issuer-kind: Issuer\n  \
              issuer-name: my-ca\n  issuer-create: 'false'\n",
         ))
         .unwrap();
@@ -1510,6 +1559,7 @@ spec:
                 enabled: false,
                 client_auth: ClientAuth::Want,
                 gate_client_auth: Some(ClientAuth::Need),
+                gate_listener: Some(GateListener::Https),
                 issuer: Issuer { kind: IssuerKind::Issuer, name: "my-ca".into(), create: false },
                 pkcs12_profile: Some(Pkcs12Profile::LegacyRC2),
             },
@@ -1517,7 +1567,7 @@ spec:
             mode: Mode::Verify,
         };
         assert_eq!(p.spec, expected);
-        assert_eq!(FLAT_KEYS.len(), 23, "a new flat key needs a line in this test");
+        assert_eq!(FLAT_KEYS.len(), 24, "a new flat key needs a line in this test");
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
         .filter(|i| workload::service_container(i, |s| expect.config.spec.selects(s)).is_some())
         .filter_map(|i| {
             let jvm = workload::JvmWorkload::of(i, &expect.config.spec)?;
+            // gate serving plain HTTP (the default) is nobody's https peer
+            if !expect.config.spec.mtls.serves_tls(jvm.service) {
+                return None;
+            }
             workload::as_peer(&jvm).map(|p| (p.host, p.key))
         })
         .collect();
@@ -158,13 +162,14 @@ fn verify_workload(
             );
         }
     }
+    let serves_tls = spec.mtls.serves_tls(service);
     if spec.mtls.enabled {
-        if env_value(container, "SERVER_SSL_ENABLED").and_then(Node::as_str) != Some("true") {
+        if serves_tls && env_value(container, "SERVER_SSL_ENABLED").and_then(Node::as_str) != Some("true") {
             report(&at("env"), format!("{} does not serve TLS (SERVER_SSL_ENABLED is not \"true\")", service.name()));
         }
         let expected = spec.mtls.client_auth_for(service).as_str();
         let actual = env_value(container, "SERVER_SSL_CLIENTAUTH").and_then(Node::as_str);
-        if actual != Some(expected) {
+        if serves_tls && actual != Some(expected) {
             report(&at("env"), format!("SERVER_SSL_CLIENTAUTH is {} instead of {expected}", actual.unwrap_or("unset")));
         }
         if env_value(container, "OKHTTPCLIENT_KEYSTORE").is_none() {
@@ -206,7 +211,7 @@ fn verify_workload(
                 );
             }
         }
-        for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+        for probe in ["readinessProbe", "livenessProbe", "startupProbe"].into_iter().filter(|_| serves_tls) {
             let Some(p) = container.get_mapping(probe) else { continue };
             // Under `need`, the one HTTP probe that works is plain HTTP on the management port.
             let need = spec.mtls.client_auth_for(service) == ClientAuth::Need;
@@ -285,7 +290,7 @@ fn verify_spinnaker_service(item: &Node, expect: &Expectations, report: &mut imp
             let ssl_on = profile
                 .and_then(|p| p.path(&["server", "ssl", "enabled"]))
                 .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
-            if !ssl_on {
+            if !ssl_on && spec.mtls.serves_tls(service) {
                 report(
                     &format!("spec.spinnakerConfig.profiles.{name}.server.ssl.enabled"),
                     format!("{name} does not serve TLS"),
@@ -297,7 +302,8 @@ fn verify_spinnaker_service(item: &Node, expect: &Expectations, report: &mut imp
                     format!("{name} calls other services without a client certificate"),
                 );
             }
-            if config.and_then(|c| c.path_str(&["service-settings", name, "scheme"])) != Some("https") {
+            let scheme = config.and_then(|c| c.path_str(&["service-settings", name, "scheme"]));
+            if spec.mtls.serves_tls(service) && scheme != Some("https") {
                 report(&format!("spec.spinnakerConfig.service-settings.{name}.scheme"), "is not https".to_owned());
             }
         }
@@ -325,7 +331,8 @@ mod tests {
     #[test]
     fn the_transforms_output_passes_and_the_raw_input_fails() {
         let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
-        let platform = config(CONFIG);
+        // gate serving TLS itself (the opt-in): every server-side check applies.
+        let platform = config(&format!("{CONFIG}  mtls: {{gateListener: https}}\n"));
         let raw = parse_stream(GATE, Limits::default()).unwrap();
         let expect = Expectations { config: &platform, bom: Some(&bom) };
         let (checked, findings) = verify(&raw, &expect);
@@ -348,6 +355,22 @@ mod tests {
         apply(&mut rendered, &Context { config: &platform, bom: &bom }).unwrap();
         let (_, findings) = verify(&rendered, &expect);
         assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn gate_serving_plain_http_is_checked_as_a_client_only() {
+        let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
+        let platform = config(CONFIG);
+        let expect = Expectations { config: &platform, bom: Some(&bom) };
+        let mut rendered = parse_stream(GATE, Limits::default()).unwrap();
+        apply(&mut rendered, &Context { config: &platform, bom: &bom }).unwrap();
+        let text = crate::krm::manifests_to_yaml(&rendered);
+        assert!(!text.contains("SERVER_SSL_ENABLED") && text.contains("OKHTTPCLIENT_KEYSTORE"), "{text}");
+        assert!(verify(&rendered, &expect).1.is_empty());
+        // Without its client key store gate would call the others without a certificate.
+        let stripped = text.replace("name: OKHTTPCLIENT_KEYSTORE\n", "name: X_UNUSED\n");
+        let (_, findings) = verify(&crate::krm::parse_manifests(stripped.as_bytes(), "x").unwrap(), &expect);
+        assert!(findings.iter().any(|f| f.message.contains("no OKHTTPCLIENT_KEYSTORE")), "{findings:?}");
     }
 
     #[test]

@@ -27,10 +27,40 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     })?;
     let overrides = parameters::from_env(std::env::vars_os())?;
     let config_path = dir.join(config.unwrap_or(Path::new(DEFAULT_CONFIG)));
-    let prepared = pipeline::prepare(&read_config(&config_path)?, &dir, &overrides)?;
-    let mut items = match kustomization(&dir) {
-        Some(file) => kustomize_build(&dir, &file)?,
-        None => source::read_dir(&dir, &prepared.non_manifests(&dir, &config_path))?,
+    let search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
+    render_dir(&dir, &config_path, &search, &overrides)
+}
+
+/// Where generate looks for the BOM: from the app directory up to the root of ArgoCD's copy of the
+/// repository, which `ARGOCD_APP_SOURCE_PATH` (the app's path in the repository) gives even when the
+/// copy has no `.git` (a CMP may exclude `.git/*` from what it sends); else the `.git` search.
+fn argocd_search(dir: &Path, source_path: Option<&std::ffi::OsStr>) -> pipeline::BomSearch {
+    let mut search = pipeline::BomSearch::from_dir(dir);
+    let depth = source_path
+        .map(Path::new)
+        .map(|p| p.components().filter(|c| matches!(c, std::path::Component::Normal(_))).count());
+    if let Some(root) = depth.and_then(|n| search.start.ancestors().nth(n)) {
+        search.root = Some(root.to_path_buf());
+    }
+    search
+}
+
+/// The one pipeline of `generate` and `render DIR`: `kustomize build` when `dir` has a kustomization,
+/// else its YAML/JSON files; then the transform in-process; then what the cluster should get. So what a
+/// person previews with `render` is what ArgoCD deploys.
+pub fn render_dir(
+    dir: &Path,
+    config_path: &Path,
+    search: &pipeline::BomSearch,
+    overrides: &[(String, String)],
+) -> Result<String, Failure> {
+    let function_config = read_config(config_path)?;
+    // kustomize first: a kustomization that cannot build is the first thing to fix.
+    let built = kustomization(dir).map(|file| kustomize_build(dir, &file)).transpose()?;
+    let prepared = pipeline::prepare_in(&function_config, search, overrides)?;
+    let mut items = match built {
+        Some(items) => items,
+        None => source::read_dir(dir, &prepared.non_manifests(dir, config_path))?,
     };
     let summary = pipeline::run(&mut items, &prepared)?;
     let items = deployable(items);
@@ -148,6 +178,15 @@ mod tests {
         let items = objects("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: {}\n");
         let out = krm::manifests_to_yaml(&deployable(items));
         assert!(out.contains("annotations: {}"), "{out}");
+    }
+
+    #[test]
+    fn argocd_s_source_path_names_the_repository_root() {
+        let copy = Path::new("/spinnaker-krm-no-such-copy");
+        let search = argocd_search(&copy.join("apps/spinnaker"), Some(std::ffi::OsStr::new("apps/spinnaker")));
+        assert_eq!(search.root.as_deref(), Some(copy));
+        let top = argocd_search(copy, Some(std::ffi::OsStr::new("")));
+        assert_eq!(top.root.as_deref(), Some(top.start.as_path()), "an app at the repository root");
     }
 
     #[test]

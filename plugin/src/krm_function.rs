@@ -36,7 +36,8 @@ fn transform(list: &mut ResourceList) -> Result<(), Failure> {
         )
     })?;
     let cwd = std::env::current_dir().map_err(|e| Failure::input(format!("cannot read the working directory: {e}")))?;
-    let prepared = pipeline::prepare(function_config, &cwd, &[])?;
+    let search = pipeline::BomSearch::from_dir(&cwd);
+    let prepared = pipeline::prepare_with_items(function_config, &search, &[], &list.items)?;
     pipeline::run(&mut list.items, &prepared)?;
     Ok(())
 }

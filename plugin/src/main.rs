@@ -35,9 +35,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render a directory of manifests with its spinnaker-krm.yaml and print the YAML stream.
+    /// Render a directory as `generate` does (kustomize build when it has a kustomization) and print the YAML stream.
     Render {
-        /// The directory (its spinnaker-krm.yaml and BOM paths are relative to it).
+        /// The directory (the BOM is looked up from it to its repository root, see README "Where the BOM goes").
         dir: PathBuf,
         /// The functionConfig file [default: DIR/spinnaker-krm.yaml].
         #[arg(long)]
@@ -59,8 +59,8 @@ enum Command {
     Verify {
         /// The rendered stream: multi-document YAML or a ResourceList [default: stdin].
         file: Option<PathBuf>,
-        /// A functionConfig: check exactly what it asks for, and the exact BOM pins (BOM relative to the
-        /// working directory). Without it, every protection is expected and any fixed tag passes.
+        /// A functionConfig: check exactly what it asks for, and the exact BOM pins (the BOM is looked up
+        /// from the working directory to its repository root). Without it, every protection is expected and any fixed tag passes.
         #[arg(long)]
         config: Option<PathBuf>,
     },

@@ -115,9 +115,15 @@ pub fn announce(config: &SpinnakerPlatform) -> String {
             spec.mtls.client_auth.as_str(),
         ),
         string(
+            "gate-listener",
+            "Gate's listener",
+            "http (browsers, the ingress and deck reach gate as before; gate still calls the others over mTLS) or https (the ingress must speak HTTPS to gate)",
+            spec.mtls.gate_listener().as_str(),
+        ),
+        string(
             "gate-client-auth",
             "Client certificates for gate",
-            "want (browsers and the ingress have none) or need",
+            "want (browsers and the ingress have none) or need; only for gate-listener https",
             spec.mtls.client_auth_for(Service::Gate).as_str(),
         ),
         string(

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub struct Prepared {
     pub config: SpinnakerPlatform,
     pub bom: Option<Bom>,
+    /// The file the BOM was read from.
+    pub bom_file: Option<PathBuf>,
 }
 
 impl Prepared {
@@ -21,41 +23,242 @@ impl Prepared {
     /// file and the directory holding it (`bom/`), as paths from the working directory.
     pub fn non_manifests(&self, base_dir: &Path, config_path: &Path) -> Vec<PathBuf> {
         let mut paths = vec![config_path.to_path_buf()];
-        if self.bom.is_some() {
-            let bom = base_dir.join(self.config.bom_path());
-            paths.extend(bom.parent().filter(|p| *p != base_dir).map(Path::to_path_buf));
-            paths.push(bom);
+        if let Some(bom) = &self.bom_file {
+            let base = base_dir.canonicalize().unwrap_or_else(|_| base_dir.to_path_buf());
+            paths.extend(bom.parent().filter(|p| *p != base).map(Path::to_path_buf));
+            paths.push(bom.clone());
         }
         paths
     }
 }
 
-/// Validates the functionConfig, applies `overrides` (ArgoCD parameters) and reads the BOM relative to
-/// `base_dir` (the function's working directory, or the directory being rendered).
-pub fn prepare(function_config: &Node, base_dir: &Path, overrides: &[(String, String)]) -> Result<Prepared, Failure> {
-    let mut config = SpinnakerPlatform::from_function_config(function_config)?;
-    config.apply_overrides(overrides)?;
-    let bom = if config.spec.bom.version.is_empty() { None } else { Some(load_bom(&config, base_dir)?) };
-    Ok(Prepared { config, bom })
+/// Where the BOM is looked for: `spec.bom.dir`/`file` taken relative to `start` (the working directory,
+/// or the directory being rendered) and then to each directory above it, up to `root` (the repository).
+///
+/// Why a search: standalone kustomize starts an exec function in the directory of the *last*
+/// kustomization it loaded (a component or a base, kustomize#5906), kpt where kpt runs, ArgoCD in a
+/// checkout at a random path; a BOM kept at the repository root (`bom/<version>.yml`) is found from
+/// every one of them. Never a silently wrong BOM: every copy in reach is read and version-checked,
+/// two that pin differently are an error, and a missing one lists every place searched.
+#[derive(Clone, Debug)]
+pub struct BomSearch {
+    pub start: PathBuf,
+    /// The repository root: nothing above it is read. `None` when `start` is in no repository: then
+    /// only `start` itself is searched.
+    pub root: Option<PathBuf>,
 }
 
-fn load_bom(config: &SpinnakerPlatform, base_dir: &Path) -> Result<Bom, Failure> {
-    let relative = config.bom_path();
-    let path = base_dir.join(&relative);
-    let text = std::fs::read(&path).map_err(|e| {
+impl BomSearch {
+    /// From `start` up to the repository that holds it: the nearest directory with a `.git` (a
+    /// directory in a clone, a file in a worktree or submodule; ArgoCD's checkouts have one).
+    pub fn from_dir(start: &Path) -> BomSearch {
+        let start = absolute(start);
+        let root = start.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf);
+        BomSearch { start, root }
+    }
+
+    /// The directories to look in, nearest first.
+    fn dirs(&self) -> Vec<&Path> {
+        match &self.root {
+            Some(root) => self.start.ancestors().take_while(|dir| dir.starts_with(root)).collect(),
+            None => vec![self.start.as_path()],
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    path.canonicalize().unwrap_or(path)
+}
+
+/// Validates the functionConfig, applies `overrides` (ArgoCD parameters) and finds the BOM from
+/// `base_dir` (the function's working directory, or the directory being rendered) up to its repository
+/// root (`BomSearch::from_dir`). Every mode calls this (or `prepare_in`), so the lookup is the same.
+pub fn prepare(function_config: &Node, base_dir: &Path, overrides: &[(String, String)]) -> Result<Prepared, Failure> {
+    prepare_in(function_config, &BomSearch::from_dir(base_dir), overrides)
+}
+
+/// `prepare` with an explicit search (ArgoCD's generate knows the repository root from its environment).
+pub fn prepare_in(
+    function_config: &Node,
+    search: &BomSearch,
+    overrides: &[(String, String)],
+) -> Result<Prepared, Failure> {
+    prepare_with_items(function_config, search, overrides, &[])
+}
+
+/// The name of the local-config ConfigMap that carries the BOM in the stream (kustomize's
+/// `configMapGenerator` with `files: [bom/<version>.yml]` in the root kustomization, next to the
+/// transformer). kustomize passes it to the function and leaves it out of its output.
+pub const CARRIED_BOM: &str = "spinnaker-bom";
+
+/// `prepare_in`, also taking the BOM the stream carries (`CARRIED_BOM`): found wherever the function
+/// runs. Copies on disk in reach are still read: one that pins differently is an error.
+pub fn prepare_with_items(
+    function_config: &Node,
+    search: &BomSearch,
+    overrides: &[(String, String)],
+    items: &[Node],
+) -> Result<Prepared, Failure> {
+    let mut config = SpinnakerPlatform::from_function_config(function_config)?;
+    config.apply_overrides(overrides)?;
+    if config.spec.bom.version.is_empty() {
+        return Ok(Prepared { config, bom: None, bom_file: None });
+    }
+    let carried = carried_bom(items, &config)?;
+    match (find_bom(&config, search, carried.as_ref())?, carried) {
+        (Some((bom, file)), _) => Ok(Prepared { config, bom: Some(bom), bom_file: Some(file) }),
+        (None, carried) => Ok(Prepared { config, bom: carried, bom_file: None }),
+    }
+}
+
+/// The BOM in the local-config ConfigMap `spinnaker-bom`, key `<version>.yml`, checked like a file.
+fn carried_bom(items: &[Node], config: &SpinnakerPlatform) -> Result<Option<Bom>, Failure> {
+    let Some(map) = items.iter().find(|i| {
+        i.path_str(&["kind"]) == Some("ConfigMap")
+            && i.path_str(&["metadata", "name"]) == Some(CARRIED_BOM)
+            && i.path_str(&["metadata", "annotations", "config.kubernetes.io/local-config"]) == Some("true")
+    }) else {
+        return Ok(None);
+    };
+    let file = config.bom_path();
+    let key = file.rsplit('/').next().unwrap_or(&file);
+    let origin = format!("ConfigMap {CARRIED_BOM} data.{key}");
+    let text = map.path_str(&["data", key]).ok_or_else(|| {
         Failure::input(format!(
-            "cannot read the BOM {relative} ({}: {}); put the Spinnaker {} BOM there, or point spec.bom.dir or spec.bom.file at it (relative to {})",
-            path.display(),
-            io_reason(&e),
-            config.spec.bom.version,
-            base_dir.display()
+            "the local-config ConfigMap {CARRIED_BOM} carries no {key}; add the BOM file to its configMapGenerator (files: [bom/{key}]) or remove the ConfigMap"
         ))
     })?;
-    let text = String::from_utf8(text)
-        .map_err(|_| Failure::input(format!("the BOM {relative} is not UTF-8 text; use the BOM YAML as published")))?;
-    let bom = Bom::parse(&text, &relative)?;
+    let bom = Bom::parse(text, &origin)?;
     bom.check_version(&config.spec.bom.version)?;
-    tracing::debug!(bom = %relative, version = %bom.version, "loaded BOM");
+    Ok(Some(bom))
+}
+
+/// Every copy of the BOM in reach, read and checked; the nearest is used. With a `carried` BOM none
+/// need exist, and each must pin as it does.
+fn find_bom(
+    config: &SpinnakerPlatform,
+    search: &BomSearch,
+    carried: Option<&Bom>,
+) -> Result<Option<(Bom, PathBuf)>, Failure> {
+    let relative = config.bom_path();
+    let field = if config.spec.bom.file.is_some() { "spec.bom.file" } else { "spec.bom.dir" };
+    // Nothing outside the repository is read; in no repository, nothing outside `start`.
+    let root = absolute(search.root.as_deref().unwrap_or(&search.start));
+    let mut searched = Vec::new();
+    let mut above = Vec::new();
+    let mut found: Vec<(Bom, PathBuf)> = Vec::new();
+    for dir in search.dirs() {
+        let candidate = normalize(&dir.join(&relative));
+        if !candidate.starts_with(&root) {
+            above.push(candidate.display().to_string()); // `..` above the repository root: never read
+            continue;
+        }
+        searched.push(candidate.display().to_string());
+        if !candidate.exists() {
+            continue;
+        }
+        let real = candidate.canonicalize().map_err(|e| {
+            Failure::input(format!("cannot read the BOM {} ({}); check the file", candidate.display(), io_reason(&e)))
+        })?;
+        if !real.starts_with(&root) {
+            return Err(Failure::input(format!(
+                "the BOM {} leads outside {} (a symlink); {field} must name a file inside the repository: copy the BOM in",
+                candidate.display(),
+                root.display()
+            )));
+        }
+        let bom = read_bom(&candidate, candidate.strip_prefix(&root).unwrap_or(&candidate), config)?;
+        if carried.is_some_and(|c| !same_pins(c, &bom)) {
+            return Err(Failure::input(format!(
+                "two different BOMs for {} in reach: the ConfigMap {CARRIED_BOM} in the stream and {}; keep one copy (the file the ConfigMap is generated from) and delete the other",
+                config.spec.bom.version,
+                candidate.display()
+            )));
+        }
+        if let Some((first, first_file)) = found.first() {
+            if !same_pins(first, &bom) {
+                return Err(Failure::input(format!(
+                    "two different BOMs for {} in reach: {} and {}; kustomize may start the function in either directory, so keep one copy (at the repository root) and delete the other",
+                    config.spec.bom.version,
+                    first_file.display(),
+                    candidate.display()
+                )));
+            }
+        }
+        found.push((bom, candidate));
+    }
+    if let Some((bom, file)) = found.into_iter().next() {
+        tracing::debug!(bom = %file.display(), version = %bom.version, "loaded BOM");
+        return Ok(Some((bom, file)));
+    }
+    if carried.is_some() {
+        tracing::debug!(bom = CARRIED_BOM, "loaded the BOM carried in the stream");
+        return Ok(None);
+    }
+    let (reach, everywhere) = match &search.root {
+        Some(_) => (
+            format!("from {} up to the repository root {}", search.start.display(), root.display()),
+            " (found from every directory of the repository)",
+        ),
+        None => (
+            format!(
+                "in {} only (it is in no Git repository, so no directory above it is read)",
+                search.start.display()
+            ),
+            "",
+        ),
+    };
+    let searched = match (searched.is_empty(), above.is_empty()) {
+        (false, true) => format!("searched {}", searched.join(", ")),
+        (false, false) => {
+            format!("searched {}; not read, above {}: {}", searched.join(", "), root.display(), above.join(", "))
+        }
+        (true, _) => format!(
+            "searched nothing: {} would be above {}, which {field} must stay inside",
+            above.join(", "),
+            root.display()
+        ),
+    };
+    Err(Failure::input(format!(
+        "cannot find the BOM {relative} for spec.bom.version {} {reach}; {searched}; put the Spinnaker {} BOM at {}{everywhere}, or point {field} at it",
+        config.spec.bom.version,
+        config.spec.bom.version,
+        root.join(&relative).display(),
+    )))
+}
+
+/// `path` with `.` and `..` components resolved by name (the file need not exist).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Two BOMs pin the same images: same release, services and registries.
+fn same_pins(a: &Bom, b: &Bom) -> bool {
+    a.version == b.version && a.services == b.services && a.artifact_sources == b.artifact_sources
+}
+
+/// Reads and checks one BOM file. Messages name the file (as `origin`, its path from the repository
+/// root) and the field, never the file's content.
+fn read_bom(path: &Path, origin: &Path, config: &SpinnakerPlatform) -> Result<Bom, Failure> {
+    let origin = origin.display().to_string();
+    let text = std::fs::read(path).map_err(|e| {
+        Failure::input(format!("cannot read the BOM {origin} ({}); check the file's permissions", io_reason(&e)))
+    })?;
+    let text = String::from_utf8(text)
+        .map_err(|_| Failure::input(format!("the BOM {origin} is not UTF-8 text; use the BOM YAML as published")))?;
+    let bom = Bom::parse(&text, &origin)?;
+    bom.check_version(&config.spec.bom.version)?;
     Ok(bom)
 }
 
@@ -100,5 +303,24 @@ pub fn check(items: &[Node], config: &SpinnakerPlatform, bom: Option<&Bom>) -> R
         let mut failure = Failure::from(transform::Failed(findings));
         failure.headline = format!("not protected: {}; {}", failure.headline, verify::SKIPPED_HINT);
         Err(failure)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_runs_from_the_start_up_to_the_root_and_no_further() {
+        let search = BomSearch { start: PathBuf::from("/r/overlays/prod"), root: Some(PathBuf::from("/r")) };
+        assert_eq!(search.dirs(), [Path::new("/r/overlays/prod"), Path::new("/r/overlays"), Path::new("/r")]);
+        let alone = BomSearch { start: PathBuf::from("/tmp/x"), root: None };
+        assert_eq!(alone.dirs(), [Path::new("/tmp/x")]);
+    }
+
+    #[test]
+    fn dot_dot_is_resolved_by_name_before_the_root_check() {
+        assert_eq!(normalize(Path::new("/r/a/../bom/./1.27.0.yml")), Path::new("/r/bom/1.27.0.yml"));
+        assert!(!normalize(Path::new("/r/../bom/1.27.0.yml")).starts_with("/r"));
     }
 }

@@ -1,9 +1,10 @@
-//! `spinnaker-krm render DIR`: for a person or CI. Reads the functionConfig (`DIR/spinnaker-krm.yaml` or
-//! `--config`) and the manifests of DIR, and prints the transformed objects as a YAML stream. The BOM
-//! path is relative to DIR, as it is to the app directory in ArgoCD.
+//! `spinnaker-krm render DIR`: for a person or CI. The same pipeline as ArgoCD's `generate` in DIR
+//! (`kustomize build` when DIR has a kustomization, the transform, the objects the cluster gets), with the
+//! functionConfig `DIR/spinnaker-krm.yaml` or `--config`, and the BOM found from DIR up to its repository
+//! root, so what a person previews is what ArgoCD deploys.
 
 use crate::failure::Failure;
-use crate::{pipeline, source};
+use crate::pipeline;
 use functions::krm;
 use std::path::Path;
 
@@ -17,11 +18,7 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
         )));
     }
     let config_path = config.map(Path::to_path_buf).unwrap_or_else(|| dir.join(DEFAULT_CONFIG));
-    let function_config = read_config(&config_path)?;
-    let prepared = pipeline::prepare(&function_config, dir, &[])?;
-    let mut items = source::read_dir(dir, &prepared.non_manifests(dir, &config_path))?;
-    pipeline::run(&mut items, &prepared)?;
-    Ok(krm::manifests_to_yaml(&items))
+    crate::generate::render_dir(dir, &config_path, &pipeline::BomSearch::from_dir(dir), &[])
 }
 
 /// Reads a functionConfig file: exactly one object.

@@ -4,6 +4,7 @@
 //! the Kubernetes schemas; and the argocd-cm route, where the repo-server's kustomize runs the function.
 
 mod emulator;
+mod front_door;
 mod install;
 mod kustomize_route;
 mod plugin;

@@ -5,6 +5,7 @@
 //! collected for every target, so one run reports all of them, and nothing is emitted when there is any.
 
 mod certs;
+mod front_door;
 mod operator;
 mod pin;
 mod pod;
@@ -125,8 +126,10 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .iter()
         .filter(|i| i.path_str(&["apiVersion"]) == Some("v1") && i.path_str(&["kind"]) == Some("Service"))
         .collect();
+    // Peers are called over https, so a service that serves plain HTTP (gate, by default) is none.
     let peers: Vec<spring::Peer> = jvm_workloads
         .iter()
+        .filter(|(_, w)| ctx.config.spec.mtls.serves_tls(w.service))
         .filter_map(|(item, w)| {
             let mut peer = workload::as_peer(w)?;
             workload::use_service(&mut peer, item, &services);
@@ -135,6 +138,13 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         .collect();
     let jvm_workloads_services: Vec<Service> = jvm_workloads.iter().map(|(_, w)| w.service).collect();
     let mut memo = workload::Memo::for_workloads(&jvm_workloads, &peers);
+    // Read before anything changes: front doors are never edited, only checked.
+    if ctx.config.spec.mtls.enabled && ctx.selects(Service::Gate) {
+        let mut gate_services: Vec<String> = vec!["gate".into(), "spin-gate".into()];
+        gate_services
+            .extend(jvm_workloads.iter().filter(|(_, w)| w.service == Service::Gate).map(|(_, w)| w.name.clone()));
+        findings.extend(front_door::check(items, ctx, &gate_services));
+    }
     for item in items.iter_mut() {
         let Some(target) = target_of(item) else { continue };
         // Problems are named with the item's identity, which the transform never changes: it is read

@@ -104,6 +104,9 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
             report(format!("spec.spinnakerConfig.profiles.{}", service.name()), "is not a mapping; make it one".into());
         }
         match spinnaker_config.mapping_entry("service-settings").and_then(|s| s.mapping_entry(service.name())) {
+            // Gate serving plain HTTP: its scheme and probes stay as they are (the Operator's expose and
+            // deck's gate URL follow the scheme).
+            Some(_) if !ctx.config.spec.mtls.serves_tls(service) => {}
             Some(settings) => {
                 settings.insert_str("scheme", "https");
                 if ctx.config.spec.mtls.client_auth_for(service) == ClientAuth::Need {

@@ -49,7 +49,8 @@ pub struct Peer {
     pub port: u16,
 }
 
-/// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https.
+/// The mTLS settings of `service`; `peers` become `services.<svc>.baseUrl` over https. A service that
+/// does not serve TLS itself (gate with `gateListener: http`) gets only the client side.
 pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Settings {
     let placeholder = format!("${{{PASSWORD_ENV}}}");
     // The built trust store's password is public (see `pod::TRUSTSTORE_PASSWORD`); cert-manager's
@@ -74,6 +75,7 @@ pub fn mtls_settings(ctx: &Context, service: Service, peers: &[Peer]) -> Setting
         ("ok-http-client.trust-store-password", text(&trust_password)),
     ]
     .into_iter()
+    .filter(|(property, _)| ctx.config.spec.mtls.serves_tls(service) || !property.starts_with("server."))
     .map(|(property, value)| (property.to_owned(), value))
     .collect();
     if ctx.config.spec.mtls.client_auth_for(service) == crate::config::ClientAuth::Need {

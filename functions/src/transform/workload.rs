@@ -383,7 +383,9 @@ pub fn inject(
     // Probes are adapted from the manifest's own (kept in PROBES_ANNOTATION the first time they change), so a
     // later run with another clientAuth, or with mTLS off, starts from what the user wrote.
     let mut originals = original_probes(&previous_probes);
-    let client_auth = mtls.then(|| ctx.config.spec.mtls.client_auth_for(workload.service));
+    // A service that serves plain HTTP (gate, by default) keeps the manifest's own probes.
+    let client_auth = (mtls && ctx.config.spec.mtls.serves_tls(workload.service))
+        .then(|| ctx.config.spec.mtls.client_auth_for(workload.service));
     restore_probes(container, &originals, client_auth, workload.service);
     if let Some(client_auth) = client_auth {
         let before = probes_of(container);
@@ -584,7 +586,7 @@ fn adapt_probes(container: &mut Mapping, client_auth: ClientAuth, service: Servi
 /// `https://localhost:<port>/spectator/metrics` with no client certificate, and that endpoint is on the main
 /// port (see [`spring::MANAGEMENT_PORT`]).
 pub fn metrics_sidecar_problem(item: &Node, ctx: &Context, service: Service) -> Option<(String, String)> {
-    if !ctx.config.spec.mtls.enabled || ctx.config.spec.mtls.client_auth_for(service) != ClientAuth::Need {
+    if !ctx.config.spec.mtls.serves_tls(service) || ctx.config.spec.mtls.client_auth_for(service) != ClientAuth::Need {
         return None;
     }
     let containers = item.path(&["spec", "template", "spec", "containers"])?.as_sequence()?;
