@@ -155,7 +155,7 @@ impl ResourceList {
         }
         let not_rl =
             |problem: &str| InputError::NotAResourceList { origin: origin.to_owned(), problem: problem.to_owned() };
-        let Node::Mapping(mut root) = docs.remove(0) else {
+        let Node::Mapping(mut root) = docs.remove(0).into_owned() else {
             return Err(not_rl("the document is not a mapping"));
         };
         match root.get_str("kind") {
@@ -170,7 +170,7 @@ impl ResourceList {
                 RESOURCE_LIST_VERSIONS.join(", ")
             )));
         }
-        let items = match root.remove("items") {
+        let items = match root.remove("items").map(Node::into_owned) {
             None => Vec::new(),
             Some(node) if node.is_null() => Vec::new(),
             Some(Node::Sequence(seq)) => seq.into_vec(),
@@ -227,9 +227,11 @@ pub fn parse_manifests(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputErr
                     Some("ResourceList")
                 )
         );
-        match (wraps_items, doc) {
+        match (wraps_items, doc.into_owned()) {
             (true, Node::Mapping(mut m)) if m.get_sequence("items").is_some() => {
-                let Some(Node::Sequence(items)) = m.remove("items") else { unreachable!("checked above") };
+                let Some(Node::Sequence(items)) = m.remove("items").map(Node::into_owned) else {
+                    unreachable!("checked above")
+                };
                 for (i, item) in items.iter().enumerate() {
                     check_object(item, origin, &format!("{at} items[{i}]"))?;
                 }

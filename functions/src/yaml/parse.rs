@@ -1,11 +1,16 @@
 //! Builds lossless node trees from a YAML stream, with the limits that keep hostile input bounded.
 //!
 //! Events come from saphyr-parser (pure Rust, YAML 1.2 syntax; resolution is ours, in [`super::scalar`]).
-//! Aliases are expanded, because every consumer (kubectl, ArgoCD, kustomize) expands them too; the
-//! expansion is budgeted so an alias bomb fails in milliseconds instead of eating the machine. The tree
-//! is built with an explicit stack, so deep nesting is an error, never a stack overflow.
+//! Aliases are expanded, because every consumer (kubectl, ArgoCD, kustomize) expands them too: an
+//! anchored node is shared ([`Node::share`]), so an alias costs a reference count, and what aliases
+//! expand to is budgeted in nodes and in bytes (the emitter writes every copy out), so an alias bomb
+//! fails in milliseconds instead of eating the machine. The tree itself is budgeted in nodes per input
+//! byte, so no YAML under the input limit can take much more memory than its size. The tree is built
+//! with an explicit stack, so deep nesting is an error, never a stack overflow. Characters YAML 1.1
+//! readers (Kubernetes' go-yaml) refuse or read differently from YAML 1.2 are refused up front.
 
-use super::node::{Mapping, Node, Scalar, Sequence, Source, Style, View};
+use super::node::{Mapping, Node, Scalar, Sequence, Source, Style};
+use super::scalar::{plain_is_string, resolve_plain_yaml11};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::{HashMap, HashSet};
 
@@ -16,11 +21,32 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes that aliases may add when they are expanded.
     pub max_alias_nodes: usize,
+    /// Most bytes of scalar text that aliases may add when they are expanded (each copy is written out).
+    pub max_alias_bytes: usize,
+    /// Most nodes read from a stream (mapping keys count). A node takes 100 to 150 bytes of memory
+    /// whatever its text, so this, not the input limit, bounds the memory of a stream of tiny scalars
+    /// (`[a, a, a, …]` is a node per 3 bytes). Kubernetes manifests run at about 15 bytes per node: a
+    /// Spinnaker install is 10,000 to 20,000 nodes, and this allows about 15 MB of manifests.
+    pub max_nodes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 200, max_alias_nodes: 1_000_000 }
+        Limits { max_depth: 200, max_alias_nodes: 1_000_000, max_alias_bytes: 16 * 1024 * 1024, max_nodes: 1_000_000 }
+    }
+}
+
+/// What a subtree holds: its nodes (mapping keys count) and the bytes of its scalar text.
+#[derive(Clone, Copy, Debug, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
     }
 }
 
@@ -41,13 +67,55 @@ impl ParseError {
 
 /// Parses every document of `text`. An empty stream gives no documents.
 pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Node>, ParseError> {
+    check_characters(text)?;
     Builder::new(text, limits).run()
+}
+
+/// Refuses the characters YAML 1.1 readers do not read as YAML 1.2 readers (saphyr) do: the control
+/// characters go-yaml refuses anywhere in a stream ("control characters are not allowed", its
+/// `yaml_parser_update_buffer`), and NEL, LS and PS, which are line breaks to YAML 1.1 (go-yaml's
+/// `is_break`) and ordinary characters to YAML 1.2, so a scalar or comment holding one means different
+/// things to different readers. Escaped in a double-quoted scalar (`\x01`, `\N`, `\L`, `\P`) they are fine.
+fn check_characters(text: &str) -> Result<(), ParseError> {
+    let bytes = text.as_bytes();
+    // Most streams are ASCII: one pass over the bytes finds the first one worth a closer look.
+    let suspect = |b: &u8| (*b < 0x20 && !matches!(*b, b'\t' | b'\n' | b'\r')) || *b >= 0x7f;
+    let Some(first) = bytes.iter().position(suspect) else { return Ok(()) };
+    for (at, c) in text[first..].char_indices() {
+        let problem = match c {
+            '\u{85}' => "(NEL) is a line break to YAML 1.1 readers (Kubernetes) but not to YAML 1.2 ones; write it escaped (\\N) in a double-quoted scalar, or remove it",
+            '\u{2028}' | '\u{2029}' => "(a line or paragraph separator) is a line break to YAML 1.1 readers (Kubernetes) but not to YAML 1.2 ones; write it escaped (\\L, \\P) in a double-quoted scalar, or remove it",
+            '\t' | '\n' | '\r' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'.. => continue,
+            _ => "is a control character, which YAML does not allow unescaped; write it escaped (e.g. \\x01) in a double-quoted scalar, or remove it",
+        };
+        let offset = first + at;
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        return Err(ParseError {
+            line: text[..offset].bytes().filter(|&b| b == b'\n').count() + 1,
+            column: text[line_start..offset].chars().count() + 1,
+            message: format!("U+{:04X} {problem}", u32::from(c)),
+        });
+    }
+    Ok(())
 }
 
 /// A collection being built; `flow` when it is written `{…}`/`[…]` or sits inside one.
 enum Frame {
-    Mapping { map: Mapping, pending_key: Option<Scalar>, seen: HashSet<String>, anchor: usize, span: Span, flow: bool },
-    Sequence { seq: Sequence, anchor: usize, flow: bool },
+    Mapping {
+        map: Mapping,
+        pending_key: Option<Scalar>,
+        seen: HashSet<Key>,
+        anchor: usize,
+        span: Span,
+        flow: bool,
+        size: Size,
+    },
+    Sequence {
+        seq: Sequence,
+        anchor: usize,
+        flow: bool,
+        size: Size,
+    },
 }
 
 impl Frame {
@@ -62,8 +130,9 @@ struct Builder<'a> {
     text: &'a str,
     limits: Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
-    alias_nodes: usize,
+    anchors: HashMap<usize, (Node, Size)>,
+    alias: Size,
+    nodes: usize,
     documents: Vec<Node>,
     // Moves forward through `text` to turn the parser's character indices into byte offsets (which are
     // the same in ASCII text).
@@ -79,7 +148,8 @@ impl<'a> Builder<'a> {
             limits,
             stack: Vec::new(),
             anchors: HashMap::new(),
-            alias_nodes: 0,
+            alias: Size::default(),
+            nodes: 0,
             documents: Vec::new(),
             ascii: text.is_ascii(),
             cursor_chars: 0,
@@ -103,21 +173,25 @@ impl<'a> Builder<'a> {
                 Event::DocumentStart(_) => self.anchors.clear(),
                 Event::DocumentEnd => {}
                 Event::Alias(id) => {
-                    let size = self.anchors.get(&id).map(|(_, size)| *size);
-                    let size = size.ok_or_else(|| ParseError::at(&span, "alias to an unknown anchor"))?;
+                    let (node, size) = match self.anchors.get(&id) {
+                        Some((node, size)) => (node.clone(), *size),
+                        None => return Err(ParseError::at(&span, "alias to an unknown anchor")),
+                    };
                     self.count_alias(size, &span)?;
-                    let node = self.anchors[&id].0.clone();
-                    self.add(node, 0, &span)?;
+                    self.add(node, size, 0, &span)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
                     // The scanner builds text by pushing, so it has spare room; the tree keeps it for good.
                     let mut value = value.into_owned();
                     value.shrink_to_fit();
+                    let size = Size { nodes: 1, bytes: value.len() };
+                    self.count_node(&span)?;
                     let scalar = self.scalar(value, style, tag.as_deref(), &span);
-                    self.add(Node::Scalar(scalar), anchor, &span)?;
+                    self.add(Node::Scalar(scalar), size, anchor, &span)?;
                 }
                 Event::MappingStart(anchor, tag) => {
                     self.enter(&span)?;
+                    self.count_node(&span)?;
                     let flow = self.starts_flow(&span, '{');
                     self.stack.push(Frame::Mapping {
                         map: Mapping::with_capacity_and_tag(0, tag_text(tag.as_deref())),
@@ -126,28 +200,31 @@ impl<'a> Builder<'a> {
                         anchor,
                         span,
                         flow,
+                        size: Size { nodes: 1, bytes: 0 },
                     });
                 }
                 Event::SequenceStart(anchor, tag) => {
                     self.enter(&span)?;
+                    self.count_node(&span)?;
                     let flow = self.starts_flow(&span, '[');
                     self.stack.push(Frame::Sequence {
                         seq: Sequence::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         anchor,
                         flow,
+                        size: Size { nodes: 1, bytes: 0 },
                     });
                 }
                 Event::MappingEnd => match self.stack.pop() {
-                    Some(Frame::Mapping { mut map, anchor, .. }) => {
+                    Some(Frame::Mapping { mut map, anchor, size, .. }) => {
                         map.shrink_to_fit();
-                        self.add(Node::Mapping(map), anchor, &span)?
+                        self.add(Node::Mapping(map), size, anchor, &span)?
                     }
                     _ => return Err(ParseError::at(&span, "unbalanced mapping end")),
                 },
                 Event::SequenceEnd => match self.stack.pop() {
-                    Some(Frame::Sequence { mut seq, anchor, .. }) => {
+                    Some(Frame::Sequence { mut seq, anchor, size, .. }) => {
                         seq.shrink_to_fit();
-                        self.add(Node::Sequence(seq), anchor, &span)?
+                        self.add(Node::Sequence(seq), size, anchor, &span)?
                     }
                     _ => return Err(ParseError::at(&span, "unbalanced sequence end")),
                 },
@@ -163,45 +240,78 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn count_alias(&mut self, n: usize, span: &Span) -> Result<(), ParseError> {
-        self.alias_nodes = self.alias_nodes.saturating_add(n);
-        if self.alias_nodes > self.limits.max_alias_nodes {
+    fn count_alias(&mut self, size: Size, span: &Span) -> Result<(), ParseError> {
+        self.alias.add(size);
+        let too_much = if self.alias.nodes > self.limits.max_alias_nodes {
+            format!("{} nodes", self.limits.max_alias_nodes)
+        } else if self.alias.bytes > self.limits.max_alias_bytes {
+            format!("{} MiB of text", self.limits.max_alias_bytes / (1024 * 1024))
+        } else {
+            return Ok(());
+        };
+        Err(ParseError::at(
+            span,
+            format!("aliases expand to more than {too_much} (an alias bomb?); write the repeated content out or use fewer aliases"),
+        ))
+    }
+
+    /// Counts one node read from the text against the stream's node budget.
+    fn count_node(&mut self, span: &Span) -> Result<(), ParseError> {
+        self.nodes += 1;
+        if self.nodes > self.limits.max_nodes {
             return Err(ParseError::at(
                 span,
                 format!(
-                    "aliases expand to more than {} nodes (an alias bomb?); write the repeated content out or use fewer aliases",
-                    self.limits.max_alias_nodes
+                    "more than {} YAML nodes (keys, values and items); split the package or render fewer resources at once",
+                    self.limits.max_nodes
                 ),
             ));
         }
         Ok(())
     }
 
-    /// Attaches a finished node to its parent (or ends a document) and records its anchor.
-    fn add(&mut self, node: Node, anchor: usize, span: &Span) -> Result<(), ParseError> {
+    /// Attaches a finished node of `size` to its parent (or ends a document) and records its anchor: the
+    /// node is shared, so the anchor and every alias to it hold one copy.
+    fn add(&mut self, mut node: Node, size: Size, anchor: usize, span: &Span) -> Result<(), ParseError> {
         if anchor != 0 {
-            let size = node_count(&node);
+            node.share();
             self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
-            Some(Frame::Sequence { seq, .. }) => seq.push(node),
-            Some(Frame::Mapping { map, pending_key, seen, span: map_span, .. }) => {
+            Some(Frame::Sequence { seq, size: total, .. }) => {
+                total.add(size);
+                seq.push(node)
+            }
+            Some(Frame::Mapping { map, pending_key, seen, span: map_span, size: total, .. }) => {
+                total.add(size);
                 match pending_key.take() {
                     Some(key) => map.push_unchecked(key, node),
                     None => {
-                        let Node::Scalar(key) = node else {
-                            return Err(ParseError::at(span, "a mapping key is itself a mapping or sequence; Kubernetes objects only have string keys"));
+                        let key = match node {
+                            Node::Scalar(key) => key,
+                            Node::Shared(held) if matches!(*held, Node::Scalar(_)) => {
+                                held.as_scalar().cloned().expect("matched a scalar")
+                            }
+                            _ => return Err(ParseError::at(span, "a mapping key is itself a mapping or sequence; Kubernetes objects only have string keys")),
                         };
-                        if !seen.insert(key.value().to_owned()) {
+                        if !seen.insert(Key::of(&key)) {
+                            let first = map.iter().map(|(k, _)| k).find(|k| Key::of(k) == Key::of(&key));
+                            let same = match first {
+                                Some(first) if first.value() != key.value() => format!(
+                                    " (YAML 1.1 readers such as Kubernetes read it as the same key as {:?})",
+                                    first.value()
+                                ),
+                                _ => String::new(),
+                            };
                             return Err(ParseError::at(
-                            span,
-                            format!(
-                                "duplicate key {:?} in the mapping that starts at line {}; readers disagree on which value wins, so keep one",
-                                key.value(),
-                                map_span.start.line()
-                            ),
-                        ));
+                                span,
+                                format!(
+                                    "duplicate key {:?}{same} in the mapping that starts at line {}; readers disagree on which value wins, so keep one",
+                                    key.value(),
+                                    map_span.start.line()
+                                ),
+                            ));
                         }
                         *pending_key = Some(key);
                     }
@@ -290,11 +400,29 @@ fn too_deep(max_depth: usize) -> String {
     format!("nesting deeper than {max_depth} levels; no Kubernetes manifest needs that")
 }
 
-fn node_count(node: &Node) -> usize {
-    match node.view() {
-        View::Scalar(_) => 1,
-        View::Mapping(m) => 1 + m.iter().map(|(_, v)| 1 + node_count(v)).sum::<usize>(),
-        View::Sequence(s) => 1 + s.iter().map(node_count).sum::<usize>(),
+/// A mapping key as YAML 1.1 readers (Kubernetes) tell keys apart: by what it means, not how it is
+/// written. `yes` and `true` are the same key, `~` and `null` too; `on` (a bool) and `"on"` (a string)
+/// are not.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    String(String),
+    /// A key that is not a string to YAML 1.1: its meaning as JSON (`true`, `null`, `8`).
+    Other(String),
+    /// A key with a tag other than `!!str`: the tag and the text.
+    Tagged(String, String),
+}
+
+impl Key {
+    fn of(key: &Scalar) -> Key {
+        match key.tag() {
+            Some("!!str") => Key::String(key.value().to_owned()),
+            Some(tag) => Key::Tagged(tag.to_owned(), key.value().to_owned()),
+            None if !key.is_plain() || plain_is_string(key.value()) => Key::String(key.value().to_owned()),
+            None => match resolve_plain_yaml11(key.value()) {
+                serde_json::Value::String(text) => Key::String(text),
+                meaning => Key::Other(meaning.to_string()),
+            },
+        }
     }
 }
 
@@ -313,6 +441,7 @@ fn tag_text(tag: Option<&Tag>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn one(text: &str) -> Node {
         let mut docs = parse_stream(text, Limits::default()).expect("parses");
@@ -354,6 +483,60 @@ mod tests {
         }
         let err = parse_stream(&text, Limits::default()).unwrap_err();
         assert!(err.message.contains("alias bomb"), "{err}");
+    }
+
+    #[test]
+    fn counts_what_aliases_expand_to_in_bytes() {
+        let big = "x".repeat(1024 * 1024);
+        let text = format!("a: &a {big}\nb: [{}]\n", vec!["*a"; 20].join(", "));
+        let err = parse_stream(&text, Limits::default()).unwrap_err();
+        assert!(err.message.contains("more than 16 MiB of text (an alias bomb?)"), "{err}");
+    }
+
+    #[test]
+    fn an_anchor_is_shared_with_its_aliases_not_copied() {
+        let doc = one("a: &a {b: &b [x, y]}\nc: *a\nd: *b\n");
+        let m = doc.as_mapping().unwrap();
+        let (Some(Node::Shared(a)), Some(Node::Shared(c))) = (m.get("a"), m.get("c")) else { panic!("{doc:?}") };
+        assert!(Arc::ptr_eq(a, c), "the alias holds the anchored node itself");
+        assert_eq!(doc.path(&["d"]), doc.path(&["a", "b"]));
+    }
+
+    #[test]
+    fn bounds_the_nodes_of_a_stream() {
+        let limits = Limits { max_nodes: 10, ..Limits::default() };
+        let err = parse_stream("[a, b, c, d, e, f, g, h, i, j, k, l]", limits).unwrap_err();
+        assert_eq!(err.to_string(), "line 1 column 29: more than 10 YAML nodes (keys, values and items); split the package or render fewer resources at once");
+        assert!(parse_stream("{a: b, c: d, e: f, g: h}", limits).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_decided_by_their_yaml_1_1_meaning() {
+        for (text, first) in [("yes: 1\ntrue: 2\n", "yes"), ("~: 1\nnull: 2\n", "~"), ("010: 1\n8: 2\n", "010")] {
+            let err = parse_stream(text, Limits::default()).unwrap_err();
+            assert!(err.message.contains(&format!("read it as the same key as {first:?}")), "{text}: {err}");
+        }
+        for text in ["on: 1\n\"on\": 2\n", "1: a\n\"1\": b\n", "a: 1\n!!str b: 2\n"] {
+            assert!(parse_stream(text, Limits::default()).is_ok(), "{text}");
+        }
+        let err = parse_stream("a: 1\n'a': 2\n", Limits::default()).unwrap_err();
+        assert!(err.message.contains("duplicate key \"a\" in"), "{err}");
+    }
+
+    #[test]
+    fn refuses_what_yaml_1_1_readers_read_differently() {
+        for (text, line, column, what) in [
+            ("a: \"x\u{1}y\"\n", 1, 6, "U+0001 is a control character"),
+            ("a: b\nc: d\u{85}e\n", 2, 5, "U+0085 (NEL) is a line break"),
+            ("# \u{2028}\na: b\n", 1, 3, "U+2028 (a line or paragraph separator)"),
+            ("a: \u{7f}\n", 1, 4, "U+007F is a control character"),
+        ] {
+            let err = parse_stream(text, Limits::default()).unwrap_err();
+            assert!(err.message.starts_with(what), "{text:?}: {err}");
+            assert_eq!((err.line, err.column), (line, column), "{text:?}: {err}");
+        }
+        let doc = one("a: \"x\\x01\\N\\L\"\nb: \"caf\u{e9} \u{feff}\"\n");
+        assert_eq!(doc.path_str(&["a"]), Some("x\u{1}\u{85}\u{2028}"));
     }
 
     #[test]
