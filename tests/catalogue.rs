@@ -198,11 +198,19 @@ struct Cost {
 
 /// Runs `cmd` (the binary) under `/usr/bin/time` with stdin from `input`, in `cwd`.
 fn run_measured(cmd: &mut Command, cwd: &Path, input: &Path) -> (h::Run, Cost) {
+    let what = format!("{cmd:?} < {}", input.display());
+    run_measured_with(cmd, cwd, Stdio::from(std::fs::File::open(input).unwrap()), what)
+}
+
+/// Runs `cmd` (the binary) under `/usr/bin/time` with stdin `stdin`, in `cwd`, killed after 60 s (a run
+/// that would hang fails its bound instead of hanging the test).
+fn run_measured_with(cmd: &mut Command, cwd: &Path, stdin: Stdio, what: String) -> (h::Run, Cost) {
     let report = cwd.join("time.txt");
     let mut timed = Command::new(h::on_path("time"));
-    timed.arg("-f").arg("%M").arg("-o").arg(&report).arg(cmd.get_program()).args(cmd.get_args());
-    timed.current_dir(cwd).stdin(Stdio::from(std::fs::File::open(input).unwrap()));
-    let what = format!("{cmd:?} < {}", input.display());
+    timed.arg("-f").arg("%M").arg("-o").arg(&report).arg(h::on_path("timeout")).arg("60");
+    timed.arg(cmd.get_program()).args(cmd.get_args());
+    timed.envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    timed.current_dir(cwd).stdin(stdin);
     let start = Instant::now();
     let output = timed.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     let seconds = start.elapsed().as_secs_f64();
@@ -274,6 +282,171 @@ fn an_alias_bomb() {
         2,
         "stdin is not valid YAML: line 11 column 12: aliases expand to more than 1000000 nodes (an alias bomb?); write the repeated content out or use fewer aliases",
         Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn aliases_of_a_big_scalar() {
+    // 1 MB of input: one 1 MiB scalar, aliased 2,000 times (2 GB written out if accepted).
+    let work = workdir("alias-bytes");
+    let text = format!(
+        "{LIST_HEAD}items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: a}}\n  data:\n    a: &a {}\n    b: [{}]\n",
+        "x".repeat(1024 * 1024),
+        ["*a"; 2000].join(", ")
+    );
+    let input = work.path().join("aliases.yaml");
+    h::write_file(&input, &text);
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 9 column 73: aliases expand to more than 16 MiB of text (an alias bomb?); write the repeated content out or use fewer aliases",
+        Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn nested_anchors_are_shared_not_copied() {
+    // 190 anchors, one inside the other, around 16 MiB; no alias. Each anchor used to keep a deep copy.
+    let work = workdir("anchors");
+    let mut nested = format!("&a0 [{}]", "x".repeat(16 * 1024 * 1024));
+    for i in 1..190 {
+        nested = format!("&a{i} [{nested}]");
+    }
+    let item = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  a: {nested}\n");
+    let input = work.path().join("anchors.yaml");
+    h::write_file(&input, &h::resource_list(&[&item], &h::pinning_config("")));
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(out.stdout.len() > 16 * 1024 * 1024, "the item is written out");
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn a_50_mb_flow_list_of_one_letter_scalars() {
+    // Valid YAML under the input limit, but a node per 3 bytes: 16 million nodes.
+    let work = workdir("flow");
+    let input = work.path().join("flow.yaml");
+    {
+        use std::io::Write;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+        write!(file, "{LIST_HEAD}items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: a}}\n  data: {{a: [")
+            .unwrap();
+        for _ in 0..(50_000_000 / 3) {
+            file.write_all(b"a, ").unwrap();
+        }
+        file.write_all(b"a]}\n").unwrap();
+    }
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 7 column 2999954: more than 1000000 YAML nodes (keys, values and items); split the package or render fewer resources at once",
+        Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn managed_env_with_100000_names() {
+    // A previous run's list of env vars, and as many env vars: each is looked up in the list.
+    let work = workdir("managed-env");
+    let names: Vec<String> = (0..100_000).map(|i| format!("V{i}")).collect();
+    let env: String = names.iter().map(|n| format!("        - name: {n}\n          value: x\n")).collect();
+    let gate = gate()
+        .replacen(
+            "  template:\n    spec:\n",
+            &format!("  template:\n    metadata:\n      annotations:\n        spinnaker-krm.dev/managed-env: {}\n    spec:\n", names.join(",")),
+            1,
+        )
+        .replacen("        - name: JAVA_OPTS\n", &format!("{env}        - name: JAVA_OPTS\n"), 1);
+    let input = work.path().join("gate.yaml");
+    h::write_file(&input, &h::resource_list(&[&gate], &h::pinning_config("")));
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(!out.stdout.contains("name: V99999\n"), "a previous run's variables are removed");
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn a_bom_nested_100000_deep() {
+    let work = h::TempDir::new("deep-bom");
+    let deep = format!("version: 1.27.0\nservices: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    h::write_file(&work.path().join("bom/1.27.0.yml"), &deep);
+    let input = work.path().join("input.yaml");
+    h::write_file(&input, &h::resource_list(&[&gate()], &h::pinning_config("")));
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "BOM bom/1.27.0.yml is not valid YAML: line 2 column 266: nesting deeper than 200 levels; no Kubernetes manifest needs that; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
+        Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+/// `verify /dev/zero`, a BOM or config that links to /dev/zero, a FIFO as the config: refused by file
+/// type before anything is read, instead of hanging or reading until memory runs out.
+#[test]
+fn special_files_are_refused_by_their_type() {
+    let work = workdir("special");
+    let dir = work.path();
+    let null = || Stdio::null();
+    let (out, cost) = run_measured_with(
+        Command::new(h::binary()).args(["verify", "/dev/zero"]),
+        dir,
+        null(),
+        "verify /dev/zero".into(),
+    );
+    assert_fails(&out, 2, "cannot read /dev/zero: it is a device, not a regular file", Stdout::Empty);
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+
+    let fifo = dir.join("spinnaker-krm.yaml");
+    let made = Command::new(h::on_path("mkfifo")).arg(&fifo).status().unwrap();
+    assert!(made.success());
+    h::write_file(&dir.join("gate.yaml"), &gate());
+    let (out, cost) =
+        run_measured_with(Command::new(h::binary()).arg("render").arg(dir), dir, null(), "render, FIFO config".into());
+    assert_fails(
+        &out,
+        2,
+        &format!("cannot read the functionConfig {} (it is a FIFO, not a regular file); create it (see README, \"The functionConfig\") or pass --config FILE", fifo.display()),
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+    std::fs::remove_file(&fifo).unwrap();
+
+    std::os::unix::fs::symlink("/dev/zero", &fifo).unwrap();
+    let (out, _) = run_measured_with(
+        Command::new(h::binary()).arg("render").arg(dir),
+        dir,
+        null(),
+        "render, config -> /dev/zero".into(),
+    );
+    assert_fails(
+        &out,
+        2,
+        &format!("cannot read the functionConfig {} (it is a device, not a regular file); create it (see README, \"The functionConfig\") or pass --config FILE", fifo.display()),
+        Stdout::Empty,
+    );
+    std::fs::remove_file(&fifo).unwrap();
+
+    h::write_file(&fifo, &h::pinning_config(""));
+    std::fs::remove_file(dir.join("bom/1.27.0.yml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("bom/1.27.0.yml")).unwrap();
+    let (out, cost) = run_measured_with(
+        Command::new(h::binary()).arg("render").arg(dir),
+        dir,
+        null(),
+        "render, BOM -> /dev/zero".into(),
+    );
+    assert_fails(
+        &out,
+        2,
+        &format!("cannot read the BOM bom/1.27.0.yml ({}: it is a device, not a regular file); put the Spinnaker 1.27.0 BOM there, or point spec.bom.dir or spec.bom.file at it (relative to {})", dir.join("bom/1.27.0.yml").display(), dir.display()),
+        Stdout::Empty,
     );
     assert_bounded(&cost, Duration::from_secs(5), 300);
 }
@@ -445,7 +618,7 @@ fn bom_malformed() {
     assert_fails(
         &out,
         2,
-        "BOM bom/1.27.0.yml: version: found unexpected end of stream at line 3 column 1, while scanning a quoted scalar at line 1 column 10; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
+        "BOM bom/1.27.0.yml is not valid YAML: line 1 column 10: invalid indentation in quoted scalar; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
         Stdout::Results,
     );
     h::write_file(&work.path().join("bom/1.27.0.yml"), "version: 1.27.0\nservices: [gate]\n");
@@ -595,4 +768,28 @@ fn verify_fails_an_unprotected_stream() {
         "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 8 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
         Stdout::Empty,
     );
+}
+
+#[test]
+fn the_first_stderr_line_is_the_error_at_every_log_level_and_for_command_line_errors() {
+    // A transform failure, after the BOM was loaded (logged at debug).
+    let work = workdir("first-line");
+    let digest = gate().replace("gate:latest", &format!("gate@sha256:{}", "ab".repeat(32)));
+    for level in ["trace", "debug", "warn"] {
+        let mut cmd = Command::new(h::binary());
+        cmd.current_dir(work.path()).env("SPINNAKER_KRM_LOG", level);
+        let out = h::run(&mut cmd, Some(&h::resource_list(&[&digest], &h::pinning_config(""))));
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("spinnaker-krm: error: Deployment/gate spec.template.spec.containers[0].image: gate is pinned by digest"), "{level}:\n{}", out.stderr);
+        assert_eq!(out.status.code(), Some(1));
+        if level != "warn" {
+            assert!(out.stderr.contains("DEBUG loaded BOM"), "the logs follow the headline:\n{}", out.stderr);
+        }
+    }
+    let out = h::run(Command::new(h::binary()).arg("rendr"), None);
+    assert_fails(&out, 2, "unrecognized subcommand 'rendr'", Stdout::Empty);
+    let out = h::run(Command::new(h::binary()).arg("render"), None);
+    assert_fails(&out, 2, "the following required arguments were not provided: <DIR>", Stdout::Empty);
+    let out = h::run(Command::new(h::binary()).args(["verify", "--confg", "x"]), None);
+    assert_fails(&out, 2, "unexpected argument '--confg' found", Stdout::Empty);
 }

@@ -29,6 +29,8 @@ pub enum BomError {
     Empty { origin: String },
     #[error("BOM {origin}: {path}: {message}; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)")]
     Parse { origin: String, path: String, message: String },
+    #[error("BOM {origin} is not valid YAML: {message}; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)")]
+    Yaml { origin: String, message: String },
     #[error(
         "BOM {origin} has version {found:?} but spec.bom.version asks for {requested:?}; point spec.bom at the BOM \
          for {requested} or set spec.bom.version to {found}"
@@ -92,19 +94,46 @@ pub struct ArtifactSources {
     pub google_image_project: Option<String>,
 }
 
+/// A serde message without the value it found: `invalid type: string "…", expected …` names the kind of
+/// value only. The BOM path comes from the config or an ArgoCD parameter, so the file may be anything the
+/// process can read (a token, a key): its content must not reach stderr or ArgoCD's UI.
+fn without_values(message: &str) -> String {
+    let mut out = message.to_owned();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        let Some(start) = out.find(prefix).map(|i| i + prefix.len()) else { continue };
+        let end = out[start..].find(", expected").map_or(out.len(), |i| start + i);
+        let found = &out[start..end];
+        let kinds = [
+            ("string ", "a string"),
+            ("integer ", "an integer"),
+            ("floating point ", "a number"),
+            ("boolean ", "a boolean"),
+            ("character ", "a character"),
+            ("byte array", "bytes"),
+        ];
+        if let Some((_, kind)) = kinds.into_iter().find(|(found_kind, _)| found.starts_with(found_kind)) {
+            out.replace_range(start..end, kind);
+        }
+    }
+    out
+}
+
 impl Bom {
     /// Reads a BOM. `origin` is the file it came from, used in every message about it.
     pub fn parse(text: &str, origin: &str) -> Result<Bom, BomError> {
         if text.lines().all(|line| matches!(line.trim_start().chars().next(), None | Some('#'))) {
             return Err(BomError::Empty { origin: origin.to_owned() });
         }
+        // The bounded parser first: serde_yaml_ng has no node, alias-byte or character limits of ours.
+        crate::yaml::parse_stream(text, crate::yaml::Limits::default())
+            .map_err(|err| BomError::Yaml { origin: origin.to_owned(), message: err.to_string() })?;
         let deserializer = serde_yaml_ng::Deserializer::from_str(text);
         let mut bom: Bom = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = match err.path().to_string().replace(".?", "") {
                 p if p == "." || p == "?" => "(document)".to_owned(),
                 p => p,
             };
-            let message = err.into_inner().to_string().replace(['\n', '\r'], " ");
+            let message = without_values(&err.into_inner().to_string().replace(['\n', '\r'], " "));
             // serde_yaml_ng already starts its message with the path when there is one.
             let message = message.strip_prefix(&format!("{path}: ")).map(str::to_owned).unwrap_or(message);
             BomError::Parse { origin: origin.to_owned(), path, message }
@@ -201,6 +230,29 @@ mod tests {
             extra_pins: extra.iter().map(|(s, t)| (*s, t.to_string())).collect(),
             ..PinConfig::default()
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_bom_is_never_quoted() {
+        for text in ["ghp_secretTOKEN123\n", "version: 1.27.0\nservices: s3cr3t-value\n", "version: [hunter2]\n"] {
+            let err = Bom::parse(text, "bom/1.27.0.yml").unwrap_err().to_string();
+            for secret in ["ghp_secretTOKEN123", "s3cr3t", "hunter2"] {
+                assert!(!err.contains(secret), "{err}");
+            }
+            assert!(err.starts_with("BOM bom/1.27.0.yml"), "{err}");
+        }
+        let err = Bom::parse("ghp_secretTOKEN123\n", "bom/1.27.0.yml").unwrap_err().to_string();
+        assert!(err.contains("invalid type: a string, expected struct Bom"), "{err}");
+    }
+
+    #[test]
+    fn a_bom_is_read_through_the_bounded_parser() {
+        let deep = format!("version: 1.27.0\nservices: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let started = std::time::Instant::now();
+        let err = Bom::parse(&deep, "bom/1.27.0.yml").unwrap_err().to_string();
+        assert!(err.starts_with("BOM bom/1.27.0.yml is not valid YAML: line 2 column"), "{err}");
+        assert!(err.contains("nesting deeper than 200 levels"), "{err}");
+        assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
     }
 
     #[test]

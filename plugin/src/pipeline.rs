@@ -42,7 +42,7 @@ pub fn prepare(function_config: &Node, base_dir: &Path, overrides: &[(String, St
 fn load_bom(config: &SpinnakerPlatform, base_dir: &Path) -> Result<Bom, Failure> {
     let relative = config.bom_path();
     let path = base_dir.join(&relative);
-    let text = std::fs::read(&path).map_err(|e| {
+    let text = crate::source::read_file(&path).map_err(|e| {
         Failure::input(format!(
             "cannot read the BOM {relative} ({}: {}); put the Spinnaker {} BOM there, or point spec.bom.dir or spec.bom.file at it (relative to {})",
             path.display(),

@@ -22,6 +22,40 @@ pub fn read_limited(input: &mut impl Read, origin: &str) -> Result<Vec<u8>, Fail
     Ok(bytes)
 }
 
+/// A whole file, read through the same limit as stdin: only a regular file (after following links), never
+/// more than [`krm::MAX_INPUT_BYTES`]. A device (`/dev/zero`), a FIFO or a socket is refused by its type
+/// before a byte is read: it is opened without blocking (a FIFO without a writer would wait forever) and
+/// its type is taken from the open file, so it cannot change between the check and the read.
+pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let file_type = file.metadata()?.file_type();
+    let special = if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        "a device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else {
+        ""
+    };
+    if !special.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("it is {special}, not a regular file")));
+    }
+    let mut bytes = Vec::new();
+    file.take(krm::MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > krm::MAX_INPUT_BYTES {
+        return Err(Error::new(
+            ErrorKind::FileTooLarge,
+            format!("it is larger than the {} MiB input limit", krm::MAX_INPUT_BYTES / (1024 * 1024)),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The manifests below `dir`, skipping the files and directories in `skip` (paths as the caller names
 /// them: relative to the working directory, or absolute). Paths are compared after resolving them, so
 /// `examples/x/bom` and `/abs/examples/x/bom` are the same directory.
@@ -32,9 +66,16 @@ pub fn read_dir(dir: &Path, skip: &[PathBuf]) -> Result<Vec<Node>, Failure> {
     collect(&root, &skip, &mut files)?;
     files.sort();
     let mut items = Vec::new();
+    let mut total = 0;
     for file in files {
-        let bytes = std::fs::read(&file).map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;
+        let bytes = read_file(&file).map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;
         let origin = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
+        total += bytes.len();
+        if total > krm::MAX_INPUT_BYTES {
+            return Err(
+                krm::InputError::TooLarge { origin: dir.display().to_string(), limit: krm::MAX_INPUT_BYTES }.into()
+            );
+        }
         items.extend(krm::parse_manifests(&bytes, &origin)?);
     }
     Ok(items)
