@@ -793,3 +793,74 @@ fn the_first_stderr_line_is_the_error_at_every_log_level_and_for_command_line_er
     let out = h::run(Command::new(h::binary()).args(["verify", "--confg", "x"]), None);
     assert_fails(&out, 2, "unexpected argument '--confg' found", Stdout::Empty);
 }
+
+// ---- no silent `:latest` -------------------------------------------------------------------------
+
+/// One object of each kind that can start a pod from a Spinnaker image, each at `:latest`.
+fn every_pod_carrier() -> Vec<String> {
+    let image = |svc: &str| format!("us-docker.pkg.dev/spinnaker-community/docker/{svc}:latest");
+    let pod = |svc: &str| format!("containers:\n- name: {svc}\n  image: {}\n", image(svc));
+    let indent = |text: &str, n: usize| text.lines().map(|l| format!("{}{l}\n", " ".repeat(n))).collect::<String>();
+    let template = |svc: &str, n: usize| indent(&format!("template:\n  spec:\n{}", indent(&pod(svc), 4)), n);
+    let object = |api: &str, kind: &str, name: &str, spec: &str| {
+        format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\nspec:\n{spec}")
+    };
+    vec![
+        object("apps/v1", "DaemonSet", "ds", &template("echo", 2)),
+        object("apps/v1", "ReplicaSet", "rs", &template("orca", 2)),
+        object("batch/v1", "Job", "job", &template("front50", 2)),
+        object("batch/v1", "CronJob", "cron", &format!("  schedule: '@daily'\n  jobTemplate:\n    spec:\n{}", template("rosco", 6))),
+        object("v1", "Pod", "pod", &indent(&pod("igor"), 2)),
+        object("extensions/v1beta1", "Deployment", "old", &template("fiat", 2)),
+        object("apps/v1beta2", "Deployment", "older", &template("kayenta", 2)),
+        object("argoproj.io/v1alpha1", "Rollout", "rollout", &template("clouddriver", 2)),
+        format!("apiVersion: v1\nkind: List\nitems:\n{}", indent(&format!("- {}", object("apps/v1", "DaemonSet", "in-list", &template("deck", 2)).replace('\n', "\n  ").trim_end()), 0)),
+        // The pod spec comes through a YAML merge key, which Kubernetes' reader resolves.
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gate\nspec:\n  template:\n    metadata: {{labels: {{app: gate}}}}\n    <<: {{spec: {{containers: [{{name: gate, image: \"{}\"}}]}}}}\n", image("gate")),
+    ]
+}
+
+#[test]
+fn no_silent_latest_in_any_object_with_a_pod_spec() {
+    let work = workdir("latest");
+    let objects = every_pod_carrier();
+    let items: Vec<&str> = objects.iter().map(String::as_str).collect();
+    let out = h::run_function(work.path(), &h::resource_list(&items, &h::pinning_config(""))).success();
+    let images = h::image_lines(&out.stdout);
+    let expected: Vec<String> =
+        ["echo", "orca", "front50", "rosco", "igor", "fiat", "kayenta", "clouddriver", "deck", "gate"]
+            .map(h::pinned_image)
+            .to_vec();
+    assert_eq!(images, expected, "{}", out.stdout);
+
+    // `verify` checks the same set: the unrendered stream fails on every one of them.
+    let stream = objects.join("---\n");
+    let out = h::run(Command::new(h::binary()).arg("verify"), Some(&stream));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    for field in [
+        "DaemonSet/ds spec.template.spec.containers[0].image",
+        "CronJob/cron spec.jobTemplate.spec.template.spec.containers[0].image",
+        "Pod/pod spec.containers[0].image",
+        "Deployment/old spec.template.spec.containers[0].image",
+        "Rollout/rollout spec.template.spec.containers[0].image",
+        "Deployment/gate spec.template.spec.containers[0].image",
+    ] {
+        assert!(out.stderr.contains(&format!("{field}: ")), "{field}:\n{}", out.stderr);
+    }
+    assert!(out.stderr.contains("deck:latest is not pinned"), "the List item is checked:\n{}", out.stderr);
+}
+
+#[test]
+fn a_job_with_an_unpinned_service_is_an_error() {
+    let work = h::TempDir::new("latest-job");
+    h::install_bom(work.path());
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      containers:\n      - name: keel\n        image: us-docker.pkg.dev/spinnaker-community/docker/keel:latest\n";
+    let config = h::pinning_config("").replace("    extraPins:\n      keel: 0.1.0-20210331200022-slim\n", "");
+    let out = h::run_function(work.path(), &h::resource_list(&[job], &config));
+    assert_fails(
+        &out,
+        1,
+        "Job/migrate spec.template.spec.containers[0].image: service keel is not pinned: BOM bom/1.27.0.yml has no services.keel.version and spec.bom.extraPins has no keel; add it to spec.bom.extraPins (e.g. extraPins: {keel: <tag>})",
+        Stdout::Results,
+    );
+}

@@ -9,7 +9,7 @@
 //! with an explicit stack, so deep nesting is an error, never a stack overflow. Characters YAML 1.1
 //! readers (Kubernetes' go-yaml) refuse or read differently from YAML 1.2 are refused up front.
 
-use super::node::{Mapping, Node, Scalar, Sequence, Source, Style};
+use super::node::{Mapping, Node, Scalar, Sequence, Source, Style, View};
 use super::scalar::{plain_is_string, resolve_plain_yaml11};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::{HashMap, HashSet};
@@ -109,6 +109,8 @@ enum Frame {
         span: Span,
         flow: bool,
         size: Size,
+        /// A `<<` merge key was read: resolved when the mapping ends.
+        merge: bool,
     },
     Sequence {
         seq: Sequence,
@@ -201,6 +203,7 @@ impl<'a> Builder<'a> {
                         span,
                         flow,
                         size: Size { nodes: 1, bytes: 0 },
+                        merge: false,
                     });
                 }
                 Event::SequenceStart(anchor, tag) => {
@@ -215,7 +218,10 @@ impl<'a> Builder<'a> {
                     });
                 }
                 Event::MappingEnd => match self.stack.pop() {
-                    Some(Frame::Mapping { mut map, anchor, size, .. }) => {
+                    Some(Frame::Mapping { mut map, anchor, size, merge, .. }) => {
+                        if merge {
+                            map = merged(map, &span)?;
+                        }
                         map.shrink_to_fit();
                         self.add(Node::Mapping(map), size, anchor, &span)?
                     }
@@ -283,7 +289,7 @@ impl<'a> Builder<'a> {
                 total.add(size);
                 seq.push(node)
             }
-            Some(Frame::Mapping { map, pending_key, seen, span: map_span, size: total, .. }) => {
+            Some(Frame::Mapping { map, pending_key, seen, span: map_span, size: total, merge, .. }) => {
                 total.add(size);
                 match pending_key.take() {
                     Some(key) => map.push_unchecked(key, node),
@@ -313,6 +319,7 @@ impl<'a> Builder<'a> {
                                 ),
                             ));
                         }
+                        *merge |= key.is_plain() && key.tag().is_none() && key.value() == "<<";
                         *pending_key = Some(key);
                     }
                 }
@@ -398,6 +405,39 @@ impl<'a> Builder<'a> {
 
 fn too_deep(max_depth: usize) -> String {
     format!("nesting deeper than {max_depth} levels; no Kubernetes manifest needs that")
+}
+
+/// `map` with its `<<` merge keys resolved as YAML 1.1 readers (Kubernetes' go-yaml) resolve them: the
+/// entries of the merged mapping (or of each mapping of a merged list, the first one winning) that `map`
+/// does not set itself, in place of the merge key. Every consumer of a manifest sees the merged object, so
+/// the transform must see it too (a pod template that comes through `<<` is pinned like any other).
+fn merged(map: Mapping, span: &Span) -> Result<Mapping, ParseError> {
+    let is_merge = |k: &Scalar| k.is_plain() && k.tag().is_none() && k.value() == "<<";
+    let own: HashSet<&str> = map.iter().filter(|(k, _)| !is_merge(k)).map(|(k, _)| k.value()).collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut out = Mapping::with_capacity_and_tag(map.len(), map.tag().map(str::to_owned));
+    let not_a_mapping = || ParseError::at(span, "a merge key (<<) takes a mapping or a list of mappings");
+    for (key, value) in map.iter() {
+        if !is_merge(key) {
+            out.push_unchecked(key.clone(), value.clone());
+            continue;
+        }
+        let sources: Vec<&Mapping> = match value.view() {
+            View::Mapping(m) => vec![m],
+            View::Sequence(list) => {
+                list.iter().map(|n| n.as_mapping().ok_or_else(not_a_mapping)).collect::<Result<_, _>>()?
+            }
+            View::Scalar(_) => return Err(not_a_mapping()),
+        };
+        for source in sources {
+            for (k, v) in source.iter() {
+                if !own.contains(k.value()) && taken.insert(k.value().to_owned()) {
+                    out.push_unchecked(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A mapping key as YAML 1.1 readers (Kubernetes) tell keys apart: by what it means, not how it is
@@ -537,6 +577,17 @@ mod tests {
         }
         let doc = one("a: \"x\\x01\\N\\L\"\nb: \"caf\u{e9} \u{feff}\"\n");
         assert_eq!(doc.path_str(&["a"]), Some("x\u{1}\u{85}\u{2028}"));
+    }
+
+    #[test]
+    fn resolves_merge_keys_as_yaml_1_1_readers_do() {
+        let doc = one("base: &b {a: 1, b: 2}\nmore: &m {c: 3, a: 9}\nx:\n  <<: [*b, *m]\n  b: own\n");
+        let x = doc.path(&["x"]).unwrap().as_mapping().unwrap();
+        let keys: Vec<(&str, &str)> = x.iter().map(|(k, v)| (k.value(), v.as_scalar().unwrap().value())).collect();
+        assert_eq!(keys, [("a", "1"), ("c", "3"), ("b", "own")]);
+        assert!(one("a: {\"<<\": x}\n").path(&["a", "<<"]).is_some(), "a quoted << is a plain key");
+        let err = parse_stream("a: {<<: x}\n", Limits::default()).unwrap_err();
+        assert!(err.message.contains("merge key"), "{err}");
     }
 
     #[test]
