@@ -864,3 +864,46 @@ fn a_job_with_an_unpinned_service_is_an_error() {
         Stdout::Results,
     );
 }
+
+#[test]
+fn a_spinnaker_service_whose_profile_already_sets_ssl() {
+    // Its own encrypted key store for gate: a conflict, like an env var a Deployment already sets, never
+    // silently overwritten.
+    let work = workdir("profile-conflict");
+    let service = "apiVersion: spinnaker.io/v1alpha2
+kind: SpinnakerService
+metadata:
+  name: spinnaker
+  namespace: spinnaker
+spec:
+  spinnakerConfig:
+    config:
+      version: 1.28.1
+    profiles:
+      gate:
+        server:
+          ssl:
+            enabled: true
+            key-store: encrypted:s3!r:us-west-2!b:bucket!f:gate.jks
+            key-store-password: encrypted:k8s!n:spin-secrets!k:gate-pass
+        server.ssl.client-auth: need
+";
+    let run = |config: &str| h::run_function(work.path(), &h::resource_list(&[service], config));
+    let out = run(&platform("  bom: {version: 1.27.0}\n  services: [gate]\n"));
+    assert_fails(
+        &out,
+        1,
+        "SpinnakerService/spinnaker/spinnaker spec.spinnakerConfig.profiles.gate: server.ssl.key-store, server.ssl.key-store-password, server.ssl.client-auth already set by the manifest; spinnaker-krm sets them for gate's mTLS: remove them, or leave gate out of spec.services",
+        Stdout::Results,
+    );
+    assert!(!out.stdout.contains("s3!r") && !out.stderr.contains("s3!r"), "values are not quoted");
+    // The same values spinnaker-krm would set are no conflict; its own output runs again unchanged.
+    let config = platform("  bom: {version: 1.27.0}\n  services: [gate]\n  mtls: {gateClientAuth: need}\n");
+    let plain = service.replace(
+        "        server:\n          ssl:\n            enabled: true\n            key-store: encrypted:s3!r:us-west-2!b:bucket!f:gate.jks\n            key-store-password: encrypted:k8s!n:spin-secrets!k:gate-pass\n",
+        "",
+    );
+    let once = h::run_function(work.path(), &h::resource_list(&[&plain], &config)).success();
+    let twice = h::run_function(work.path(), &h::with_function_config(&once.stdout, &config)).success();
+    assert_eq!(twice.stdout, once.stdout);
+}
