@@ -77,10 +77,18 @@ pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Node>, ParseError>
 /// `is_break`) and ordinary characters to YAML 1.2, so a scalar or comment holding one means different
 /// things to different readers. Escaped in a double-quoted scalar (`\x01`, `\N`, `\L`, `\P`) they are fine.
 fn check_characters(text: &str) -> Result<(), ParseError> {
-    let bytes = text.as_bytes();
-    // Most streams are ASCII: one pass over the bytes finds the first one worth a closer look.
-    let suspect = |b: &u8| (*b < 0x20 && !matches!(*b, b'\t' | b'\n' | b'\r')) || *b >= 0x7f;
-    let Some(first) = bytes.iter().position(suspect) else { return Ok(()) };
+    // Most streams are ASCII: one pass over the bytes, a table look-up each, finds the first byte worth a
+    // closer look (a control character, or the start of a non-ASCII one).
+    static SUSPECT: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            table[b] = (b < 0x20 && b != 0x09 && b != 0x0a && b != 0x0d) || b >= 0x7f;
+            b += 1;
+        }
+        table
+    };
+    let Some(first) = text.bytes().position(|b| SUSPECT[usize::from(b)]) else { return Ok(()) };
     for (at, c) in text[first..].char_indices() {
         let problem = match c {
             '\u{85}' => "(NEL) is a line break to YAML 1.1 readers (Kubernetes) but not to YAML 1.2 ones; write it escaped (\\N) in a double-quoted scalar, or remove it",
@@ -104,7 +112,8 @@ enum Frame {
     Mapping {
         map: Mapping,
         pending_key: Option<Scalar>,
-        seen: HashSet<Key>,
+        /// The keys' YAML 1.1 meanings, once the mapping is large (small ones are scanned).
+        seen: Option<HashSet<Key>>,
         anchor: usize,
         span: Span,
         flow: bool,
@@ -198,7 +207,7 @@ impl<'a> Builder<'a> {
                     self.stack.push(Frame::Mapping {
                         map: Mapping::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         pending_key: None,
-                        seen: HashSet::new(),
+                        seen: None,
                         anchor,
                         span,
                         flow,
@@ -301,7 +310,7 @@ impl<'a> Builder<'a> {
                             }
                             _ => return Err(ParseError::at(span, "a mapping key is itself a mapping or sequence; Kubernetes objects only have string keys")),
                         };
-                        if !seen.insert(Key::of(&key)) {
+                        if is_duplicate(map, seen, &key) {
                             let first = map.iter().map(|(k, _)| k).find(|k| Key::of(k) == Key::of(&key));
                             let same = match first {
                                 Some(first) if first.value() != key.value() => format!(
@@ -440,6 +449,33 @@ fn merged(map: Mapping, span: &Span) -> Result<Mapping, ParseError> {
     Ok(out)
 }
 
+/// The mapping size from which keys are looked up in a set rather than compared one by one.
+const SCAN_KEYS: usize = 8;
+
+/// True when `map` already has a key that means what `key` means to YAML 1.1 readers. Most mappings are
+/// small: their keys are compared in place (text first, so the common case allocates nothing); a large
+/// one keeps a set of its keys' meanings, so a mapping of any size is checked in linear time.
+fn is_duplicate(map: &Mapping, seen: &mut Option<HashSet<Key>>, key: &Scalar) -> bool {
+    if let Some(set) = seen {
+        return !set.insert(Key::of(key));
+    }
+    if map.len() + 1 >= SCAN_KEYS {
+        let mut set: HashSet<Key> = map.iter().map(|(k, _)| Key::of(k)).collect();
+        let duplicate = !set.insert(Key::of(key));
+        *seen = Some(set);
+        return duplicate;
+    }
+    let simple = key.tag().is_none() && (!key.is_plain() || plain_is_string(key.value()));
+    map.iter().any(|(existing, _)| {
+        if simple {
+            // A string key equals only a key that is the same string.
+            existing.value() == key.value() && Key::of(existing) == Key::of(key)
+        } else {
+            Key::of(existing) == Key::of(key)
+        }
+    })
+}
+
 /// A mapping key as YAML 1.1 readers (Kubernetes) tell keys apart: by what it means, not how it is
 /// written. `yes` and `true` are the same key, `~` and `null` too; `on` (a bool) and `"on"` (a string)
 /// are not.
@@ -559,6 +595,13 @@ mod tests {
         for text in ["on: 1\n\"on\": 2\n", "1: a\n\"1\": b\n", "a: 1\n!!str b: 2\n"] {
             assert!(parse_stream(text, Limits::default()).is_ok(), "{text}");
         }
+        // Past the size where keys go into a set, the same rule.
+        let many: String = (0..20).map(|i| format!("k{i}: v\n")).collect();
+        let err = parse_stream(&format!("yes: 1\n{many}True: 2\n"), Limits::default()).unwrap_err();
+        assert!(err.message.contains("duplicate key \"True\" (YAML 1.1 readers"), "{err}");
+        let err = parse_stream(&format!("{many}k3: 2\n"), Limits::default()).unwrap_err();
+        assert!(err.message.contains("duplicate key \"k3\" in"), "{err}");
+        assert!(parse_stream(&format!("{many}on: 1\n\"on\": 2\n"), Limits::default()).is_ok());
         let err = parse_stream("a: 1\n'a': 2\n", Limits::default()).unwrap_err();
         assert!(err.message.contains("duplicate key \"a\" in"), "{err}");
     }
