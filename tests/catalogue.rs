@@ -907,3 +907,29 @@ spec:
     let twice = h::run_function(work.path(), &h::with_function_config(&once.stdout, &config)).success();
     assert_eq!(twice.stdout, once.stdout);
 }
+
+#[test]
+fn render_files_share_one_node_budget() {
+    // 40 files of 300,000 one-letter scalars each: every file alone is within the limits, together they
+    // are 12 million nodes.
+    let dir = workdir("render-nodes");
+    h::write_file(&dir.path().join("spinnaker-krm.yaml"), &h::pinning_config(""));
+    let list =
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata: {{a: [{}a]}}\n", "a, ".repeat(300_000));
+    for i in 0..40 {
+        h::write_file(&dir.path().join(format!("m{i:02}.yaml")), &list);
+    }
+    let (out, cost) = run_measured_with(
+        Command::new(h::binary()).arg("render").arg(dir.path()),
+        dir.path(),
+        Stdio::null(),
+        "render".into(),
+    );
+    assert_fails(
+        &out,
+        2,
+        "m03.yaml and the files before it hold more than 1000000 YAML nodes (keys, values and items) together; split the package or render fewer resources at once",
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}

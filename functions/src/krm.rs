@@ -209,8 +209,13 @@ impl ResourceList {
 /// Reads a plain multi-document stream of Kubernetes objects (files in a directory, `kustomize build`
 /// output). Empty documents are skipped; a `List` or `ResourceList` document contributes its items.
 pub fn parse_manifests(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputError> {
+    parse_manifests_within(bytes, origin, Limits::default())
+}
+
+/// [`parse_manifests`] under other limits (what is left of a budget shared by several files).
+pub fn parse_manifests_within(bytes: &[u8], origin: &str, limits: Limits) -> Result<Vec<Node>, InputError> {
     let mut objects = Vec::new();
-    for (d, doc) in parse_documents_allow_empty(bytes, origin)?.into_iter().enumerate() {
+    for (d, doc) in parse_documents_allow_empty(bytes, origin, limits)?.into_iter().enumerate() {
         if doc.is_null() {
             continue;
         }
@@ -262,17 +267,17 @@ fn parse_documents(bytes: &[u8], origin: &str, expected: &'static str) -> Result
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::Empty { origin: origin.to_owned(), expected });
     }
-    parse_documents_allow_empty(bytes, origin)
+    parse_documents_allow_empty(bytes, origin, Limits::default())
 }
 
-fn parse_documents_allow_empty(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputError> {
+fn parse_documents_allow_empty(bytes: &[u8], origin: &str, limits: Limits) -> Result<Vec<Node>, InputError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(InputError::TooLarge { origin: origin.to_owned(), limit: MAX_INPUT_BYTES });
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| InputError::NotUtf8 { origin: origin.to_owned(), offset: e.valid_up_to() })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    yaml::parse_stream(text, Limits::default()).map_err(|source| InputError::Yaml { origin: origin.to_owned(), source })
+    yaml::parse_stream(text, limits).map_err(|source| InputError::Yaml { origin: origin.to_owned(), source })
 }
 
 /// An item must be an object with `apiVersion` and `kind`. `metadata`, when present, must be a mapping;

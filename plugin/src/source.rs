@@ -4,7 +4,7 @@
 
 use crate::failure::Failure;
 use functions::krm;
-use functions::yaml::Node;
+use functions::yaml::{Limits, Node, View};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +67,9 @@ pub fn read_dir(dir: &Path, skip: &[PathBuf]) -> Result<Vec<Node>, Failure> {
     files.sort();
     let mut items = Vec::new();
     let mut total = 0;
+    // The files share one node budget, as they share the input limit: many files of tiny scalars take no
+    // more memory than one stream may.
+    let mut limits = Limits::default();
     for file in files {
         let bytes = read_file(&file).map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;
         let origin = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
@@ -76,9 +79,30 @@ pub fn read_dir(dir: &Path, skip: &[PathBuf]) -> Result<Vec<Node>, Failure> {
                 krm::InputError::TooLarge { origin: dir.display().to_string(), limit: krm::MAX_INPUT_BYTES }.into()
             );
         }
-        items.extend(krm::parse_manifests(&bytes, &origin)?);
+        let parsed = krm::parse_manifests_within(&bytes, &origin, limits).map_err(|e| match e {
+            krm::InputError::Yaml { source, .. }
+                if limits.max_nodes < Limits::default().max_nodes && source.message.starts_with("more than") =>
+            {
+                Failure::input(format!(
+                    "{origin} and the files before it hold more than {} YAML nodes (keys, values and items) together; split the package or render fewer resources at once",
+                    Limits::default().max_nodes
+                ))
+            }
+            e => e.into(),
+        })?;
+        limits.max_nodes = limits.max_nodes.saturating_sub(parsed.iter().map(node_count).sum());
+        items.extend(parsed);
     }
     Ok(items)
+}
+
+/// The nodes of a tree, keys included (what the parser counts against its budget).
+fn node_count(node: &Node) -> usize {
+    match node.view() {
+        View::Scalar(_) => 1,
+        View::Mapping(m) => 1 + m.iter().map(|(_, v)| 1 + node_count(v)).sum::<usize>(),
+        View::Sequence(s) => 1 + s.iter().map(node_count).sum::<usize>(),
+    }
 }
 
 fn collect(dir: &Path, skip: &[PathBuf], files: &mut Vec<PathBuf>) -> Result<(), Failure> {
