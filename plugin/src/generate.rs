@@ -13,6 +13,7 @@ use crate::render::{read_config, DEFAULT_CONFIG};
 use crate::{parameters, pipeline, source};
 use functions::krm;
 use functions::yaml::Node;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -57,14 +58,38 @@ fn kustomize_build(dir: &Path, file: &str) -> Result<Vec<Node>, Failure> {
             "the app directory has a {file} but kustomize is not on PATH; use the sidecar image (sidecar/Dockerfile installs it) or set SPINNAKER_KRM_KUSTOMIZE"
         ))
     })?;
-    let out = Command::new(&kustomize).arg("build").arg(dir).stdin(Stdio::null()).output().map_err(|e| {
-        Failure::input(format!("cannot run {}: {e}; check SPINNAKER_KRM_KUSTOMIZE or PATH", kustomize.display()))
-    })?;
-    if !out.status.success() {
-        let stderr = redact_literals(&String::from_utf8_lossy(&out.stderr), &generator_literals(dir));
+    let mut child = Command::new(&kustomize)
+        .arg("build")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Failure::input(format!("cannot run {}: {e}; check SPINNAKER_KRM_KUSTOMIZE or PATH", kustomize.display()))
+        })?;
+    // Its output is read through the input limit like any other input; stderr (read alongside, so neither
+    // pipe can fill up and stall kustomize) is kept to its first MiB.
+    let mut stderr_pipe = child.stderr.take().expect("piped");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = (&mut stderr_pipe).take(1024 * 1024).read_to_end(&mut text);
+        let _ = std::io::copy(&mut stderr_pipe, &mut std::io::sink());
+        text
+    });
+    let stdout = source::read_limited(&mut child.stdout.take().expect("piped"), "the kustomize build output");
+    if stdout.as_ref().is_ok_and(|b| b.len() > krm::MAX_INPUT_BYTES) || stdout.is_err() {
+        // Best effort: kustomize is stopped, its output is refused below either way.
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(|e| Failure::input(format!("cannot run {}: {e}", kustomize.display())))?;
+    let stderr = stderr_reader.join().unwrap_or_default();
+    let stdout = stdout?;
+    if stdout.len() <= krm::MAX_INPUT_BYTES && !status.success() {
+        let stderr = redact_literals(&String::from_utf8_lossy(&stderr), &generator_literals(dir));
         return Err(kustomize_failure(file, &stderr));
     }
-    Ok(krm::parse_manifests(&out.stdout, "the kustomize build output")?)
+    Ok(krm::parse_manifests(&stdout, "the kustomize build output")?)
 }
 
 /// What kustomize's error shows instead of a generator literal's value.

@@ -72,10 +72,11 @@ pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Node>, ParseError>
 }
 
 /// Refuses the characters YAML 1.1 readers do not read as YAML 1.2 readers (saphyr) do: the control
-/// characters go-yaml refuses anywhere in a stream ("control characters are not allowed", its
-/// `yaml_parser_update_buffer`), and NEL, LS and PS, which are line breaks to YAML 1.1 (go-yaml's
-/// `is_break`) and ordinary characters to YAML 1.2, so a scalar or comment holding one means different
-/// things to different readers. Escaped in a double-quoted scalar (`\x01`, `\N`, `\L`, `\P`) they are fine.
+/// characters go-yaml (Kubernetes' reader, through sigs.k8s.io/yaml) refuses anywhere in a stream
+/// ("control characters are not allowed": go-yaml readerc.go, `yaml_parser_update_buffer`, v2 and v3), and
+/// NEL, LS and PS, which are line breaks to go-yaml (yamlprivateh.go, `is_break`) and ordinary characters
+/// to YAML 1.2, so a scalar or comment holding one means different things to different readers: refused
+/// raw rather than read one way and written for the other. Escaped in a double-quoted scalar (`\x01`, `\N`, `\L`, `\P`) they are fine.
 fn check_characters(text: &str) -> Result<(), ParseError> {
     // Most streams are ASCII: one pass over the bytes, a table look-up each, finds the first byte worth a
     // closer look (a control character, or the start of a non-ASCII one).
