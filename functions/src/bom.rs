@@ -36,6 +36,12 @@ pub enum BomError {
          for {requested} or set spec.bom.version to {found}"
     )]
     VersionMismatch { origin: String, found: String, requested: String },
+    /// The file's `version` is not a release number: not quoted, as the file may not be a BOM at all.
+    #[error(
+        "BOM {origin} has a version that is not a Spinnaker release number (such as 1.27.0); point spec.bom at \
+         the BOM for {requested}"
+    )]
+    NotARelease { origin: String, requested: String },
     #[error(
         "service {service} is not pinned: BOM {origin} has no services.{service}.version and spec.bom.extraPins has \
          no {service}; add it to spec.bom.extraPins (e.g. extraPins: {{{service}: <tag>}})"
@@ -161,6 +167,12 @@ impl Bom {
         if found == requested {
             return Ok(());
         }
+        let release = found.len() <= 64
+            && found.starts_with(|c: char| c.is_ascii_digit())
+            && found.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'));
+        if !release {
+            return Err(BomError::NotARelease { origin: self.origin.clone(), requested: requested.to_owned() });
+        }
         Err(BomError::VersionMismatch {
             origin: self.origin.clone(),
             found: self.version.clone(),
@@ -243,6 +255,16 @@ mod tests {
         }
         let err = Bom::parse("ghp_secretTOKEN123\n", "bom/1.27.0.yml").unwrap_err().to_string();
         assert!(err.contains("invalid type: a string, expected struct Bom"), "{err}");
+    }
+
+    #[test]
+    fn a_version_that_is_not_a_release_is_not_quoted() {
+        let bom = Bom::parse("version: ghp_secretTOKEN123\n", "bom/1.27.0.yml").unwrap();
+        let err = bom.check_version("1.27.0").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "BOM bom/1.27.0.yml has a version that is not a Spinnaker release number (such as 1.27.0); point spec.bom at the BOM for 1.27.0"
+        );
     }
 
     #[test]
