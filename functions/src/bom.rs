@@ -168,7 +168,9 @@ impl Bom {
             return Ok(());
         }
         let release = found.len() <= 64
-            && found.starts_with(|c: char| c.is_ascii_digit())
+            && (found.starts_with(|c: char| c.is_ascii_digit())
+                || found.starts_with("master-")
+                || found.starts_with("release-"))
             && found.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'));
         if !release {
             return Err(BomError::NotARelease { origin: self.origin.clone(), requested: requested.to_owned() });
