@@ -25,7 +25,9 @@ SLOW=${BENCH_SLOW:-30}
 # kubectl kustomize and standalone kustomize are superlinear: at 1,000 Deployments one run takes 16 s to 2 min
 # (kustomize with the function: 1 GB of RSS), at 5,000 far longer; they are left out there unless BENCH_SKIP
 # is set (to empty: run them, once each).
-SKIP=${BENCH_SKIP-5000:kubectl,5000:kustomize_fn,5000:kustomize_cat,5000:kustomize_plain}
+# The identity of the transform's own output at 5,000 Deployments is about 3 million YAML nodes, over the
+# parser's 1,000,000-node limit (README "Failure catalogue"): it is refused, so it is left out too.
+SKIP=${BENCH_SKIP-5000:kubectl,5000:kustomize_fn,5000:kustomize_cat,5000:kustomize_plain,5000:identity_out}
 DOC=${BENCH_DOC-docs/benchmarks.md}
 FIXTURES=tests/fixtures
 PY=.tools/venv/bin/python
@@ -59,7 +61,7 @@ done
 command_line="benches/run.sh"
 [[ "$CASES" == full,100,1000,5000 ]] || command_line="BENCH_CASES=$CASES $command_line"
 [[ "$REPS" == 7 ]] || command_line="BENCH_REPS=$REPS $command_line"
-[[ "$SKIP" == 5000:kubectl,5000:kustomize_fn,5000:kustomize_cat,5000:kustomize_plain ]] ||
+[[ "$SKIP" == 5000:kubectl,5000:kustomize_fn,5000:kustomize_cat,5000:kustomize_plain,5000:identity_out ]] ||
   command_line="BENCH_SKIP=$SKIP $command_line"
 "$PY" benches/measure.py --bench-dir "$OUT" --bin "$BIN" --kustomize "$KUSTOMIZE" --cases "$CASES" --reps "$REPS" \
   --slow "$SLOW" --skip "$SKIP" --json "$OUT/results.json" ${DOC:+--doc "$DOC"} --command-line "$command_line"

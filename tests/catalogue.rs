@@ -202,11 +202,19 @@ struct Cost {
 
 /// Runs `cmd` (the binary) under `/usr/bin/time` with stdin from `input`, in `cwd`.
 fn run_measured(cmd: &mut Command, cwd: &Path, input: &Path) -> (h::Run, Cost) {
+    let what = format!("{cmd:?} < {}", input.display());
+    run_measured_with(cmd, cwd, Stdio::from(std::fs::File::open(input).unwrap()), what)
+}
+
+/// Runs `cmd` (the binary) under `/usr/bin/time` with stdin `stdin`, in `cwd`, killed after 60 s (a run
+/// that would hang fails its bound instead of hanging the test).
+fn run_measured_with(cmd: &mut Command, cwd: &Path, stdin: Stdio, what: String) -> (h::Run, Cost) {
     let report = cwd.join("time.txt");
     let mut timed = Command::new(h::on_path("time"));
-    timed.arg("-f").arg("%M").arg("-o").arg(&report).arg(cmd.get_program()).args(cmd.get_args());
-    timed.current_dir(cwd).stdin(Stdio::from(std::fs::File::open(input).unwrap()));
-    let what = format!("{cmd:?} < {}", input.display());
+    timed.arg("-f").arg("%M").arg("-o").arg(&report).arg(h::on_path("timeout")).arg("60");
+    timed.arg(cmd.get_program()).args(cmd.get_args());
+    timed.envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    timed.current_dir(cwd).stdin(stdin);
     let start = Instant::now();
     let output = timed.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     let seconds = start.elapsed().as_secs_f64();
@@ -223,7 +231,10 @@ fn run_measured(cmd: &mut Command, cwd: &Path, input: &Path) -> (h::Run, Cost) {
 }
 
 /// Hostile input fails fast and small. Measured (debug build, 2 busy CPUs): 100 MB 0.05-0.16 s / 72 MB peak
-/// RSS, the alias bomb 0.35-1.2 s / 190 MB, 10,000-deep nesting under 0.01 s / 8 MB.
+/// RSS, the alias bomb 0.01 s / 7 MB, 10,000-deep nesting under 0.01 s / 8 MB; 50 MB of one-letter scalars
+/// 2.8 s / 230 MB (release: 0.5 s), 2,000 aliases of 1 MiB 0.25 s / 10 MB, 190 nested anchors around 16 MiB
+/// 2.4 s / 55 MB, 100,000 managed env names 1.8 s / 91 MB, 40 files sharing the node budget 2.2 s / 183 MB,
+/// a BOM 100,000 deep and the special files 0.01 s / 8 MB.
 #[track_caller]
 fn assert_bounded(cost: &Cost, max: Duration, max_mb: u64) {
     assert!(cost.seconds < max.as_secs_f64(), "took {:.2} s (bound {max:?})", cost.seconds);
@@ -278,6 +289,193 @@ fn an_alias_bomb() {
         2,
         "stdin is not valid YAML: line 11 column 12: aliases expand to more than 1000000 nodes (an alias bomb?); write the repeated content out or use fewer aliases",
         Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn aliases_of_a_big_scalar() {
+    // 1 MB of input: one 1 MiB scalar, aliased 2,000 times (2 GB written out if accepted).
+    let work = workdir("alias-bytes");
+    let text = format!(
+        "{LIST_HEAD}items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: a}}\n  data:\n    a: &a {}\n    b: [{}]\n",
+        "x".repeat(1024 * 1024),
+        ["*a"; 2000].join(", ")
+    );
+    let input = work.path().join("aliases.yaml");
+    h::write_file(&input, &text);
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 9 column 73: aliases expand to more than 16 MiB of text (an alias bomb?); write the repeated content out or use fewer aliases",
+        Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn nested_anchors_are_shared_not_copied() {
+    // 190 anchors, one inside the other, around 16 MiB; no alias. Each anchor used to keep a deep copy.
+    let work = workdir("anchors");
+    let mut nested = format!("&a0 [{}]", "x".repeat(16 * 1024 * 1024));
+    for i in 1..190 {
+        nested = format!("&a{i} [{nested}]");
+    }
+    let item = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  a: {nested}\n");
+    let input = work.path().join("anchors.yaml");
+    h::write_file(&input, &h::resource_list(&[&item], &h::pinning_config("")));
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(out.stdout.len() > 16 * 1024 * 1024, "the item is written out");
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn a_50_mb_flow_list_of_one_letter_scalars() {
+    // Valid YAML under the input limit, but a node per 3 bytes: 16 million nodes.
+    let work = workdir("flow");
+    let input = work.path().join("flow.yaml");
+    {
+        use std::io::Write;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+        write!(file, "{LIST_HEAD}items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: a}}\n  data: {{a: [")
+            .unwrap();
+        for _ in 0..(50_000_000 / 3) {
+            file.write_all(b"a, ").unwrap();
+        }
+        file.write_all(b"a]}\n").unwrap();
+    }
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "stdin is not valid YAML: line 7 column 2999954: more than 1000000 YAML nodes (keys, values and items); split the package or render fewer resources at once",
+        Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn managed_env_with_100000_names() {
+    // A previous run's list of env vars, and as many env vars: each is looked up in the list.
+    let work = workdir("managed-env");
+    let names: Vec<String> = (0..100_000).map(|i| format!("V{i}")).collect();
+    let env: String = names.iter().map(|n| format!("        - name: {n}\n          value: x\n")).collect();
+    let gate = gate()
+        .replacen(
+            "  template:\n    spec:\n",
+            &format!("  template:\n    metadata:\n      annotations:\n        spinnaker-krm.dev/managed-env: {}\n    spec:\n", names.join(",")),
+            1,
+        )
+        .replacen("        - name: JAVA_OPTS\n", &format!("{env}        - name: JAVA_OPTS\n"), 1);
+    let input = work.path().join("gate.yaml");
+    h::write_file(&input, &h::resource_list(&[&gate], &h::pinning_config("")));
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(!out.stdout.contains("name: V99999\n"), "a previous run's variables are removed");
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+#[test]
+fn a_bom_nested_100000_deep() {
+    let work = h::TempDir::new("deep-bom");
+    let deep = format!("version: 1.27.0\nservices: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    h::write_file(&work.path().join("bom/1.27.0.yml"), &deep);
+    let input = work.path().join("input.yaml");
+    h::write_file(&input, &h::resource_list(&[&gate()], &h::pinning_config("")));
+    let (out, cost) = run_measured(&mut Command::new(h::binary()), work.path(), &input);
+    assert_fails(
+        &out,
+        2,
+        "BOM bom/1.27.0.yml is not valid YAML: line 2 column 266: nesting deeper than 200 levels; no Kubernetes manifest needs that; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
+        Stdout::Results,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+}
+
+/// `verify /dev/zero`, a BOM or config that links to /dev/zero, a FIFO as the config: refused by file
+/// type before anything is read, instead of hanging or reading until memory runs out.
+#[test]
+fn special_files_are_refused_by_their_type() {
+    let work = workdir("special");
+    let dir = work.path();
+    let null = || Stdio::null();
+    let (out, cost) = run_measured_with(
+        Command::new(h::binary()).args(["verify", "/dev/zero"]),
+        dir,
+        null(),
+        "verify /dev/zero".into(),
+    );
+    assert_fails(&out, 2, "cannot read /dev/zero: it is a device, not a regular file", Stdout::Empty);
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+
+    let fifo = dir.join("spinnaker-krm.yaml");
+    let made = Command::new(h::on_path("mkfifo")).arg(&fifo).status().unwrap();
+    assert!(made.success());
+    h::write_file(&dir.join("gate.yaml"), &gate());
+    let (out, cost) =
+        run_measured_with(Command::new(h::binary()).arg("render").arg(dir), dir, null(), "render, FIFO config".into());
+    assert_fails(
+        &out,
+        2,
+        &format!("cannot read the functionConfig {} (it is a FIFO, not a regular file); create it (see README, \"The functionConfig\") or pass --config FILE", fifo.display()),
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+    std::fs::remove_file(&fifo).unwrap();
+
+    std::os::unix::fs::symlink("/dev/zero", &fifo).unwrap();
+    let (out, _) = run_measured_with(
+        Command::new(h::binary()).arg("render").arg(dir),
+        dir,
+        null(),
+        "render, config -> /dev/zero".into(),
+    );
+    assert_fails(
+        &out,
+        2,
+        &format!("cannot read the functionConfig {} (it is a device, not a regular file); create it (see README, \"The functionConfig\") or pass --config FILE", fifo.display()),
+        Stdout::Empty,
+    );
+    std::fs::remove_file(&fifo).unwrap();
+
+    h::write_file(&fifo, &h::pinning_config(""));
+    std::fs::remove_file(dir.join("bom/1.27.0.yml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("bom/1.27.0.yml")).unwrap();
+    let (out, cost) = run_measured_with(
+        Command::new(h::binary()).arg("render").arg(dir),
+        dir,
+        null(),
+        "render, BOM -> /dev/zero".into(),
+    );
+    assert_fails(
+        &out,
+        2,
+        &format!(
+            "the BOM {} leads outside {} (a symlink); spec.bom.dir must name a file inside the repository: copy the BOM in",
+            dir.join("bom/1.27.0.yml").display(),
+            dir.display()
+        ),
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
+
+    // A FIFO in the BOM's place: refused by its type, not waited on.
+    std::fs::remove_file(dir.join("bom/1.27.0.yml")).unwrap();
+    let status = Command::new(h::on_path("mkfifo")).arg(dir.join("bom/1.27.0.yml")).status().unwrap();
+    assert!(status.success());
+    let (out, cost) = run_measured_with(
+        Command::new(h::binary()).arg("render").arg(dir),
+        dir,
+        null(),
+        "render, BOM is a FIFO".into(),
+    );
+    assert_fails(
+        &out,
+        2,
+        "cannot read the BOM bom/1.27.0.yml (it is a FIFO, not a regular file); it must be a readable regular file holding the BOM YAML",
+        Stdout::Empty,
     );
     assert_bounded(&cost, Duration::from_secs(5), 300);
 }
@@ -488,7 +686,7 @@ fn bom_malformed() {
     assert_fails(
         &out,
         2,
-        "BOM bom/1.27.0.yml: version: found unexpected end of stream at line 3 column 1, while scanning a quoted scalar at line 1 column 10; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
+        "BOM bom/1.27.0.yml is not valid YAML: line 1 column 10: invalid indentation in quoted scalar; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)",
         Stdout::Results,
     );
     h::write_file(&work.path().join("bom/1.27.0.yml"), "version: 1.27.0\nservices: [gate]\n");
@@ -638,4 +836,169 @@ fn verify_fails_an_unprotected_stream() {
         "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 5 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
         Stdout::Empty,
     );
+}
+
+#[test]
+fn the_first_stderr_line_is_the_error_at_every_log_level_and_for_command_line_errors() {
+    // A transform failure, after the BOM was loaded (logged at debug).
+    let work = workdir("first-line");
+    let digest = gate().replace("gate:latest", &format!("gate@sha256:{}", "ab".repeat(32)));
+    for level in ["trace", "debug", "warn"] {
+        let mut cmd = Command::new(h::binary());
+        cmd.current_dir(work.path()).env("SPINNAKER_KRM_LOG", level);
+        let out = h::run(&mut cmd, Some(&h::resource_list(&[&digest], &h::pinning_config(""))));
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("spinnaker-krm: error: Deployment/gate spec.template.spec.containers[0].image: gate is pinned by digest"), "{level}:\n{}", out.stderr);
+        assert_eq!(out.status.code(), Some(1));
+        if level != "warn" {
+            assert!(out.stderr.contains("DEBUG loaded BOM"), "the logs follow the headline:\n{}", out.stderr);
+        }
+    }
+    let out = h::run(Command::new(h::binary()).arg("rendr"), None);
+    assert_fails(&out, 2, "unrecognized subcommand 'rendr'", Stdout::Empty);
+    let out = h::run(Command::new(h::binary()).arg("render"), None);
+    assert_fails(&out, 2, "the following required arguments were not provided: <DIR>", Stdout::Empty);
+    let out = h::run(Command::new(h::binary()).args(["verify", "--confg", "x"]), None);
+    assert_fails(&out, 2, "unexpected argument '--confg' found", Stdout::Empty);
+}
+
+// ---- no silent `:latest` -------------------------------------------------------------------------
+
+/// One object of each kind that can start a pod from a Spinnaker image, each at `:latest`.
+fn every_pod_carrier() -> Vec<String> {
+    let image = |svc: &str| format!("us-docker.pkg.dev/spinnaker-community/docker/{svc}:latest");
+    let pod = |svc: &str| format!("containers:\n- name: {svc}\n  image: {}\n", image(svc));
+    let indent = |text: &str, n: usize| text.lines().map(|l| format!("{}{l}\n", " ".repeat(n))).collect::<String>();
+    let template = |svc: &str, n: usize| indent(&format!("template:\n  spec:\n{}", indent(&pod(svc), 4)), n);
+    let object = |api: &str, kind: &str, name: &str, spec: &str| {
+        format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\nspec:\n{spec}")
+    };
+    vec![
+        object("apps/v1", "DaemonSet", "ds", &template("echo", 2)),
+        object("apps/v1", "ReplicaSet", "rs", &template("orca", 2)),
+        object("batch/v1", "Job", "job", &template("front50", 2)),
+        object("batch/v1", "CronJob", "cron", &format!("  schedule: '@daily'\n  jobTemplate:\n    spec:\n{}", template("rosco", 6))),
+        object("v1", "Pod", "pod", &indent(&pod("igor"), 2)),
+        object("extensions/v1beta1", "Deployment", "old", &template("fiat", 2)),
+        object("apps/v1beta2", "Deployment", "older", &template("kayenta", 2)),
+        object("argoproj.io/v1alpha1", "Rollout", "rollout", &template("clouddriver", 2)),
+        format!("apiVersion: v1\nkind: List\nitems:\n{}", indent(&format!("- {}", object("apps/v1", "DaemonSet", "in-list", &template("deck", 2)).replace('\n', "\n  ").trim_end()), 0)),
+        // The pod spec comes through a YAML merge key, which Kubernetes' reader resolves.
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gate\nspec:\n  template:\n    metadata: {{labels: {{app: gate}}}}\n    <<: {{spec: {{containers: [{{name: gate, image: \"{}\"}}]}}}}\n", image("gate")),
+    ]
+}
+
+#[test]
+fn no_silent_latest_in_any_object_with_a_pod_spec() {
+    let work = workdir("latest");
+    let objects = every_pod_carrier();
+    let items: Vec<&str> = objects.iter().map(String::as_str).collect();
+    let out = h::run_function(work.path(), &h::resource_list(&items, &h::pinning_config(""))).success();
+    let images = h::image_lines(&out.stdout);
+    let expected: Vec<String> =
+        ["echo", "orca", "front50", "rosco", "igor", "fiat", "kayenta", "clouddriver", "deck", "gate"]
+            .map(h::pinned_image)
+            .to_vec();
+    assert_eq!(images, expected, "{}", out.stdout);
+
+    // `verify` checks the same set: the unrendered stream fails on every one of them.
+    let stream = objects.join("---\n");
+    let out = h::run(Command::new(h::binary()).arg("verify"), Some(&stream));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    for field in [
+        "DaemonSet/ds spec.template.spec.containers[0].image",
+        "CronJob/cron spec.jobTemplate.spec.template.spec.containers[0].image",
+        "Pod/pod spec.containers[0].image",
+        "Deployment/old spec.template.spec.containers[0].image",
+        "Rollout/rollout spec.template.spec.containers[0].image",
+        "Deployment/gate spec.template.spec.containers[0].image",
+    ] {
+        assert!(out.stderr.contains(&format!("{field}: ")), "{field}:\n{}", out.stderr);
+    }
+    assert!(out.stderr.contains("deck:latest is not pinned"), "the List item is checked:\n{}", out.stderr);
+}
+
+#[test]
+fn a_job_with_an_unpinned_service_is_an_error() {
+    let work = h::TempDir::new("latest-job");
+    h::install_bom(work.path());
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      containers:\n      - name: keel\n        image: us-docker.pkg.dev/spinnaker-community/docker/keel:latest\n";
+    let config = h::pinning_config("").replace("    extraPins:\n      keel: 0.1.0-20210331200022-slim\n", "");
+    let out = h::run_function(work.path(), &h::resource_list(&[job], &config));
+    assert_fails(
+        &out,
+        1,
+        "Job/migrate spec.template.spec.containers[0].image: service keel is not pinned: BOM bom/1.27.0.yml has no services.keel.version and spec.bom.extraPins has no keel; add it to spec.bom.extraPins (e.g. extraPins: {keel: <tag>})",
+        Stdout::Results,
+    );
+}
+
+#[test]
+fn a_spinnaker_service_whose_profile_already_sets_ssl() {
+    // Its own encrypted key store for gate: a conflict, like an env var a Deployment already sets, never
+    // silently overwritten.
+    let work = workdir("profile-conflict");
+    let service = "apiVersion: spinnaker.io/v1alpha2
+kind: SpinnakerService
+metadata:
+  name: spinnaker
+  namespace: spinnaker
+spec:
+  spinnakerConfig:
+    config:
+      version: 1.28.1
+    profiles:
+      gate:
+        server:
+          ssl:
+            enabled: true
+            key-store: encrypted:s3!r:us-west-2!b:bucket!f:gate.jks
+            key-store-password: encrypted:k8s!n:spin-secrets!k:gate-pass
+        server.ssl.client-auth: need
+";
+    let run = |config: &str| h::run_function(work.path(), &h::resource_list(&[service], config));
+    // gate's listener is plain HTTP unless `gateListener: https`; only then are the server.ssl.* keys ours.
+    let out = run(&platform("  bom: {version: 1.27.0}\n  services: [gate]\n  mtls: {gateListener: https}\n"));
+    assert_fails(
+        &out,
+        1,
+        "SpinnakerService/spinnaker/spinnaker spec.spinnakerConfig.profiles.gate: server.ssl.key-store, server.ssl.key-store-password, server.ssl.client-auth already set by the manifest; spinnaker-krm sets them for gate's mTLS: remove them, or leave gate out of spec.services",
+        Stdout::Results,
+    );
+    assert!(!out.stdout.contains("s3!r") && !out.stderr.contains("s3!r"), "values are not quoted");
+    // The same values spinnaker-krm would set are no conflict; its own output runs again unchanged.
+    let config = platform("  bom: {version: 1.27.0}\n  services: [gate]\n  mtls: {gateClientAuth: need}\n");
+    let plain = service.replace(
+        "        server:\n          ssl:\n            enabled: true\n            key-store: encrypted:s3!r:us-west-2!b:bucket!f:gate.jks\n            key-store-password: encrypted:k8s!n:spin-secrets!k:gate-pass\n",
+        "",
+    );
+    let once = h::run_function(work.path(), &h::resource_list(&[&plain], &config)).success();
+    let twice = h::run_function(work.path(), &h::with_function_config(&once.stdout, &config)).success();
+    assert_eq!(twice.stdout, once.stdout);
+}
+
+#[test]
+fn render_files_share_one_node_budget() {
+    // 40 files of 300,000 one-letter scalars each: every file alone is within the limits, together they
+    // are 12 million nodes.
+    let dir = workdir("render-nodes");
+    h::write_file(&dir.path().join("spinnaker-krm.yaml"), &h::pinning_config(""));
+    let list =
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata: {{a: [{}a]}}\n", "a, ".repeat(300_000));
+    for i in 0..40 {
+        h::write_file(&dir.path().join(format!("m{i:02}.yaml")), &list);
+    }
+    let (out, cost) = run_measured_with(
+        Command::new(h::binary()).arg("render").arg(dir.path()),
+        dir.path(),
+        Stdio::null(),
+        "render".into(),
+    );
+    assert_fails(
+        &out,
+        2,
+        "m03.yaml and the files before it hold more than 1000000 YAML nodes (keys, values and items) together; split the package or render fewer resources at once",
+        Stdout::Empty,
+    );
+    assert_bounded(&cost, Duration::from_secs(5), 300);
 }

@@ -198,3 +198,58 @@ fn failing_runs_never_show_a_secret() {
     assert!(out.stdout.contains("items: []"), "{}", out.stdout);
     assert_no_leak(&out, "");
 }
+
+/// A BOM path that names a file holding a token (one YAML scalar, or a mapping with a bad value): the
+/// error names the file and the field, never the content, in KRM mode (stderr and `results`), `render`
+/// and `generate`.
+#[test]
+fn a_bom_that_is_a_secret_is_never_quoted() {
+    for content in
+        [format!("{LITERAL}\n"), format!("version: 1.27.0\nservices: {LITERAL}\n"), format!("version: [{LITERAL}]\n")]
+    {
+        let dir = app_dir("secrets-bom");
+        h::write_file(&dir.path().join("bom/1.27.0.yml"), &content);
+        let input = h::resource_list(&[&gate()], &config());
+        let out = h::run(&mut spinnaker_krm(dir.path()), Some(&input)).failure();
+        assert!(out.stderr.starts_with("spinnaker-krm: error: BOM bom/1.27.0.yml"), "{}", out.stderr);
+        assert_no_leak(&out, "");
+        let out = h::run(spinnaker_krm(dir.path()).arg("render").arg("."), None).failure();
+        assert_no_leak(&out, "");
+        let out = h::run(spinnaker_krm(dir.path()).arg("generate"), None).failure();
+        assert_no_leak(&out, "");
+    }
+}
+
+/// `generate` relays kustomize's failure; a secretGenerator literal written `password:VALUE` (a colon
+/// instead of `=`) makes the real kustomize quote every literal of that generator. None reaches a stream.
+#[test]
+fn generate_redacts_generator_literals_from_kustomize_errors() {
+    let dir = app_dir("secrets-literals");
+    std::fs::remove_file(dir.path().join("secrets.yaml")).unwrap();
+    h::write_file(
+        &dir.path().join("kustomization.yaml"),
+        &format!(
+            "resources: [gate.yaml]\nsecretGenerator:\n- name: creds\n  literals:\n  - password:{LITERAL}\n  - token={STRING_DATA}\n"
+        ),
+    );
+    let mut generate = spinnaker_krm(dir.path());
+    generate.arg("generate").env("SPINNAKER_KRM_KUSTOMIZE", h::kustomize());
+    let out = h::run(&mut generate, None).failure();
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "spinnaker-krm: error: kustomize build failed: loading KV pairs: literal sources [password:<redacted> token=<redacted>]: invalid literal source password:<redacted>, expected key=value; fix the kustomization.yaml (run `kustomize build .` in the app directory to see it)",
+        "{}",
+        out.stderr
+    );
+    assert_no_leak(&out, "");
+    // A literal kustomize quotes from somewhere we did not read (a remote base) is redacted by its shape.
+    h::write_file(
+        &dir.path().join("base/kustomization.yaml"),
+        &format!("secretGenerator:\n- name: c\n  literals: [\"{LITERAL}\"]\n"),
+    );
+    h::write_file(&dir.path().join("kustomization.yaml"), "resources: [gate.yaml, base]\n");
+    let out = h::run(&mut generate, None).failure();
+    assert!(out.stderr.contains("literal sources [<redacted>]"), "{}", out.stderr);
+    assert_no_leak(&out, "");
+}

@@ -29,11 +29,19 @@ pub enum BomError {
     Empty { origin: String },
     #[error("BOM {origin}: {path}: {message}; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)")]
     Parse { origin: String, path: String, message: String },
+    #[error("BOM {origin} is not valid YAML: {message}; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)")]
+    Yaml { origin: String, message: String },
     #[error(
         "BOM {origin} has version {found:?} but spec.bom.version asks for {requested:?}; point spec.bom at the BOM \
          for {requested} or set spec.bom.version to {found}"
     )]
     VersionMismatch { origin: String, found: String, requested: String },
+    /// The file's `version` is not a release number: not quoted, as the file may not be a BOM at all.
+    #[error(
+        "BOM {origin} has a version that is not a Spinnaker release number (such as 1.27.0); point spec.bom at \
+         the BOM for {requested}"
+    )]
+    NotARelease { origin: String, requested: String },
     #[error(
         "service {service} is not pinned: BOM {origin} has no services.{service}.version and spec.bom.extraPins has \
          no {service}; add it to spec.bom.extraPins (e.g. extraPins: {{{service}: <tag>}})"
@@ -92,19 +100,28 @@ pub struct ArtifactSources {
     pub google_image_project: Option<String>,
 }
 
-/// A serde message without the value it quotes: `invalid type: string "sk-…", expected struct Bom` becomes
-/// `invalid type: string, expected struct Bom`. A file given as a BOM may hold anything (a key pasted by
-/// mistake); messages name the file and the field, never the content.
-fn without_data(message: &str) -> String {
-    for marker in ["invalid type: ", "invalid value: ", "invalid length "] {
-        if let Some(at) = message.find(marker) {
-            let rest = &message[at + marker.len()..];
-            let kind = rest.split([' ', ',', '`', '"']).next().unwrap_or("");
-            let tail = rest.find(", expected").map_or("", |i| &rest[i..]);
-            return format!("{}{marker}{kind}{tail}", &message[..at]).replace(": ,", ",");
+/// A serde message without the value it found: `invalid type: string "…", expected …` names the kind of
+/// value only. The BOM path comes from the config or an ArgoCD parameter, so the file may be anything the
+/// process can read (a token, a key): its content must not reach stderr or ArgoCD's UI.
+fn without_values(message: &str) -> String {
+    let mut out = message.to_owned();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        let Some(start) = out.find(prefix).map(|i| i + prefix.len()) else { continue };
+        let end = out[start..].find(", expected").map_or(out.len(), |i| start + i);
+        let found = &out[start..end];
+        let kinds = [
+            ("string ", "a string"),
+            ("integer ", "an integer"),
+            ("floating point ", "a number"),
+            ("boolean ", "a boolean"),
+            ("character ", "a character"),
+            ("byte array", "bytes"),
+        ];
+        if let Some((_, kind)) = kinds.into_iter().find(|(found_kind, _)| found.starts_with(found_kind)) {
+            out.replace_range(start..end, kind);
         }
     }
-    message.to_owned()
+    out
 }
 
 impl Bom {
@@ -113,13 +130,16 @@ impl Bom {
         if text.lines().all(|line| matches!(line.trim_start().chars().next(), None | Some('#'))) {
             return Err(BomError::Empty { origin: origin.to_owned() });
         }
+        // The bounded parser first: serde_yaml_ng has no node, alias-byte or character limits of ours.
+        crate::yaml::parse_stream(text, crate::yaml::Limits::default())
+            .map_err(|err| BomError::Yaml { origin: origin.to_owned(), message: err.to_string() })?;
         let deserializer = serde_yaml_ng::Deserializer::from_str(text);
         let mut bom: Bom = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = match err.path().to_string().replace(".?", "") {
                 p if p == "." || p == "?" => "(document)".to_owned(),
                 p => p,
             };
-            let message = without_data(&err.into_inner().to_string().replace(['\n', '\r'], " "));
+            let message = without_values(&err.into_inner().to_string().replace(['\n', '\r'], " "));
             // serde_yaml_ng already starts its message with the path when there is one.
             let message = message.strip_prefix(&format!("{path}: ")).map(str::to_owned).unwrap_or(message);
             BomError::Parse { origin: origin.to_owned(), path, message }
@@ -146,6 +166,14 @@ impl Bom {
         let found = self.version.strip_prefix("local:").unwrap_or(&self.version);
         if found == requested {
             return Ok(());
+        }
+        let release = found.len() <= 64
+            && (found.starts_with(|c: char| c.is_ascii_digit())
+                || found.starts_with("master-")
+                || found.starts_with("release-"))
+            && found.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'));
+        if !release {
+            return Err(BomError::NotARelease { origin: self.origin.clone(), requested: requested.to_owned() });
         }
         Err(BomError::VersionMismatch {
             origin: self.origin.clone(),
@@ -228,6 +256,39 @@ mod tests {
             let msg = Bom::parse(text, "bom/1.27.0.yml").unwrap_err().to_string();
             assert!(!msg.contains("sk-live") && msg.contains("bom/1.27.0.yml"), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_bom_is_never_quoted() {
+        for text in ["ghp_secretTOKEN123\n", "version: 1.27.0\nservices: s3cr3t-value\n", "version: [hunter2]\n"] {
+            let err = Bom::parse(text, "bom/1.27.0.yml").unwrap_err().to_string();
+            for secret in ["ghp_secretTOKEN123", "s3cr3t", "hunter2"] {
+                assert!(!err.contains(secret), "{err}");
+            }
+            assert!(err.starts_with("BOM bom/1.27.0.yml"), "{err}");
+        }
+        let err = Bom::parse("ghp_secretTOKEN123\n", "bom/1.27.0.yml").unwrap_err().to_string();
+        assert!(err.contains("invalid type: a string, expected struct Bom"), "{err}");
+    }
+
+    #[test]
+    fn a_version_that_is_not_a_release_is_not_quoted() {
+        let bom = Bom::parse("version: ghp_secretTOKEN123\n", "bom/1.27.0.yml").unwrap();
+        let err = bom.check_version("1.27.0").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "BOM bom/1.27.0.yml has a version that is not a Spinnaker release number (such as 1.27.0); point spec.bom at the BOM for 1.27.0"
+        );
+    }
+
+    #[test]
+    fn a_bom_is_read_through_the_bounded_parser() {
+        let deep = format!("version: 1.27.0\nservices: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let started = std::time::Instant::now();
+        let err = Bom::parse(&deep, "bom/1.27.0.yml").unwrap_err().to_string();
+        assert!(err.starts_with("BOM bom/1.27.0.yml is not valid YAML: line 2 column"), "{err}");
+        assert!(err.contains("nesting deeper than 200 levels"), "{err}");
+        assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
     }
 
     #[test]

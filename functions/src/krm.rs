@@ -155,7 +155,7 @@ impl ResourceList {
         }
         let not_rl =
             |problem: &str| InputError::NotAResourceList { origin: origin.to_owned(), problem: problem.to_owned() };
-        let Node::Mapping(mut root) = docs.remove(0) else {
+        let Node::Mapping(mut root) = docs.remove(0).into_owned() else {
             return Err(not_rl("the document is not a mapping"));
         };
         match root.get_str("kind") {
@@ -170,7 +170,7 @@ impl ResourceList {
                 RESOURCE_LIST_VERSIONS.join(", ")
             )));
         }
-        let items = match root.remove("items") {
+        let items = match root.remove("items").map(Node::into_owned) {
             None => Vec::new(),
             Some(node) if node.is_null() => Vec::new(),
             Some(Node::Sequence(seq)) => seq.into_vec(),
@@ -209,8 +209,13 @@ impl ResourceList {
 /// Reads a plain multi-document stream of Kubernetes objects (files in a directory, `kustomize build`
 /// output). Empty documents are skipped; a `List` or `ResourceList` document contributes its items.
 pub fn parse_manifests(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputError> {
+    parse_manifests_within(bytes, origin, Limits::default())
+}
+
+/// [`parse_manifests`] under other limits (what is left of a budget shared by several files).
+pub fn parse_manifests_within(bytes: &[u8], origin: &str, limits: Limits) -> Result<Vec<Node>, InputError> {
     let mut objects = Vec::new();
-    for (d, doc) in parse_documents_allow_empty(bytes, origin)?.into_iter().enumerate() {
+    for (d, doc) in parse_documents_allow_empty(bytes, origin, limits)?.into_iter().enumerate() {
         if doc.is_null() {
             continue;
         }
@@ -227,9 +232,11 @@ pub fn parse_manifests(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputErr
                     Some("ResourceList")
                 )
         );
-        match (wraps_items, doc) {
+        match (wraps_items, doc.into_owned()) {
             (true, Node::Mapping(mut m)) if m.get_sequence("items").is_some() => {
-                let Some(Node::Sequence(items)) = m.remove("items") else { unreachable!("checked above") };
+                let Some(Node::Sequence(items)) = m.remove("items").map(Node::into_owned) else {
+                    unreachable!("checked above")
+                };
                 for (i, item) in items.iter().enumerate() {
                     check_object(item, origin, &format!("{at} items[{i}]"))?;
                 }
@@ -260,17 +267,17 @@ fn parse_documents(bytes: &[u8], origin: &str, expected: &'static str) -> Result
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::Empty { origin: origin.to_owned(), expected });
     }
-    parse_documents_allow_empty(bytes, origin)
+    parse_documents_allow_empty(bytes, origin, Limits::default())
 }
 
-fn parse_documents_allow_empty(bytes: &[u8], origin: &str) -> Result<Vec<Node>, InputError> {
+fn parse_documents_allow_empty(bytes: &[u8], origin: &str, limits: Limits) -> Result<Vec<Node>, InputError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(InputError::TooLarge { origin: origin.to_owned(), limit: MAX_INPUT_BYTES });
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| InputError::NotUtf8 { origin: origin.to_owned(), offset: e.valid_up_to() })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    yaml::parse_stream(text, Limits::default()).map_err(|source| InputError::Yaml { origin: origin.to_owned(), source })
+    yaml::parse_stream(text, limits).map_err(|source| InputError::Yaml { origin: origin.to_owned(), source })
 }
 
 /// An item must be an object with `apiVersion` and `kind`. `metadata`, when present, must be a mapping;

@@ -66,6 +66,17 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
                 verify_spinnaker_service(item, expect, &mut report);
                 checked.spinnaker_services += 1;
             }
+            ("apps/v1", "Deployment" | "StatefulSet") => {}
+            ("v1", "List") => {
+                let inner = item.path(&["items"]).and_then(Node::as_sequence).into_iter().flat_map(|l| l.iter());
+                for (i, inner) in inner.enumerate().filter(|(_, inner)| in_namespace(inner, expect)) {
+                    if verify_pins(inner, expect, &format!("items[{i}]."), &mut report) {
+                        checked.workloads += 1;
+                    }
+                }
+            }
+            // Pinned only by the transform (see `transform::Target::PinOnly`): checked for pins only.
+            _ if in_namespace(item, expect) && verify_pins(item, expect, "", &mut report) => checked.workloads += 1,
             _ => {}
         }
     }
@@ -112,6 +123,30 @@ fn verify_image(
     if floating {
         report(field, format!("{image} is not pinned to a release"));
     }
+}
+
+/// Checks the pins of every Spinnaker container of an object with a pod spec (any kind; `prefix` goes
+/// before field paths, for `v1 List` items). Returns true when it runs a Spinnaker service.
+fn verify_pins(item: &Node, expect: &Expectations, prefix: &str, report: &mut impl FnMut(&str, String)) -> bool {
+    let Some(path) = crate::transform::pod_spec_path(item) else { return false };
+    let Some(pod) = item.path(path).and_then(Node::as_mapping) else { return false };
+    let mut found = false;
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = pod.get_sequence(list) else { continue };
+        for (index, container) in containers.iter().enumerate() {
+            let Some(container) = container.as_mapping() else { continue };
+            let image = container.get_str("image");
+            // As the transform pins: init containers by image only.
+            let name = if list == "containers" { container.get_str("name").unwrap_or_default() } else { "" };
+            let Some(service) = identify(name, image) else { continue };
+            found = true;
+            if expect.config.spec.selects(service) {
+                let field = format!("{prefix}{}.{list}[{index}].image", path.join("."));
+                verify_image(image, service, expect, &field, report);
+            }
+        }
+    }
+    found
 }
 
 fn env_value<'a>(container: &'a Mapping, name: &str) -> Option<&'a Node> {

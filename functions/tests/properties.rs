@@ -157,9 +157,52 @@ proptest! {
         let items = krm::parse_manifests(written.as_bytes(), "x.yaml")
             .unwrap_or_else(|e| panic!("{e}\n{written}"));
         prop_assert_eq!(items.len(), 1);
+        // YAML 1.1 readers refuse raw control characters and break lines at NEL, LS and PS: never written raw.
+        let raw = written.chars().find(|c| !matches!(c, '\t' | '\n' | ' '..='~' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..));
+        prop_assert_eq!(raw, None, "written raw:\n{}", written);
         let data = items[0].path(&["data"]).and_then(Node::as_mapping).expect("data");
         prop_assert_eq!(data.get("value").and_then(Node::as_str), Some(value.as_str()), "written as:\n{}", written);
         prop_assert!(data.get(&key).is_some(), "key {:?} written as:\n{}", key, written);
+    }
+}
+
+/// Keys as people write them: words YAML 1.1 reads as bools, nulls or numbers, in every style.
+fn key_text() -> impl Strategy<Value = String> {
+    #[rustfmt::skip]
+    const KEYS: &[&str] = &[
+        "yes", "Yes", "YES", "y", "true", "True", "on", "ON", "no", "false", "off", "n", "~", "null", "Null", "",
+        "010", "8", "0x8", "0o10", "1_0", "10", "1.0", "1e1", "a", "A", "<<", "=",
+    ];
+    (proptest::sample::select(KEYS), 0..3usize).prop_map(|(key, style)| match style {
+        0 => key.to_owned(),
+        1 => format!("'{key}'"),
+        _ => format!("\"{key}\""),
+    })
+}
+
+/// What a key written as `text` means to YAML 1.1 (the meaning a value written the same way has).
+fn key_meaning(text: &str) -> serde_json::Value {
+    let doc = yaml::parse_stream(&format!("- {text}\n"), Limits::default()).expect("one scalar");
+    doc[0].as_sequence().and_then(|s| s.get(0)).map(Node::to_json).expect("an item")
+}
+
+proptest! {
+    #![proptest_config(config(1024))]
+
+    /// Two keys are duplicates exactly when YAML 1.1 reads them as the same value (`yes`/`true`, `~`/`null`,
+    /// `010`/`8`), whatever their spelling and style.
+    #[test]
+    fn duplicate_keys_are_the_keys_yaml_1_1_reads_as_equal(a in key_text(), b in key_text(), filler in 0..12usize) {
+        prop_assume!(!a.trim_matches(['\'', '"']).is_empty() || a.len() > 1);
+        let others: String = (0..filler).map(|i| format!("k{i}: v\n")).collect();
+        let text = format!("{a}: 1\n{others}{b}: 2\n");
+        let merge = |k: &str| k == "<<";
+        prop_assume!(!merge(&a) && !merge(&b));
+        let same = key_meaning(&a) == key_meaning(&b);
+        match yaml::parse_stream(&text, Limits::default()) {
+            Ok(_) => prop_assert!(!same, "{} and {} mean the same, not refused:\n{}", a, b, text),
+            Err(e) => prop_assert!(same && e.message.contains("duplicate key"), "{}:\n{}", e, text),
+        }
     }
 }
 

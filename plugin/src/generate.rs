@@ -13,6 +13,7 @@ use crate::render::{read_config, DEFAULT_CONFIG};
 use crate::{parameters, pipeline, source};
 use functions::krm;
 use functions::yaml::Node;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -87,13 +88,118 @@ fn kustomize_build(dir: &Path, file: &str) -> Result<Vec<Node>, Failure> {
             "the app directory has a {file} but kustomize is not on PATH; use the sidecar image (sidecar/Dockerfile installs it) or set SPINNAKER_KRM_KUSTOMIZE"
         ))
     })?;
-    let out = Command::new(&kustomize).arg("build").arg(dir).stdin(Stdio::null()).output().map_err(|e| {
-        Failure::input(format!("cannot run {}: {e}; check SPINNAKER_KRM_KUSTOMIZE or PATH", kustomize.display()))
-    })?;
-    if !out.status.success() {
-        return Err(kustomize_failure(file, &String::from_utf8_lossy(&out.stderr)));
+    let mut child = Command::new(&kustomize)
+        .arg("build")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Failure::input(format!("cannot run {}: {e}; check SPINNAKER_KRM_KUSTOMIZE or PATH", kustomize.display()))
+        })?;
+    // Its output is read through the input limit like any other input; stderr (read alongside, so neither
+    // pipe can fill up and stall kustomize) is kept to its first MiB.
+    let mut stderr_pipe = child.stderr.take().expect("piped");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = (&mut stderr_pipe).take(1024 * 1024).read_to_end(&mut text);
+        let _ = std::io::copy(&mut stderr_pipe, &mut std::io::sink());
+        text
+    });
+    let stdout = source::read_limited(&mut child.stdout.take().expect("piped"), "the kustomize build output");
+    if stdout.as_ref().is_ok_and(|b| b.len() > krm::MAX_INPUT_BYTES) || stdout.is_err() {
+        // Best effort: kustomize is stopped, its output is refused below either way.
+        let _ = child.kill();
     }
-    Ok(krm::parse_manifests(&out.stdout, "the kustomize build output")?)
+    let status = child.wait().map_err(|e| Failure::input(format!("cannot run {}: {e}", kustomize.display())))?;
+    let stderr = stderr_reader.join().unwrap_or_default();
+    let stdout = stdout?;
+    if stdout.len() <= krm::MAX_INPUT_BYTES && !status.success() {
+        let stderr = redact_literals(&String::from_utf8_lossy(&stderr), &generator_literals(dir));
+        return Err(kustomize_failure(file, &stderr));
+    }
+    Ok(krm::parse_manifests(&stdout, "the kustomize build output")?)
+}
+
+/// What kustomize's error shows instead of a generator literal's value.
+const REDACTED: &str = "<redacted>";
+
+/// The `literals:` of every secretGenerator and configMapGenerator in the kustomization files below `dir`
+/// (read through the same limits as the manifests; a file that cannot be read adds none).
+fn generator_literals(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, depth: usize, literals: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(file_type) = entry.file_type() else { continue };
+            if file_type.is_dir() && !name.starts_with('.') && depth < 20 {
+                walk(&path, depth + 1, literals);
+            } else if file_type.is_file() && source::KUSTOMIZATION_FILES.contains(&name.as_str()) {
+                let Ok(bytes) = source::read_file(&path) else { continue };
+                let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+                let Ok(docs) = functions::yaml::parse_stream(text, functions::yaml::Limits::default()) else {
+                    continue;
+                };
+                for doc in &docs {
+                    for generator in ["secretGenerator", "configMapGenerator"] {
+                        let Some(list) = doc.path(&[generator]).and_then(Node::as_sequence) else { continue };
+                        for literal in
+                            list.iter().filter_map(|g| g.path(&["literals"])?.as_sequence()).flat_map(|l| l.iter())
+                        {
+                            literals.extend(literal.as_scalar().map(|s| s.value().to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut literals = Vec::new();
+    walk(dir, 0, &mut literals);
+    literals
+}
+
+/// `literal` with everything after its key (`key=`, or `key:` as people mistype it) redacted.
+fn redacted(literal: &str) -> String {
+    match literal.find(['=', ':']) {
+        Some(at) => format!("{}{REDACTED}", &literal[..=at]),
+        None => REDACTED.to_owned(),
+    }
+}
+
+/// kustomize's error text without generator literal values: kustomize quotes a failing generator's
+/// literals whole (`literal sources [password:VALUE token=ok]: invalid literal source password:VALUE`), and
+/// ArgoCD shows the headline to everyone who can see the Application, not only to readers of the repository.
+/// Known literals (`known`, from the kustomization files) are redacted wherever they appear; what kustomize
+/// shows as a literal source is redacted even when it is not known (a remote base).
+fn redact_literals(stderr: &str, known: &[String]) -> String {
+    let mut known: Vec<&String> = known.iter().filter(|l| !l.is_empty()).collect();
+    known.sort_by_key(|l| std::cmp::Reverse(l.len()));
+    let mut text = stderr.to_owned();
+    for literal in known {
+        text = text.replace(literal.as_str(), &redacted(literal));
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut line = line.to_owned();
+        for (start, end) in [("literal sources [", "]"), ("invalid literal source ", ", expected")] {
+            let Some(from) = line.find(start).map(|i| i + start.len()) else { continue };
+            let to = line[from..].find(end).map_or(line.len(), |i| from + i);
+            let sources = line[from..to].split(' ').map(redacted_unless_done).collect::<Vec<_>>().join(" ");
+            line.replace_range(from..to, &sources);
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+fn redacted_unless_done(literal: &str) -> String {
+    if literal.ends_with(REDACTED) || literal.is_empty() {
+        literal.to_owned()
+    } else {
+        redacted(literal)
+    }
 }
 
 fn kustomize_failure(file: &str, stderr: &str) -> Failure {

@@ -98,7 +98,10 @@ fn text(outcome: Result<String, Failure>) -> Outcome {
 
 fn main() -> ExitCode {
     logging::init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(&e),
+    };
     let (stdout, outcome) = match cli.command {
         None if cli.identity => identity(),
         None => run_krm_function(),
@@ -109,9 +112,13 @@ fn main() -> ExitCode {
         Some(Command::Install { dir }) => text(install::run(&dir)),
     };
     let code = match outcome {
-        Ok(()) => stdout.as_ref().map_or(ExitCode::SUCCESS, write_stdout),
+        Ok(()) => {
+            logging::flush();
+            stdout.as_ref().map_or(ExitCode::SUCCESS, write_stdout)
+        }
         Err(failure) => {
             failure.print();
+            logging::flush();
             if let Some(stdout) = &stdout {
                 // Best effort: the exit code already says the run failed.
                 let _ = stdout.write_to(&mut std::io::stdout().lock());
@@ -123,6 +130,28 @@ fn main() -> ExitCode {
     // node would cost more than the exit does (6% of the run at 1,000 Deployments, docs/benchmarks.md).
     std::mem::forget(stdout);
     code
+}
+
+/// A command-line error in the form of every other failure (`spinnaker-krm: error: …` first, exit 2);
+/// `--help` and `--version` print as clap prints them.
+fn command_line_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut headline = lines.next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+    // "the following required arguments were not provided:" is followed by them, one a line.
+    while headline.ends_with(':') {
+        let Some(next) = lines.next() else { break };
+        headline = format!("{headline} {next}");
+    }
+    let mut failure = Failure::input(headline);
+    failure.details = lines.map(str::to_owned).collect();
+    failure.print();
+    ExitCode::from(failure.code)
 }
 
 fn run_krm_function() -> Outcome {

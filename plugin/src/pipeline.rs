@@ -252,8 +252,11 @@ fn same_pins(a: &Bom, b: &Bom) -> bool {
 /// root) and the field, never the file's content.
 fn read_bom(path: &Path, origin: &Path, config: &SpinnakerPlatform) -> Result<Bom, Failure> {
     let origin = origin.display().to_string();
-    let text = std::fs::read(path).map_err(|e| {
-        Failure::input(format!("cannot read the BOM {origin} ({}); check the file's permissions", io_reason(&e)))
+    let text = crate::source::read_file(path).map_err(|e| {
+        Failure::input(format!(
+            "cannot read the BOM {origin} ({}); it must be a readable regular file holding the BOM YAML",
+            io_reason(&e)
+        ))
     })?;
     let text = String::from_utf8(text)
         .map_err(|_| Failure::input(format!("the BOM {origin} is not UTF-8 text; use the BOM YAML as published")))?;

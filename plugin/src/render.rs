@@ -4,7 +4,7 @@
 //! root, so what a person previews is what ArgoCD deploys.
 
 use crate::failure::Failure;
-use crate::pipeline;
+use crate::{pipeline, source};
 use functions::krm;
 use std::path::Path;
 
@@ -23,7 +23,7 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
 
 /// Reads a functionConfig file: exactly one object.
 pub fn read_config(path: &Path) -> Result<functions::yaml::Node, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = source::read_file(path).map_err(|e| {
         Failure::input(format!(
             "cannot read the functionConfig {} ({e}); create it (see README, \"The functionConfig\") or pass --config FILE",
             path.display()

@@ -12,7 +12,7 @@ use std::path::Path;
 pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failure> {
     let (bytes, origin) = match input.filter(|p| p.as_os_str() != "-") {
         Some(path) => (
-            std::fs::read(path).map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?,
+            source::read_file(path).map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?,
             path.display().to_string(),
         ),
         None => (source::read_limited(&mut std::io::stdin().lock(), "stdin")?, "stdin".to_owned()),

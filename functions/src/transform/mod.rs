@@ -1,7 +1,8 @@
 //! The transform: finds the Spinnaker targets among the items and edits them in place.
 //!
 //! Targets are `SpinnakerService` objects (both API groups) and `apps/v1` Deployments and StatefulSets
-//! whose containers run Spinnaker services. Every other item passes through untouched. Problems are
+//! whose containers run Spinnaker services; every other object with a pod spec (and `v1 List` items) is
+//! pinned only (see [`Target`]). Every other item passes through untouched. Problems are
 //! collected for every target, so one run reports all of them, and nothing is emitted when there is any.
 
 mod certs;
@@ -15,6 +16,7 @@ pub(crate) mod workload;
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
 pub use operator::{deployed_services, PATCH_MARKER};
 pub use pin::variant_of;
+pub(crate) use pin::pod_spec_path;
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
 pub use spring::MANAGEMENT_PORT;
 pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION, PROBES_ANNOTATION};
@@ -97,7 +99,16 @@ pub struct Summary {
 
 /// The kind of target an item is.
 enum Target {
+    /// An `apps/v1` Deployment or StatefulSet: pinned, and its JVM service gets truststore and mTLS.
     Workload,
+    /// Any other object with a pod spec (DaemonSet, ReplicaSet, Job, CronJob, Pod, an Argo Rollout, a
+    /// Deployment of a retired apiVersion): pinned only. Spinnaker's services run as Deployments or
+    /// StatefulSets; a Job or Pod running a Spinnaker image is a one-off with no Service name for a
+    /// Certificate and no peers calling it, and a Rollout's or old Deployment's pod template is not what
+    /// the operator, Halyard or spinnaker-kustomize render, so no injection is guessed for it.
+    PinOnly,
+    /// A `v1 List`: its items are pinned (pin only), like the objects they are.
+    List,
     SpinnakerService,
 }
 
@@ -107,7 +118,8 @@ fn target_of(item: &Node) -> Option<Target> {
         ("spinnaker.io/v1alpha2" | "spinnaker.armory.io/v1alpha2", "SpinnakerService") => {
             Some(Target::SpinnakerService)
         }
-        _ => None,
+        ("v1", "List") => Some(Target::List),
+        _ => pin::pod_spec_path(item).map(|_| Target::PinOnly),
     }
 }
 
@@ -171,6 +183,24 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                         None => {
                             let hash = workload::images_hash(item);
                             workload::set_annotation(item, HASH_ANNOTATION, Some(&hash));
+                        }
+                    }
+                }
+            }
+            Target::PinOnly if workload::in_scope(item, ctx) => {
+                if pin::pin_workload(item, ctx, &mut report) {
+                    summary.workloads += 1;
+                }
+            }
+            Target::PinOnly => {}
+            Target::List => {
+                let Some(list) = item.path_mut(&["items"]).and_then(Node::as_sequence_mut) else { continue };
+                for (i, inner) in list.iter_mut().enumerate() {
+                    if pin::pod_spec_path(inner).is_some() && workload::in_scope(inner, ctx) {
+                        let mut report =
+                            |field: String, message: String| report(format!("items[{i}].{field}"), message);
+                        if pin::pin_workload(inner, ctx, &mut report) {
+                            summary.workloads += 1;
                         }
                     }
                 }

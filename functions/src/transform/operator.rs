@@ -86,6 +86,11 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
             .get("spinnakerConfig")
             .and_then(|c| c.path_str(&["service-settings", service.name(), "env", &pod::opts_env(service)]))
             .map(str::to_owned);
+        // A previous run left its patch: the profile's settings are then ours, not the user's.
+        let previous_run = spec
+            .get("kustomize")
+            .and_then(|k| k.path(&[service.name(), "deployment", "patchesStrategicMerge"])?.as_sequence())
+            .is_some_and(|p| p.iter().any(|n| n.as_str().is_some_and(|t| t.starts_with(PATCH_MARKER))));
         let need = mtls && ctx.config.spec.mtls.client_auth_for(service) == ClientAuth::Need;
         let patch =
             (!injection.is_empty()).then(|| strategic_merge_patch(service, &injection, user_opts.as_deref(), need));
@@ -99,7 +104,21 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
         let Some(spinnaker_config) = spec.mapping_entry("spinnakerConfig") else { continue };
         if let Some(profile) = spinnaker_config.mapping_entry("profiles").and_then(|p| p.mapping_entry(service.name()))
         {
-            spring::merge_into_profile(profile, &spring::mtls_settings(ctx, service, &[]));
+            let settings = spring::mtls_settings(ctx, service, &[]);
+            let conflicts = if previous_run { Vec::new() } else { profile_conflicts(profile, &settings) };
+            if !conflicts.is_empty() {
+                report(
+                    format!("spec.spinnakerConfig.profiles.{}", service.name()),
+                    format!(
+                        "{} already set by the manifest; spinnaker-krm sets them for {}'s mTLS: remove them, or leave {} out of spec.services",
+                        conflicts.join(", "),
+                        service.name(),
+                        service.name()
+                    ),
+                );
+                continue;
+            }
+            spring::merge_into_profile(profile, &settings);
         } else {
             report(format!("spec.spinnakerConfig.profiles.{}", service.name()), "is not a mapping; make it one".into());
         }
@@ -197,6 +216,32 @@ fn set_patch(spec: &mut Mapping, service: Service, patch: Option<String>) -> Res
         deployment.remove("patchesStrategicMerge");
     }
     Ok(())
+}
+
+/// The settings a profile already sets to something else (`server.ssl.key-store` nested, flat, or half
+/// of each, as Spring reads them): the same conflict as an env var a Deployment already sets. Equal values
+/// are not a conflict.
+fn profile_conflicts(profile: &Mapping, settings: &spring::Settings) -> Vec<String> {
+    fn lookup<'m>(m: &'m Mapping, property: &str) -> Option<&'m Node> {
+        m.get(property).or_else(|| {
+            property
+                .match_indices('.')
+                .find_map(|(at, _)| lookup(m.get(&property[..at])?.as_mapping()?, &property[at + 1..]))
+        })
+    }
+    settings
+        .iter()
+        .filter(|(property, value)| {
+            let Some(existing) = lookup(profile, property).filter(|n| !n.is_null()) else { return false };
+            let wanted = match value {
+                spring::Value::Text(t) => serde_json::Value::String(t.clone()),
+                spring::Value::Bool(b) => serde_json::Value::Bool(*b),
+            };
+            let found = existing.to_json();
+            found != wanted && found.as_str() != Some(&wanted.to_string())
+        })
+        .map(|(property, _)| property.clone())
+        .collect()
 }
 
 /// A user patch that touches our names is a conflict: we will not guess which should win.

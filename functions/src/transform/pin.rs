@@ -14,9 +14,26 @@ use super::Context;
 use crate::service::{identify, split_image, Service};
 use crate::yaml::Node;
 
-/// Pins the containers of a pod-template workload. Returns true when it runs a Spinnaker service.
+/// Where an object carries the pod spec its containers run from, for every kind that has one, at any
+/// apiVersion (`extensions/v1beta1` and `apps/v1beta2` Deployments too): an image anywhere a pod can
+/// start from is pinned or is an error, never a silent `:latest`.
+pub(crate) fn pod_spec_path(item: &Node) -> Option<&'static [&'static str]> {
+    const TEMPLATE: &[&str] = &["spec", "template", "spec"];
+    match item.path_str(&["kind"])? {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => Some(TEMPLATE),
+        "Rollout" if item.path_str(&["apiVersion"])?.starts_with("argoproj.io/") => Some(TEMPLATE),
+        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
+        "Pod" => Some(&["spec"]),
+        "PodTemplate" => Some(&["template", "spec"]),
+        _ => None,
+    }
+}
+
+/// Pins the containers of an object that carries a pod spec ([`pod_spec_path`]). Returns true when it
+/// runs a Spinnaker service.
 pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) -> bool {
-    let Some(pod) = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut) else {
+    let Some(path) = pod_spec_path(item) else { return false };
+    let Some(pod) = item.path_mut(path).and_then(Node::as_mapping_mut) else {
         return false;
     };
     let mut found = false;
@@ -33,7 +50,7 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
             if !ctx.selects(service) {
                 continue;
             }
-            let field = format!("spec.template.spec.{list}[{index}].image");
+            let field = format!("{}.{list}[{index}].image", path.join("."));
             if let Some(image) = image {
                 if let Some(digest) = split_image(image).digest {
                     report(

@@ -16,7 +16,7 @@ use crate::config::ClientAuth;
 use crate::service::{identify, Service};
 use crate::yaml::{build, Mapping, Node, Scalar, Sequence, View};
 use sha2::Digest;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The pod-template annotation whose value changes whenever what we inject changes, so pods roll.
 pub const HASH_ANNOTATION: &str = "spinnaker-krm.dev/injection-hash";
@@ -374,7 +374,7 @@ pub fn inject(
         .expect("checked above");
     sync(container, "env", "name", env, |m| {
         let name = m.get_str("name").unwrap_or_default();
-        name == pod::PASSWORD_ENV || name == opts || previous.iter().any(|p| p == name)
+        name == pod::PASSWORD_ENV || name == opts || previous.contains(name)
     });
     if let Some(list) = container.get_mut("env").and_then(Node::as_sequence_mut) {
         password_first(list);
@@ -477,8 +477,9 @@ fn restore_probes(
     }
 }
 
-/// The env vars a previous run set, from its annotation.
-fn managed_env(item: &Node) -> Vec<String> {
+/// The env vars a previous run set, from its annotation (a set: the annotation is user-sized input, and
+/// every env entry is looked up in it).
+fn managed_env(item: &Node) -> HashSet<String> {
     item.path_str(&["spec", "template", "metadata", "annotations", MANAGED_ENV_ANNOTATION])
         .map(|v| v.split(',').filter(|n| !n.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default()
@@ -486,14 +487,14 @@ fn managed_env(item: &Node) -> Vec<String> {
 
 /// Names of `wanted` env vars the container already has with another value, set by the user (not by a
 /// previous run).
-fn env_conflicts(container: &Mapping, wanted: &[Node], previous: &[String]) -> Vec<String> {
+fn env_conflicts(container: &Mapping, wanted: &[Node], previous: &HashSet<String>) -> Vec<String> {
     let Some(env) = container.get_sequence("env") else { return Vec::new() };
     wanted
         .iter()
         .filter_map(|w| {
             let name = w.path_str(&["name"])?;
             let existing = env.position_by("name", name).and_then(|i| env.get(i))?;
-            let ours = name == pod::PASSWORD_ENV || previous.iter().any(|p| p == name);
+            let ours = name == pod::PASSWORD_ENV || previous.contains(name);
             (!ours && existing != w).then(|| name.to_owned())
         })
         .collect()

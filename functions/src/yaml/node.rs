@@ -510,6 +510,15 @@ impl Node {
         }
     }
 
+    /// The node itself, not shared (a copy of what a [`Node::Shared`] holds when something else holds it
+    /// too): for taking a parsed node apart, which may be shared when it had an anchor.
+    pub fn into_owned(self) -> Node {
+        match self {
+            Node::Shared(held) => Arc::try_unwrap(held).unwrap_or_else(|held| (*held).clone()).into_owned(),
+            node => node,
+        }
+    }
+
     /// The node, unshared first when it is shared (a copy when something else holds it too).
     fn resolved_mut(&mut self) -> &mut Node {
         match self {

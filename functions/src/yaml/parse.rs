@@ -1,11 +1,16 @@
 //! Builds lossless node trees from a YAML stream, with the limits that keep hostile input bounded.
 //!
 //! Events come from saphyr-parser (pure Rust, YAML 1.2 syntax; resolution is ours, in [`super::scalar`]).
-//! Aliases are expanded, because every consumer (kubectl, ArgoCD, kustomize) expands them too; the
-//! expansion is budgeted so an alias bomb fails in milliseconds instead of eating the machine. The tree
-//! is built with an explicit stack, so deep nesting is an error, never a stack overflow.
+//! Aliases are expanded, because every consumer (kubectl, ArgoCD, kustomize) expands them too: an
+//! anchored node is shared ([`Node::share`]), so an alias costs a reference count, and what aliases
+//! expand to is budgeted in nodes and in bytes (the emitter writes every copy out), so an alias bomb
+//! fails in milliseconds instead of eating the machine. The tree itself is budgeted in nodes per input
+//! byte, so no YAML under the input limit can take much more memory than its size. The tree is built
+//! with an explicit stack, so deep nesting is an error, never a stack overflow. Characters YAML 1.1
+//! readers (Kubernetes' go-yaml) refuse or read differently from YAML 1.2 are refused up front.
 
 use super::node::{Mapping, Node, Scalar, Sequence, Source, Style, View};
+use super::scalar::{plain_is_string, resolve_plain_yaml11};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::{HashMap, HashSet};
 
@@ -16,11 +21,32 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes that aliases may add when they are expanded.
     pub max_alias_nodes: usize,
+    /// Most bytes of scalar text that aliases may add when they are expanded (each copy is written out).
+    pub max_alias_bytes: usize,
+    /// Most nodes read from a stream (mapping keys count). A node takes 100 to 150 bytes of memory
+    /// whatever its text, so this, not the input limit, bounds the memory of a stream of tiny scalars
+    /// (`[a, a, a, …]` is a node per 3 bytes). Kubernetes manifests run at about 15 bytes per node: a
+    /// Spinnaker install is 10,000 to 20,000 nodes, and this allows about 15 MB of manifests.
+    pub max_nodes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 200, max_alias_nodes: 1_000_000 }
+        Limits { max_depth: 200, max_alias_nodes: 1_000_000, max_alias_bytes: 16 * 1024 * 1024, max_nodes: 1_000_000 }
+    }
+}
+
+/// What a subtree holds: its nodes (mapping keys count) and the bytes of its scalar text.
+#[derive(Clone, Copy, Debug, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
     }
 }
 
@@ -41,13 +67,67 @@ impl ParseError {
 
 /// Parses every document of `text`. An empty stream gives no documents.
 pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Node>, ParseError> {
+    check_characters(text)?;
     Builder::new(text, limits).run()
+}
+
+/// Refuses the characters YAML 1.1 readers do not read as YAML 1.2 readers (saphyr) do: the control
+/// characters go-yaml (Kubernetes' reader, through sigs.k8s.io/yaml) refuses anywhere in a stream
+/// ("control characters are not allowed": go-yaml readerc.go, `yaml_parser_update_buffer`, v2 and v3), and
+/// NEL, LS and PS, which are line breaks to go-yaml (yamlprivateh.go, `is_break`) and ordinary characters
+/// to YAML 1.2, so a scalar or comment holding one means different things to different readers: refused
+/// raw rather than read one way and written for the other. Escaped in a double-quoted scalar (`\x01`, `\N`, `\L`, `\P`) they are fine.
+fn check_characters(text: &str) -> Result<(), ParseError> {
+    // Most streams are ASCII: one pass over the bytes, a table look-up each, finds the first byte worth a
+    // closer look (a control character, or the start of a non-ASCII one).
+    static SUSPECT: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            table[b] = (b < 0x20 && b != 0x09 && b != 0x0a && b != 0x0d) || b >= 0x7f;
+            b += 1;
+        }
+        table
+    };
+    let Some(first) = text.bytes().position(|b| SUSPECT[usize::from(b)]) else { return Ok(()) };
+    for (at, c) in text[first..].char_indices() {
+        let problem = match c {
+            '\u{85}' => "(NEL) is a line break to YAML 1.1 readers (Kubernetes) but not to YAML 1.2 ones; write it escaped (\\N) in a double-quoted scalar, or remove it",
+            '\u{2028}' | '\u{2029}' => "(a line or paragraph separator) is a line break to YAML 1.1 readers (Kubernetes) but not to YAML 1.2 ones; write it escaped (\\L, \\P) in a double-quoted scalar, or remove it",
+            '\t' | '\n' | '\r' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'.. => continue,
+            _ => "is a control character, which YAML does not allow unescaped; write it escaped (e.g. \\x01) in a double-quoted scalar, or remove it",
+        };
+        let offset = first + at;
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        return Err(ParseError {
+            line: text[..offset].bytes().filter(|&b| b == b'\n').count() + 1,
+            column: text[line_start..offset].chars().count() + 1,
+            message: format!("U+{:04X} {problem}", u32::from(c)),
+        });
+    }
+    Ok(())
 }
 
 /// A collection being built; `flow` when it is written `{…}`/`[…]` or sits inside one.
 enum Frame {
-    Mapping { map: Mapping, pending_key: Option<Scalar>, seen: HashSet<String>, anchor: usize, span: Span, flow: bool },
-    Sequence { seq: Sequence, anchor: usize, flow: bool },
+    Mapping {
+        map: Mapping,
+        pending_key: Option<Scalar>,
+        /// The keys' YAML 1.1 meanings, once the mapping is large (small ones are scanned).
+        seen: Option<HashSet<Key>>,
+        anchor: usize,
+        span: Span,
+        flow: bool,
+        size: Size,
+        /// A `<<` merge key was read: resolved when the mapping ends.
+        merge: bool,
+    },
+    Sequence {
+        seq: Sequence,
+        anchor: usize,
+        flow: bool,
+        size: Size,
+    },
 }
 
 impl Frame {
@@ -62,8 +142,9 @@ struct Builder<'a> {
     text: &'a str,
     limits: Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
-    alias_nodes: usize,
+    anchors: HashMap<usize, (Node, Size)>,
+    alias: Size,
+    nodes: usize,
     documents: Vec<Node>,
     // Moves forward through `text` to turn the parser's character indices into byte offsets (which are
     // the same in ASCII text).
@@ -79,7 +160,8 @@ impl<'a> Builder<'a> {
             limits,
             stack: Vec::new(),
             anchors: HashMap::new(),
-            alias_nodes: 0,
+            alias: Size::default(),
+            nodes: 0,
             documents: Vec::new(),
             ascii: text.is_ascii(),
             cursor_chars: 0,
@@ -103,51 +185,62 @@ impl<'a> Builder<'a> {
                 Event::DocumentStart(_) => self.anchors.clear(),
                 Event::DocumentEnd => {}
                 Event::Alias(id) => {
-                    let size = self.anchors.get(&id).map(|(_, size)| *size);
-                    let size = size.ok_or_else(|| ParseError::at(&span, "alias to an unknown anchor"))?;
+                    let (node, size) = match self.anchors.get(&id) {
+                        Some((node, size)) => (node.clone(), *size),
+                        None => return Err(ParseError::at(&span, "alias to an unknown anchor")),
+                    };
                     self.count_alias(size, &span)?;
-                    let node = self.anchors[&id].0.clone();
-                    self.add(node, 0, &span)?;
+                    self.add(node, size, 0, &span)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
                     // The scanner builds text by pushing, so it has spare room; the tree keeps it for good.
                     let mut value = value.into_owned();
                     value.shrink_to_fit();
+                    let size = Size { nodes: 1, bytes: value.len() };
+                    self.count_node(&span)?;
                     let scalar = self.scalar(value, style, tag.as_deref(), &span);
-                    self.add(Node::Scalar(scalar), anchor, &span)?;
+                    self.add(Node::Scalar(scalar), size, anchor, &span)?;
                 }
                 Event::MappingStart(anchor, tag) => {
                     self.enter(&span)?;
+                    self.count_node(&span)?;
                     let flow = self.starts_flow(&span, '{');
                     self.stack.push(Frame::Mapping {
                         map: Mapping::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         pending_key: None,
-                        seen: HashSet::new(),
+                        seen: None,
                         anchor,
                         span,
                         flow,
+                        size: Size { nodes: 1, bytes: 0 },
+                        merge: false,
                     });
                 }
                 Event::SequenceStart(anchor, tag) => {
                     self.enter(&span)?;
+                    self.count_node(&span)?;
                     let flow = self.starts_flow(&span, '[');
                     self.stack.push(Frame::Sequence {
                         seq: Sequence::with_capacity_and_tag(0, tag_text(tag.as_deref())),
                         anchor,
                         flow,
+                        size: Size { nodes: 1, bytes: 0 },
                     });
                 }
                 Event::MappingEnd => match self.stack.pop() {
-                    Some(Frame::Mapping { mut map, anchor, .. }) => {
+                    Some(Frame::Mapping { mut map, anchor, size, merge, .. }) => {
+                        if merge {
+                            map = merged(map, &span)?;
+                        }
                         map.shrink_to_fit();
-                        self.add(Node::Mapping(map), anchor, &span)?
+                        self.add(Node::Mapping(map), size, anchor, &span)?
                     }
                     _ => return Err(ParseError::at(&span, "unbalanced mapping end")),
                 },
                 Event::SequenceEnd => match self.stack.pop() {
-                    Some(Frame::Sequence { mut seq, anchor, .. }) => {
+                    Some(Frame::Sequence { mut seq, anchor, size, .. }) => {
                         seq.shrink_to_fit();
-                        self.add(Node::Sequence(seq), anchor, &span)?
+                        self.add(Node::Sequence(seq), size, anchor, &span)?
                     }
                     _ => return Err(ParseError::at(&span, "unbalanced sequence end")),
                 },
@@ -163,46 +256,80 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn count_alias(&mut self, n: usize, span: &Span) -> Result<(), ParseError> {
-        self.alias_nodes = self.alias_nodes.saturating_add(n);
-        if self.alias_nodes > self.limits.max_alias_nodes {
+    fn count_alias(&mut self, size: Size, span: &Span) -> Result<(), ParseError> {
+        self.alias.add(size);
+        let too_much = if self.alias.nodes > self.limits.max_alias_nodes {
+            format!("{} nodes", self.limits.max_alias_nodes)
+        } else if self.alias.bytes > self.limits.max_alias_bytes {
+            format!("{} MiB of text", self.limits.max_alias_bytes / (1024 * 1024))
+        } else {
+            return Ok(());
+        };
+        Err(ParseError::at(
+            span,
+            format!("aliases expand to more than {too_much} (an alias bomb?); write the repeated content out or use fewer aliases"),
+        ))
+    }
+
+    /// Counts one node read from the text against the stream's node budget.
+    fn count_node(&mut self, span: &Span) -> Result<(), ParseError> {
+        self.nodes += 1;
+        if self.nodes > self.limits.max_nodes {
             return Err(ParseError::at(
                 span,
                 format!(
-                    "aliases expand to more than {} nodes (an alias bomb?); write the repeated content out or use fewer aliases",
-                    self.limits.max_alias_nodes
+                    "more than {} YAML nodes (keys, values and items); split the package or render fewer resources at once",
+                    self.limits.max_nodes
                 ),
             ));
         }
         Ok(())
     }
 
-    /// Attaches a finished node to its parent (or ends a document) and records its anchor.
-    fn add(&mut self, node: Node, anchor: usize, span: &Span) -> Result<(), ParseError> {
+    /// Attaches a finished node of `size` to its parent (or ends a document) and records its anchor: the
+    /// node is shared, so the anchor and every alias to it hold one copy.
+    fn add(&mut self, mut node: Node, size: Size, anchor: usize, span: &Span) -> Result<(), ParseError> {
         if anchor != 0 {
-            let size = node_count(&node);
+            node.share();
             self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
-            Some(Frame::Sequence { seq, .. }) => seq.push(node),
-            Some(Frame::Mapping { map, pending_key, seen, span: map_span, .. }) => {
+            Some(Frame::Sequence { seq, size: total, .. }) => {
+                total.add(size);
+                seq.push(node)
+            }
+            Some(Frame::Mapping { map, pending_key, seen, span: map_span, size: total, merge, .. }) => {
+                total.add(size);
                 match pending_key.take() {
                     Some(key) => map.push_unchecked(key, node),
                     None => {
-                        let Node::Scalar(key) = node else {
-                            return Err(ParseError::at(span, "a mapping key is itself a mapping or sequence; Kubernetes objects only have string keys"));
+                        let key = match node {
+                            Node::Scalar(key) => key,
+                            Node::Shared(held) if matches!(*held, Node::Scalar(_)) => {
+                                held.as_scalar().cloned().expect("matched a scalar")
+                            }
+                            _ => return Err(ParseError::at(span, "a mapping key is itself a mapping or sequence; Kubernetes objects only have string keys")),
                         };
-                        if !seen.insert(key.value().to_owned()) {
+                        if is_duplicate(map, seen, &key) {
+                            let first = map.iter().map(|(k, _)| k).find(|k| Key::of(k) == Key::of(&key));
+                            let same = match first {
+                                Some(first) if first.value() != key.value() => format!(
+                                    " (YAML 1.1 readers such as Kubernetes read it as the same key as {:?})",
+                                    first.value()
+                                ),
+                                _ => String::new(),
+                            };
                             return Err(ParseError::at(
-                            span,
-                            format!(
-                                "duplicate key {:?} in the mapping that starts at line {}; readers disagree on which value wins, so keep one",
-                                key.value(),
-                                map_span.start.line()
-                            ),
-                        ));
+                                span,
+                                format!(
+                                    "duplicate key {:?}{same} in the mapping that starts at line {}; readers disagree on which value wins, so keep one",
+                                    key.value(),
+                                    map_span.start.line()
+                                ),
+                            ));
                         }
+                        *merge |= key.is_plain() && key.tag().is_none() && key.value() == "<<";
                         *pending_key = Some(key);
                     }
                 }
@@ -290,11 +417,89 @@ fn too_deep(max_depth: usize) -> String {
     format!("nesting deeper than {max_depth} levels; no Kubernetes manifest needs that")
 }
 
-fn node_count(node: &Node) -> usize {
-    match node.view() {
-        View::Scalar(_) => 1,
-        View::Mapping(m) => 1 + m.iter().map(|(_, v)| 1 + node_count(v)).sum::<usize>(),
-        View::Sequence(s) => 1 + s.iter().map(node_count).sum::<usize>(),
+/// `map` with its `<<` merge keys resolved as YAML 1.1 readers (Kubernetes' go-yaml) resolve them: the
+/// entries of the merged mapping (or of each mapping of a merged list, the first one winning) that `map`
+/// does not set itself, in place of the merge key. Every consumer of a manifest sees the merged object, so
+/// the transform must see it too (a pod template that comes through `<<` is pinned like any other).
+fn merged(map: Mapping, span: &Span) -> Result<Mapping, ParseError> {
+    let is_merge = |k: &Scalar| k.is_plain() && k.tag().is_none() && k.value() == "<<";
+    let own: HashSet<&str> = map.iter().filter(|(k, _)| !is_merge(k)).map(|(k, _)| k.value()).collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut out = Mapping::with_capacity_and_tag(map.len(), map.tag().map(str::to_owned));
+    let not_a_mapping = || ParseError::at(span, "a merge key (<<) takes a mapping or a list of mappings");
+    for (key, value) in map.iter() {
+        if !is_merge(key) {
+            out.push_unchecked(key.clone(), value.clone());
+            continue;
+        }
+        let sources: Vec<&Mapping> = match value.view() {
+            View::Mapping(m) => vec![m],
+            View::Sequence(list) => {
+                list.iter().map(|n| n.as_mapping().ok_or_else(not_a_mapping)).collect::<Result<_, _>>()?
+            }
+            View::Scalar(_) => return Err(not_a_mapping()),
+        };
+        for source in sources {
+            for (k, v) in source.iter() {
+                if !own.contains(k.value()) && taken.insert(k.value().to_owned()) {
+                    out.push_unchecked(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The mapping size from which keys are looked up in a set rather than compared one by one.
+const SCAN_KEYS: usize = 8;
+
+/// True when `map` already has a key that means what `key` means to YAML 1.1 readers. Most mappings are
+/// small: their keys are compared in place (text first, so the common case allocates nothing); a large
+/// one keeps a set of its keys' meanings, so a mapping of any size is checked in linear time.
+fn is_duplicate(map: &Mapping, seen: &mut Option<HashSet<Key>>, key: &Scalar) -> bool {
+    if let Some(set) = seen {
+        return !set.insert(Key::of(key));
+    }
+    if map.len() + 1 >= SCAN_KEYS {
+        let mut set: HashSet<Key> = map.iter().map(|(k, _)| Key::of(k)).collect();
+        let duplicate = !set.insert(Key::of(key));
+        *seen = Some(set);
+        return duplicate;
+    }
+    let simple = key.tag().is_none() && (!key.is_plain() || plain_is_string(key.value()));
+    map.iter().any(|(existing, _)| {
+        if simple {
+            // A string key equals only a key that is the same string.
+            existing.value() == key.value() && Key::of(existing) == Key::of(key)
+        } else {
+            Key::of(existing) == Key::of(key)
+        }
+    })
+}
+
+/// A mapping key as YAML 1.1 readers (Kubernetes) tell keys apart: by what it means, not how it is
+/// written. `yes` and `true` are the same key, `~` and `null` too; `on` (a bool) and `"on"` (a string)
+/// are not.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    String(String),
+    /// A key that is not a string to YAML 1.1: its meaning as JSON (`true`, `null`, `8`).
+    Other(String),
+    /// A key with a tag other than `!!str`: the tag and the text.
+    Tagged(String, String),
+}
+
+impl Key {
+    fn of(key: &Scalar) -> Key {
+        match key.tag() {
+            Some("!!str") => Key::String(key.value().to_owned()),
+            Some(tag) => Key::Tagged(tag.to_owned(), key.value().to_owned()),
+            None if !key.is_plain() || plain_is_string(key.value()) => Key::String(key.value().to_owned()),
+            None => match resolve_plain_yaml11(key.value()) {
+                serde_json::Value::String(text) => Key::String(text),
+                meaning => Key::Other(meaning.to_string()),
+            },
+        }
     }
 }
 
@@ -313,6 +518,7 @@ fn tag_text(tag: Option<&Tag>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn one(text: &str) -> Node {
         let mut docs = parse_stream(text, Limits::default()).expect("parses");
@@ -354,6 +560,78 @@ mod tests {
         }
         let err = parse_stream(&text, Limits::default()).unwrap_err();
         assert!(err.message.contains("alias bomb"), "{err}");
+    }
+
+    #[test]
+    fn counts_what_aliases_expand_to_in_bytes() {
+        let big = "x".repeat(1024 * 1024);
+        let text = format!("a: &a {big}\nb: [{}]\n", vec!["*a"; 20].join(", "));
+        let err = parse_stream(&text, Limits::default()).unwrap_err();
+        assert!(err.message.contains("more than 16 MiB of text (an alias bomb?)"), "{err}");
+    }
+
+    #[test]
+    fn an_anchor_is_shared_with_its_aliases_not_copied() {
+        let doc = one("a: &a {b: &b [x, y]}\nc: *a\nd: *b\n");
+        let m = doc.as_mapping().unwrap();
+        let (Some(Node::Shared(a)), Some(Node::Shared(c))) = (m.get("a"), m.get("c")) else { panic!("{doc:?}") };
+        assert!(Arc::ptr_eq(a, c), "the alias holds the anchored node itself");
+        assert_eq!(doc.path(&["d"]), doc.path(&["a", "b"]));
+    }
+
+    #[test]
+    fn bounds_the_nodes_of_a_stream() {
+        let limits = Limits { max_nodes: 10, ..Limits::default() };
+        let err = parse_stream("[a, b, c, d, e, f, g, h, i, j, k, l]", limits).unwrap_err();
+        assert_eq!(err.to_string(), "line 1 column 29: more than 10 YAML nodes (keys, values and items); split the package or render fewer resources at once");
+        assert!(parse_stream("{a: b, c: d, e: f, g: h}", limits).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_decided_by_their_yaml_1_1_meaning() {
+        for (text, first) in [("yes: 1\ntrue: 2\n", "yes"), ("~: 1\nnull: 2\n", "~"), ("010: 1\n8: 2\n", "010")] {
+            let err = parse_stream(text, Limits::default()).unwrap_err();
+            assert!(err.message.contains(&format!("read it as the same key as {first:?}")), "{text}: {err}");
+        }
+        for text in ["on: 1\n\"on\": 2\n", "1: a\n\"1\": b\n", "a: 1\n!!str b: 2\n"] {
+            assert!(parse_stream(text, Limits::default()).is_ok(), "{text}");
+        }
+        // Past the size where keys go into a set, the same rule.
+        let many: String = (0..20).map(|i| format!("k{i}: v\n")).collect();
+        let err = parse_stream(&format!("yes: 1\n{many}True: 2\n"), Limits::default()).unwrap_err();
+        assert!(err.message.contains("duplicate key \"True\" (YAML 1.1 readers"), "{err}");
+        let err = parse_stream(&format!("{many}k3: 2\n"), Limits::default()).unwrap_err();
+        assert!(err.message.contains("duplicate key \"k3\" in"), "{err}");
+        assert!(parse_stream(&format!("{many}on: 1\n\"on\": 2\n"), Limits::default()).is_ok());
+        let err = parse_stream("a: 1\n'a': 2\n", Limits::default()).unwrap_err();
+        assert!(err.message.contains("duplicate key \"a\" in"), "{err}");
+    }
+
+    #[test]
+    fn refuses_what_yaml_1_1_readers_read_differently() {
+        for (text, line, column, what) in [
+            ("a: \"x\u{1}y\"\n", 1, 6, "U+0001 is a control character"),
+            ("a: b\nc: d\u{85}e\n", 2, 5, "U+0085 (NEL) is a line break"),
+            ("# \u{2028}\na: b\n", 1, 3, "U+2028 (a line or paragraph separator)"),
+            ("a: \u{7f}\n", 1, 4, "U+007F is a control character"),
+        ] {
+            let err = parse_stream(text, Limits::default()).unwrap_err();
+            assert!(err.message.starts_with(what), "{text:?}: {err}");
+            assert_eq!((err.line, err.column), (line, column), "{text:?}: {err}");
+        }
+        let doc = one("a: \"x\\x01\\N\\L\"\nb: \"caf\u{e9} \u{feff}\"\n");
+        assert_eq!(doc.path_str(&["a"]), Some("x\u{1}\u{85}\u{2028}"));
+    }
+
+    #[test]
+    fn resolves_merge_keys_as_yaml_1_1_readers_do() {
+        let doc = one("base: &b {a: 1, b: 2}\nmore: &m {c: 3, a: 9}\nx:\n  <<: [*b, *m]\n  b: own\n");
+        let x = doc.path(&["x"]).unwrap().as_mapping().unwrap();
+        let keys: Vec<(&str, &str)> = x.iter().map(|(k, v)| (k.value(), v.as_scalar().unwrap().value())).collect();
+        assert_eq!(keys, [("a", "1"), ("c", "3"), ("b", "own")]);
+        assert!(one("a: {\"<<\": x}\n").path(&["a", "<<"]).is_some(), "a quoted << is a plain key");
+        let err = parse_stream("a: {<<: x}\n", Limits::default()).unwrap_err();
+        assert!(err.message.contains("merge key"), "{err}");
     }
 
     #[test]

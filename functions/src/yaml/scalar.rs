@@ -255,9 +255,11 @@ pub fn breaks_plain_syntax(s: &str) -> bool {
 }
 
 /// Characters that must be escaped in a double-quoted scalar and cannot stand in plain or block text:
-/// controls (except tab), and the characters YAML 1.1 treats as line breaks or byte-order marks.
+/// controls (except tab), the non-characters U+FFFE and U+FFFF (not allowed raw in YAML), and the characters
+/// YAML 1.1 treats as line breaks or byte-order marks.
 pub fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\t') || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// The style a new string is written in.
