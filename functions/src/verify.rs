@@ -89,7 +89,7 @@ fn verify_image(
         return;
     };
     if let Some(bom) = expect.bom {
-        if let Ok(pinned) = bom.image_for(service, &expect.config.spec.bom) {
+        if let Ok(pinned) = bom.image_for(service, &expect.config.spec.bom, expect.config.form) {
             if image != pinned {
                 report(field, format!("{image} is not the BOM pin {pinned}"));
             }

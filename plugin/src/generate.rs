@@ -11,7 +11,7 @@
 use crate::failure::Failure;
 use crate::render::{read_config, DEFAULT_CONFIG};
 use crate::{parameters, pipeline, source};
-use functions::krm;
+use functions::{krm, order};
 use functions::yaml::Node;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,7 +33,8 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
         None => source::read_dir(&dir, &prepared.non_manifests(&dir, &config_path))?,
     };
     let summary = pipeline::run(&mut items, &prepared)?;
-    let items = deployable(items);
+    let mut items = deployable(items);
+    order::kustomize_order(&mut items);
     if items.is_empty() {
         return Err(Failure::input(
             "no Kubernetes objects to deploy in the app directory; point the Application's source.path at the Spinnaker manifests (empty output would make ArgoCD prune everything)",
@@ -43,6 +44,7 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     if summary.workloads == 0 && summary.spinnaker_services == 0 {
         tracing::warn!(dir = %dir.display(), "no Spinnaker workload or SpinnakerService found: nothing was transformed");
     }
+    eprintln!("{}", pipeline::summary_line(&summary, &prepared));
     Ok(krm::manifests_to_yaml(&items))
 }
 

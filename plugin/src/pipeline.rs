@@ -44,17 +44,18 @@ fn load_bom(config: &SpinnakerPlatform, base_dir: &Path) -> Result<Bom, Failure>
     let path = base_dir.join(&relative);
     let text = std::fs::read(&path).map_err(|e| {
         Failure::input(format!(
-            "cannot read the BOM {relative} ({}: {}); put the Spinnaker {} BOM there, or point spec.bom.dir or spec.bom.file at it (relative to {})",
+            "cannot read the BOM {relative} ({}: {}); put the Spinnaker {} BOM there, or point {} at it (relative to {})",
             path.display(),
             io_reason(&e),
             config.spec.bom.version,
+            config.form.either("spec.bom.dir", "spec.bom.file"),
             base_dir.display()
         ))
     })?;
     let text = String::from_utf8(text)
         .map_err(|_| Failure::input(format!("the BOM {relative} is not UTF-8 text; use the BOM YAML as published")))?;
     let bom = Bom::parse(&text, &relative)?;
-    bom.check_version(&config.spec.bom.version)?;
+    bom.check_version(&config.spec.bom.version, config.form)?;
     tracing::debug!(bom = %relative, version = %bom.version, "loaded BOM");
     Ok(bom)
 }
@@ -77,7 +78,9 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
             ..Summary::default()
         });
     }
-    let bom = prepared.bom.as_ref().ok_or_else(|| Failure::input("spec.bom.version is required to transform"))?;
+    let bom = prepared.bom.as_ref().ok_or_else(|| {
+        Failure::input(format!("{} is required to transform", prepared.config.form.name("spec.bom.version")))
+    })?;
     let ctx = Context { config: &prepared.config, bom };
     let summary = transform::apply(items, &ctx)?;
     tracing::info!(
@@ -88,6 +91,22 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
         "transformed"
     );
     Ok(summary)
+}
+
+/// The one line a successful `render`, `generate` or KRM run prints on stderr: what was protected, pinned
+/// and generated, and with which BOM (`SPINNAKER_KRM_LOG` adds the detail).
+pub fn summary_line(summary: &Summary, prepared: &Prepared) -> String {
+    if prepared.config.mode() == Mode::Verify {
+        return format!(
+            "spinnaker-krm: verified {} workload(s) and {} SpinnakerService(s)",
+            summary.workloads, summary.spinnaker_services
+        );
+    }
+    let bom = prepared.bom.as_ref().map_or_else(String::new, |bom| format!(", BOM {} ({})", bom.origin(), bom.version));
+    format!(
+        "spinnaker-krm: {} workload(s) and {} SpinnakerService(s) protected, {} image(s) pinned, {} object(s) generated{bom}",
+        summary.workloads, summary.spinnaker_services, summary.pinned, summary.generated
+    )
 }
 
 /// `verify`: every finding becomes a failure line and a result.

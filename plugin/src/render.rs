@@ -4,7 +4,7 @@
 
 use crate::failure::Failure;
 use crate::{pipeline, source};
-use functions::krm;
+use functions::{krm, order};
 use std::path::Path;
 
 pub const DEFAULT_CONFIG: &str = "spinnaker-krm.yaml";
@@ -20,8 +20,28 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
     let function_config = read_config(&config_path)?;
     let prepared = pipeline::prepare(&function_config, dir, &[])?;
     let mut items = source::read_dir(dir, &prepared.non_manifests(dir, &config_path))?;
-    pipeline::run(&mut items, &prepared)?;
+    if items.is_empty() {
+        return Err(no_manifests(dir));
+    }
+    let summary = pipeline::run(&mut items, &prepared)?;
+    order::kustomize_order(&mut items);
+    eprintln!("{}", pipeline::summary_line(&summary, &prepared));
     Ok(krm::manifests_to_yaml(&items))
+}
+
+/// A directory with nothing to render (only the functionConfig and the BOM): an error, never empty output.
+fn no_manifests(dir: &Path) -> Failure {
+    let fix = match source::KUSTOMIZATION_FILES.iter().find(|name| dir.join(name).is_file()) {
+        Some(file) => format!(
+            "render reads the directory's files and does not run its {file}: run `kustomize build --enable-alpha-plugins --enable-exec {}`",
+            dir.display()
+        ),
+        None => "put the Spinnaker manifests (.yaml, .yml or .json) there, or pass the directory that holds them".to_owned(),
+    };
+    Failure::input(format!(
+        "no manifests found in {} (the functionConfig, the BOM and kustomization files are not manifests); {fix}",
+        dir.display()
+    ))
 }
 
 /// Reads a functionConfig file: exactly one object.

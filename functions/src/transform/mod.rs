@@ -88,6 +88,8 @@ pub struct Summary {
     /// JVM workloads that got a truststore and/or mTLS.
     pub injected: usize,
     pub spinnaker_services: usize,
+    /// Images set to their BOM pin (containers, init containers, SpinnakerService artifactIds).
+    pub pinned: usize,
     /// Objects added or updated (Certificates, issuers, Bundle).
     pub generated: usize,
 }
@@ -135,7 +137,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             }
             // A workload whose images cannot be pinned is reported and left as it is.
             Target::Workload => {
-                if pin::pin_workload(item, ctx, &mut report) {
+                if pin::pin_workload(item, ctx, &mut summary.pinned, &mut report) {
                     summary.workloads += 1;
                     match workload::jvm_workload(item, ctx) {
                         Some(jvm) => {
@@ -152,7 +154,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 }
             }
             Target::SpinnakerService => {
-                pin::pin_spinnaker_service(item, ctx, &mut report);
+                pin::pin_spinnaker_service(item, ctx, &mut summary.pinned, &mut report);
                 generated.extend(operator::inject(item, ctx, &mut report));
                 summary.spinnaker_services += 1;
             }

@@ -8,8 +8,14 @@ use super::Context;
 use crate::service::{identify, split_image, Service};
 use crate::yaml::Node;
 
-/// Pins the containers of a pod-template workload. Returns true when it runs a Spinnaker service.
-pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) -> bool {
+/// Pins the containers of a pod-template workload, counting the images set in `count`. Returns true when
+/// it runs a Spinnaker service.
+pub(super) fn pin_workload(
+    item: &mut Node,
+    ctx: &Context,
+    count: &mut usize,
+    report: &mut impl FnMut(String, String),
+) -> bool {
     let Some(pod) = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut) else {
         return false;
     };
@@ -42,8 +48,11 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
                     continue;
                 }
             }
-            match ctx.bom.image_for(service, &ctx.config.spec.bom) {
-                Ok(pinned) => container.insert_str("image", &pinned),
+            match ctx.bom.image_for(service, &ctx.config.spec.bom, ctx.config.form) {
+                Ok(image) => {
+                    container.insert_str("image", &image);
+                    *count += 1;
+                }
                 Err(e) => report(field, e.to_string()),
             }
         }
@@ -51,8 +60,14 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
     found
 }
 
-/// Pins a SpinnakerService through `config.version` and `service-settings.<svc>.artifactId`.
-pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) {
+/// Pins a SpinnakerService through `config.version` and `service-settings.<svc>.artifactId`, counting the
+/// images set in `count`.
+pub(super) fn pin_spinnaker_service(
+    item: &mut Node,
+    ctx: &Context,
+    count: &mut usize,
+    report: &mut impl FnMut(String, String),
+) {
     let services: Vec<Service> =
         super::operator::deployed_services(item).into_iter().filter(|s| ctx.selects(*s)).collect();
     let Some(spinnaker_config) = item.path_mut(&["spec", "spinnakerConfig"]).and_then(Node::as_mapping_mut) else {
@@ -73,7 +88,7 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
     };
     for service in services {
         let field = format!("spec.spinnakerConfig.service-settings.{}.artifactId", service.name());
-        let pinned = match ctx.bom.image_for(service, &ctx.config.spec.bom) {
+        let pinned = match ctx.bom.image_for(service, &ctx.config.spec.bom, ctx.config.form) {
             Ok(pinned) => pinned,
             Err(e) => {
                 report(field, e.to_string());
@@ -81,7 +96,10 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
             }
         };
         match settings.mapping_entry(service.name()) {
-            Some(svc_settings) => svc_settings.insert_str("artifactId", &pinned),
+            Some(svc_settings) => {
+                svc_settings.insert_str("artifactId", &pinned);
+                *count += 1;
+            }
             None => report(field, "the service's settings are not a mapping; make them one".to_owned()),
         }
     }
