@@ -34,7 +34,7 @@ pub enum BomError {
         "BOM {origin} has version {found:?} but {version} asks for {requested:?}; point {location} at the BOM \
          for {requested} or set {version} to {found}",
         version = form.name("spec.bom.version"),
-        location = form.either("spec.bom.dir", "spec.bom.file"),
+        location = match form { Form::Document => "spec.bom".to_owned(), Form::Flat => form.either("spec.bom.dir", "spec.bom.file") },
     )]
     VersionMismatch { origin: String, found: String, requested: String, form: Form },
     #[error(
@@ -321,7 +321,8 @@ mod tests {
             BomError::VersionMismatch {
                 origin: "bom/1.27.0.yml".into(),
                 found: "1.27.0".into(),
-                requested: "1.28.1".into()
+                requested: "1.28.1".into(),
+                form: Form::Document,
             }
         );
         let msg = err.to_string();
@@ -348,11 +349,20 @@ mod tests {
                     orca: {version: 8.18.3, artifactSources: {dockerRegistry: ''}}\n";
         let bom = Bom::parse(text, "b.yml").unwrap();
         let none = pins(None, &[]);
-        assert_eq!(bom.image_for(Service::Gate, &none, Form::Document).unwrap(), "svc.example.com:5000/gate-only/gate:6.54.1");
+        assert_eq!(
+            bom.image_for(Service::Gate, &none, Form::Document).unwrap(),
+            "svc.example.com:5000/gate-only/gate:6.54.1"
+        );
         assert_eq!(bom.image_for(Service::Orca, &none, Form::Document).unwrap(), "top.example.com/spin/orca:8.18.3");
         let config = pins(Some("registry.example.com/spinnaker"), &[]);
-        assert_eq!(bom.image_for(Service::Gate, &config, Form::Document).unwrap(), "registry.example.com/spinnaker/gate:6.54.1");
-        assert_eq!(bom.image_for(Service::Orca, &config, Form::Document).unwrap(), "registry.example.com/spinnaker/orca:8.18.3");
+        assert_eq!(
+            bom.image_for(Service::Gate, &config, Form::Document).unwrap(),
+            "registry.example.com/spinnaker/gate:6.54.1"
+        );
+        assert_eq!(
+            bom.image_for(Service::Orca, &config, Form::Document).unwrap(),
+            "registry.example.com/spinnaker/orca:8.18.3"
+        );
         let bare = Bom::parse("version: 1.27.0\nservices: {gate: {version: 1.0.0}}\n", "b.yml").unwrap();
         assert_eq!(bare.image_for(Service::Gate, &none, Form::Document).unwrap(), "gate:1.0.0");
     }
@@ -364,33 +374,55 @@ mod tests {
         let image = bom.image_for(Service::Keel, &keel, Form::Document).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/keel:0.1.0-20210331200022-slim");
         let with_registry = pins(Some("ghcr.io/spinnaker"), &[(Service::Keel, "main-latest")]);
-        assert_eq!(bom.image_for(Service::Keel, &with_registry, Form::Document).unwrap(), "ghcr.io/spinnaker/keel:main-latest");
+        assert_eq!(
+            bom.image_for(Service::Keel, &with_registry, Form::Document).unwrap(),
+            "ghcr.io/spinnaker/keel:main-latest"
+        );
     }
 
     #[test]
     fn extra_pins_override_the_bom() {
         let bom = bom_1_27();
-        let image = bom.image_for(Service::Gate, &pins(None, &[(Service::Gate, "6.55.0-hotfix")]), Form::Document).unwrap();
+        let image =
+            bom.image_for(Service::Gate, &pins(None, &[(Service::Gate, "6.55.0-hotfix")]), Form::Document).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/gate:6.55.0-hotfix");
     }
 
     #[test]
     fn an_unpinned_service_is_an_error_with_the_fix() {
         let err = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::Document).unwrap_err();
-        assert_eq!(err, BomError::Unpinned { origin: "bom/1.27.0.yml".into(), service: Service::Keel, form: Form::Document });
+        assert_eq!(
+            err,
+            BomError::Unpinned { origin: "bom/1.27.0.yml".into(), service: Service::Keel, form: Form::Document }
+        );
         let msg = err.to_string();
         assert!(
             msg.contains("keel") && msg.contains("bom/1.27.0.yml") && msg.contains("add it to spec.bom.extraPins"),
             "{msg}"
         );
         let bom = Bom::parse("version: 1.27.0\nservices: {gate: {commit: abc}}\n", "b.yml").unwrap();
-        assert!(matches!(bom.image_for(Service::Gate, &pins(None, &[]), Form::Document), Err(BomError::Unpinned { .. })));
+        assert!(matches!(
+            bom.image_for(Service::Gate, &pins(None, &[]), Form::Document),
+            Err(BomError::Unpinned { .. })
+        ));
+    }
+
+    #[test]
+    fn a_user_who_wrote_flat_keys_is_told_the_flat_key() {
+        let msg = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::Flat).unwrap_err().to_string();
+        assert!(msg.ends_with("extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)"), "{msg}");
+        assert!(!msg.contains("spec.bom"), "{msg}");
+        let msg = bom_1_27().check_version("1.28.0", Form::Flat).unwrap_err().to_string();
+        assert!(msg.ends_with("point bom-dir or bom-file at the BOM for 1.28.0 or set bom-version to 1.27.0"), "{msg}");
     }
 
     #[test]
     fn the_local_prefix_is_stripped_from_service_versions() {
         let bom = Bom::parse("version: 1.27.0\nservices: {gate: {version: 'local:6.54.1-dev'}}\n", "b.yml").unwrap();
-        assert_eq!(bom.image_for(Service::Gate, &pins(Some("reg.io"), &[]), Form::Document).unwrap(), "reg.io/gate:6.54.1-dev");
+        assert_eq!(
+            bom.image_for(Service::Gate, &pins(Some("reg.io"), &[]), Form::Document).unwrap(),
+            "reg.io/gate:6.54.1-dev"
+        );
     }
 
     #[test]
@@ -406,7 +438,10 @@ mod tests {
         .unwrap();
         let msg = bad_registry.image_for(Service::Gate, &pins(None, &[]), Form::Document).unwrap_err().to_string();
         assert!(msg.contains("bom/evil.yml artifactSources.dockerRegistry") && msg.contains("registry"), "{msg}");
-        let msg = bom_1_27().image_for(Service::Keel, &pins(None, &[(Service::Keel, "$(x)")]), Form::Document).unwrap_err().to_string();
+        let msg = bom_1_27()
+            .image_for(Service::Keel, &pins(None, &[(Service::Keel, "$(x)")]), Form::Document)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("spec.bom.extraPins.keel"), "{msg}");
     }
 }

@@ -59,7 +59,10 @@ mod tests {
     use super::*;
 
     fn kinds(items: &[Node]) -> Vec<String> {
-        items.iter().map(|i| format!("{}/{}", i.path_str(&["kind"]).unwrap(), i.path_str(&["metadata", "name"]).unwrap())).collect()
+        items
+            .iter()
+            .map(|i| format!("{}/{}", i.path_str(&["kind"]).unwrap(), i.path_str(&["metadata", "name"]).unwrap()))
+            .collect()
     }
 
     #[test]

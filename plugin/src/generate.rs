@@ -11,8 +11,8 @@
 use crate::failure::Failure;
 use crate::render::{read_config, DEFAULT_CONFIG};
 use crate::{parameters, pipeline, source};
-use functions::{krm, order};
 use functions::yaml::Node;
+use functions::{krm, order};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
