@@ -94,7 +94,7 @@ fn blocks(readme: &'static str, text: &str) -> Vec<Block> {
             i += 1;
         }
         assert!(i < lines.len(), "{readme}:{}: a ```sh block that is never closed", start + 1);
-        let marker = (start > 0).then(|| unquote(lines[start - 1])).unwrap_or_default();
+        let marker = start.checked_sub(1).map_or("", |above| unquote(lines[above]));
         let run = run_of(marker, &readme_dir)
             .unwrap_or_else(|e| panic!("{readme}:{}: the comment above the block: {e}", start));
         found.push(Block { readme, line: start + 1, script: body.join("\n"), steps: steps(&body), run });

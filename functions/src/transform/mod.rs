@@ -171,11 +171,12 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         elsewhere.dedup();
         findings.push(Finding {
             resource: ResourceRef::default(),
-            field: "functionConfig spec.namespace".to_owned(),
+            field: format!("functionConfig {}", ctx.config.form.name("spec.namespace")),
             message: format!(
-                "Spinnaker workloads are in namespace {} but spec.namespace is {}; set spec.namespace to where Spinnaker runs",
+                "Spinnaker workloads are in namespace {} but {field} is {}; set {field} to where Spinnaker runs",
                 elsewhere.join(", "),
-                ctx.config.spec.namespace
+                ctx.config.spec.namespace,
+                field = ctx.config.form.name("spec.namespace"),
             ),
         });
     }
