@@ -245,6 +245,16 @@ fn success_prints_one_summary_line_on_stderr() {
     .success();
     assert_eq!(generate.stderr, expected);
     assert_eq!(generate.stdout, render.stdout);
+    // A run over its own output says the same (spinnaker-krm's init containers are not counted as pins).
+    let again = h::TempDir::new("summary-again");
+    h::install_bom(again.path());
+    h::copy_file(
+        &h::root().join("examples/spinnaker-kustomize/spinnaker-krm.yaml"),
+        &again.path().join("spinnaker-krm.yaml"),
+    );
+    h::write_file(&again.path().join("rendered.yaml"), &render.stdout);
+    let rerun = h::run(Command::new(h::binary()).arg("render").arg(again.path()), None).success();
+    assert_eq!(rerun.stderr, expected);
     let dir = h::TempDir::new("krm-summary");
     h::install_bom(dir.path());
     let gate = h::read_file(&h::root().join("examples/spinnaker-kustomize/gate.yml"));
