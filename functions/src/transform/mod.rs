@@ -88,7 +88,7 @@ pub struct Summary {
     /// JVM workloads that got a truststore and/or mTLS.
     pub injected: usize,
     pub spinnaker_services: usize,
-    /// Images set to their BOM pin (containers, init containers, SpinnakerService artifactIds).
+    /// Images set to their BOM pin: containers, the user's init containers, SpinnakerService artifactIds.
     pub pinned: usize,
     /// Objects added or updated (Certificates, issuers, Bundle).
     pub generated: usize,
