@@ -730,6 +730,21 @@ fn bom_missing_a_service() {
     );
 }
 
+#[test]
+fn a_service_the_bom_lacks_with_flat_keys() {
+    // kpt's `-- bom-version=1.27.0` on a keel: the fix is told in the flat keys the user typed.
+    let work = workdir("flat-keel");
+    let keel = gate().replace("gate", "keel");
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: function-input\ndata:\n  bom-version: 1.27.0\n";
+    let out = h::run_function(work.path(), &h::resource_list(&[&keel], config));
+    assert_fails(
+        &out,
+        1,
+        "Deployment/keel spec.template.spec.containers[0].image: service keel is not pinned: BOM bom/1.27.0.yml has no services.keel.version and extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)",
+        Stdout::Results,
+    );
+}
+
 // ---- the manifests -------------------------------------------------------------------------------
 
 #[test]
@@ -792,6 +807,19 @@ fn render_names_the_file_that_is_not_yaml() {
         &out,
         2,
         "broken.yaml is not valid YAML: line 2 column 1: while parsing a node, did not find expected node content",
+        Stdout::Empty,
+    );
+}
+
+#[test]
+fn render_of_a_directory_without_manifests() {
+    let dir = workdir("render-empty");
+    h::write_file(&dir.path().join("spinnaker-krm.yaml"), &h::pinning_config(""));
+    let out = h::run(Command::new(h::binary()).arg("render").arg(".").current_dir(dir.path()), None);
+    assert_fails(
+        &out,
+        2,
+        "no manifests found in . (the functionConfig, the BOM and kustomization files are not manifests); put the Spinnaker manifests (.yaml, .yml or .json) there, or pass the directory that holds them",
         Stdout::Empty,
     );
 }

@@ -211,7 +211,8 @@ fn render_prints_the_directory_transformed() {
     assert_eq!(h::image_lines(&out.stdout), vec![h::pinned_image("clouddriver"), h::pinned_image("gate")]);
     // The manifests only: neither the BOM, nor the config, nor the kustomizations.
     let kinds: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("kind: ")).collect();
-    assert_eq!(kinds, ["kind: Deployment", "kind: Service", "kind: Deployment", "kind: Service"], "{}", out.stdout);
+    // In kustomize's order: Services before Deployments.
+    assert_eq!(kinds, ["kind: Service", "kind: Service", "kind: Deployment", "kind: Deployment"], "{}", out.stdout);
     assert!(!out.stdout.contains("artifactSources"), "the BOM was read as a manifest:\n{}", out.stdout);
 
     // The same with --config FILE from another place.

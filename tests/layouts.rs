@@ -288,7 +288,9 @@ fn render_and_generate_give_the_same_objects_on_every_example_directory() {
             generate.stderr
         );
         assert_eq!(render.stdout, generate.stdout, "{}", dir.display());
-        assert_eq!(render.stderr.lines().next(), generate.stderr.lines().next(), "{}", dir.display());
+        // The same failure; the fix is named for the caller (a command for a person, the route for ArgoCD).
+        let what = |run: &h::Run| run.stderr.lines().next().map(|l| l.split("; the ").next().unwrap_or(l).to_owned());
+        assert_eq!(what(&render), what(&generate), "{}", dir.display());
         rendered += usize::from(render.status.success());
     }
     assert!(rendered >= 2, "examples/spinnaker and examples/spinnaker-kustomize render");

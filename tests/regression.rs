@@ -304,3 +304,226 @@ fn gate_served_https_behind_http_front_doors() {
     let again = h::run_function(work.path(), &h::with_function_config(&earlier, &config)).success().stdout;
     assert_eq!(again, fresh);
 }
+
+// ---- A newcomer's path (issue 12): the README and the shipped examples, run as written ----
+
+/// `render DIR` of the shipped example, parsed: every object, in output order.
+fn rendered_example(example: &str) -> (h::Run, Vec<serde_yaml_ng::Value>) {
+    let mut render = Command::new(h::binary());
+    render.arg("render").arg(h::root().join(example)).env("SPINNAKER_KRM_KUSTOMIZE", h::kustomize());
+    let out = h::run(&mut render, None).success();
+    let objects = out.stdout.split("\n---\n").map(|doc| serde_yaml_ng::from_str(doc).expect("YAML")).collect();
+    (out, objects)
+}
+
+fn str_at<'a>(value: &'a serde_yaml_ng::Value, path: &[&str]) -> &'a str {
+    path.iter().try_fold(value, |v, key| v.get(*key)).and_then(|v| v.as_str()).unwrap_or_default()
+}
+
+/// `render` printed `Namespace/spinnaker` after 20 namespaced objects, so `kubectl apply -f` of the output on a
+/// fresh cluster could fail: plain streams come in `kustomize build`'s order (Namespace first, then ConfigMaps,
+/// Services, Deployments, then the generated Certificates and issuers), each kind in input order.
+#[test]
+fn render_prints_the_namespace_first_in_kustomize_order() {
+    let (_, objects) = rendered_example("examples/spinnaker-kustomize");
+    let kinds: Vec<&str> = objects.iter().map(|o| str_at(o, &["kind"])).collect();
+    assert_eq!(kinds[0], "Namespace", "{kinds:?}");
+    let last = |kind: &str| kinds.iter().rposition(|k| *k == kind).unwrap();
+    let first = |kind: &str| kinds.iter().position(|k| *k == kind).unwrap();
+    assert!(last("ServiceAccount") < first("ConfigMap"), "{kinds:?}");
+    assert!(last("ConfigMap") < first("Service") && last("Service") < first("Deployment"), "{kinds:?}");
+    assert!(last("Deployment") < first("Certificate"), "{kinds:?}");
+    let deployments: Vec<&str> = objects
+        .iter()
+        .filter(|o| str_at(o, &["kind"]) == "Deployment")
+        .map(|o| str_at(o, &["metadata", "name"]))
+        .collect();
+    assert_eq!(deployments, h::SERVICES, "Deployments keep their input (file) order");
+}
+
+/// KRM mode keeps the input order: kpt and kustomize own the order of their ResourceLists.
+#[test]
+fn krm_mode_keeps_the_input_order() {
+    let dir = h::TempDir::new("krm-order");
+    h::install_bom(dir.path());
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: spinnaker\n";
+    let gate = h::read_file(&h::root().join("examples/spinnaker-kustomize/gate.yml"));
+    let gate_deployment = gate.split("\n---\n").next().unwrap();
+    let input = h::resource_list(&[gate_deployment, namespace], &h::pinning_config(""));
+    let out = h::run_function(dir.path(), &input).success();
+    let kinds: Vec<&str> = out.stdout.lines().filter_map(|l| l.strip_prefix("  kind: ")).collect();
+    assert_eq!(kinds[..2], ["Deployment", "Namespace"], "{}", out.stdout);
+}
+
+/// Success was silent: `render`, `generate` and KRM mode now print exactly one summary line on stderr (what
+/// was protected, pinned and generated, and the BOM), and stdout is the same as before.
+#[test]
+fn success_prints_one_summary_line_on_stderr() {
+    let expected = "spinnaker-krm: 11 workload(s) and 0 SpinnakerService(s) protected, 11 image(s) pinned, \
+                    14 object(s) generated, BOM examples/spinnaker-kustomize/bom/1.27.0.yml (1.27.0)\n";
+    let (render, _) = rendered_example("examples/spinnaker-kustomize");
+    assert_eq!(render.stderr, expected);
+    assert!(render.stdout.starts_with("apiVersion: v1\nkind: Namespace\n"), "stdout holds only the objects");
+    let generate = h::run(
+        Command::new(h::binary())
+            .arg("generate")
+            .current_dir(h::root().join("examples/spinnaker-kustomize"))
+            .env_remove("ARGOCD_APP_PARAMETERS"),
+        None,
+    )
+    .success();
+    assert_eq!(generate.stderr, expected);
+    assert_eq!(generate.stdout, render.stdout);
+    // A run over its own output says the same (spinnaker-krm's init containers are not counted as pins).
+    let again = h::TempDir::new("summary-again");
+    h::install_bom(again.path());
+    h::copy_file(
+        &h::root().join("examples/spinnaker-kustomize/spinnaker-krm.yaml"),
+        &again.path().join("spinnaker-krm.yaml"),
+    );
+    h::write_file(&again.path().join("rendered.yaml"), &render.stdout);
+    let rerun = h::run(Command::new(h::binary()).arg("render").arg(again.path()), None).success();
+    // The BOM is named from the repository root; the temporary directory is in no repository.
+    assert_eq!(rerun.stderr, expected.replace("BOM examples/spinnaker-kustomize/", "BOM "));
+    let dir = h::TempDir::new("krm-summary");
+    h::install_bom(dir.path());
+    let gate = h::read_file(&h::root().join("examples/spinnaker-kustomize/gate.yml"));
+    let input = h::resource_list(&[gate.split("\n---\n").next().unwrap()], &h::pinning_config(""));
+    let krm = h::run_function(dir.path(), &input).success();
+    assert_eq!(krm.stderr.lines().count(), 1, "{}", krm.stderr);
+    assert!(
+        krm.stderr.starts_with("spinnaker-krm: 1 workload(s) and 0 SpinnakerService(s) protected, 1 image(s) pinned"),
+        "{}",
+        krm.stderr
+    );
+    assert!(krm.stdout.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"), "{}", krm.stdout);
+}
+
+/// kpt's flat keys on spinnaker-kustomize failed on keel, and the error told a user who wrote
+/// `-- bom-version=…` to edit `spec.bom.extraPins`: errors name the flat key they can type.
+#[test]
+fn a_flat_key_user_is_told_extra_pins_not_spec_bom_extra_pins() {
+    let pkg = h::TempDir::new("flat-keel");
+    for entry in std::fs::read_dir(h::root().join("examples/spinnaker-kustomize")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            h::copy_file(&path, &pkg.path().join(path.file_name().unwrap()));
+        }
+    }
+    h::install_bom(pkg.path());
+    let kpt = |args: &[&str]| {
+        let mut cmd = Command::new(h::on_path("kpt"));
+        cmd.current_dir(pkg.path()).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(h::binary());
+        h::run(cmd.arg("--").args(args), None)
+    };
+    let out = kpt(&["bom-version=1.27.0"]).failure();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)"), "{all}");
+    assert!(!all.contains("spec.bom"), "{all}");
+    kpt(&["bom-version=1.27.0", "extra-pins=keel=0.1.0-20210331200022-slim"]).success();
+}
+
+/// examples/spinnaker-kustomize's deck reads `deck-env` through envFrom, which did not exist, so deck never
+/// started: every ConfigMap a workload reads is shipped, or is the one trust-manager's Bundle writes.
+#[test]
+fn every_config_map_the_spinnaker_kustomize_example_reads_is_shipped() {
+    let (_, objects) = rendered_example("examples/spinnaker-kustomize");
+    let of_kind = |kind: &'static str| objects.iter().filter(move |o| str_at(o, &["kind"]) == kind);
+    let mut shipped: Vec<&str> = of_kind("ConfigMap").map(|o| str_at(o, &["metadata", "name"])).collect();
+    shipped.extend(of_kind("Bundle").map(|o| str_at(o, &["metadata", "name"])));
+    // `configMapRef: {name}` (envFrom) and `configMap: {name}` (volumes, projected sources), at any depth.
+    fn config_maps<'a>(value: &'a serde_yaml_ng::Value, found: &mut Vec<&'a str>) {
+        match value {
+            serde_yaml_ng::Value::Mapping(map) => {
+                for (key, value) in map {
+                    if matches!(key.as_str(), Some("configMapRef" | "configMap")) {
+                        found.extend(value.get("name").and_then(|n| n.as_str()));
+                    }
+                    config_maps(value, found);
+                }
+            }
+            serde_yaml_ng::Value::Sequence(items) => items.iter().for_each(|item| config_maps(item, found)),
+            _ => {}
+        }
+    }
+    let mut read = Vec::new();
+    for deployment in of_kind("Deployment") {
+        let name = str_at(deployment, &["metadata", "name"]);
+        let mut names = Vec::new();
+        config_maps(&deployment["spec"]["template"]["spec"], &mut names);
+        for config_map in names {
+            assert!(
+                shipped.contains(&config_map),
+                "Deployment/{name} reads ConfigMap {config_map}, which is not shipped"
+            );
+            read.push(format!("{name}: {config_map}"));
+        }
+    }
+    assert!(read.contains(&"deck: deck-env".to_owned()), "{read:?}");
+}
+
+/// examples/spinnaker served gate's API under `/api/v1` while the operator's readiness check fetched
+/// `/health`: the example's gate healthEndpoint follows its context path.
+#[test]
+fn the_operator_example_checks_gate_health_under_its_context_path() {
+    let (_, objects) = rendered_example("examples/spinnaker");
+    let service = objects.iter().find(|o| str_at(o, &["kind"]) == "SpinnakerService").expect("a SpinnakerService");
+    let config = &service["spec"]["spinnakerConfig"];
+    let context = str_at(config, &["profiles", "gate", "server", "servlet", "context-path"]);
+    let health = str_at(config, &["service-settings", "gate", "healthEndpoint"]);
+    assert_eq!(health, format!("{context}/health"), "gate serves under {context:?}");
+}
+
+/// `render examples/kustomize-route` (a directory with only the config and a kustomization) exited 0 with
+/// nothing on stdout or stderr. render now builds the kustomization as generate does; this one runs
+/// spinnaker-krm itself, so render names the command that renders that route.
+#[test]
+fn render_of_a_directory_without_manifests_fails_with_one_line() {
+    let out =
+        h::run(
+            Command::new(h::binary())
+                .arg("render")
+                .arg("examples/kustomize-route")
+                .current_dir(h::root())
+                .env("SPINNAKER_KRM_KUSTOMIZE", h::kustomize()),
+            None,
+        );
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.starts_with("spinnaker-krm: error: kustomize build failed: external plugins disabled"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("kustomize build --enable-alpha-plugins --enable-exec examples/kustomize-route"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The README's kpt route failed on both shipped examples (`input resource list must contain only KRM
+/// resources: bom/1.27.0.yml`): each ships the `.krmignore` that keeps `bom/` out of kpt's input.
+#[test]
+fn kpt_runs_on_both_shipped_examples() {
+    for example in ["examples/spinnaker-kustomize", "examples/spinnaker"] {
+        let krmignore = h::read_file(&h::root().join(example).join(".krmignore"));
+        assert!(krmignore.lines().any(|l| l.trim() == "bom/"), "{example}/.krmignore: {krmignore}");
+        let pkg = h::TempDir::new("kpt-example");
+        let mut stack = vec![h::root().join(example)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let relative = path.strip_prefix(h::root().join(example)).unwrap();
+                    h::copy_file(&path, &pkg.path().join(relative));
+                }
+            }
+        }
+        let out = h::kpt_eval_with_config(pkg.path(), "spinnaker-krm.yaml").success();
+        assert!(out.stderr.contains("[PASS]"), "{example}: {}", out.stderr);
+        assert!(pkg.path().join("spinnaker-krm").is_dir(), "{example}: no generated objects written");
+    }
+}

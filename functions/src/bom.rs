@@ -14,7 +14,7 @@
 //!   and accepted on the BOM's own `version` when comparing it with `spec.bom.version`.
 //! * An empty `dockerRegistry` counts as unset; with no registry at all the image is `<svc>:<tag>`.
 
-use crate::config::{check_registry, check_tag, BomConfig};
+use crate::config::{check_registry, check_tag, BomConfig, Form};
 use crate::service::Service;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,22 +31,28 @@ pub enum BomError {
     Parse { origin: String, path: String, message: String },
     #[error("BOM {origin} is not valid YAML: {message}; fix the file (a BOM has version, services.<svc>.version and artifactSources.dockerRegistry)")]
     Yaml { origin: String, message: String },
+    /// `form`: how the user wrote the functionConfig, so the fix names the field they know.
     #[error(
-        "BOM {origin} has version {found:?} but spec.bom.version asks for {requested:?}; point spec.bom at the BOM \
-         for {requested} or set spec.bom.version to {found}"
+        "BOM {origin} has version {found:?} but {version} asks for {requested:?}; point {location} at the BOM \
+         for {requested} or set {version} to {found}",
+        version = form.name("spec.bom.version"),
+        location = match form { Form::Document => "spec.bom".to_owned(), Form::Flat => form.either("spec.bom.dir", "spec.bom.file") },
     )]
-    VersionMismatch { origin: String, found: String, requested: String },
+    VersionMismatch { origin: String, found: String, requested: String, form: Form },
     /// The file's `version` is not a release number: not quoted, as the file may not be a BOM at all.
     #[error(
-        "BOM {origin} has a version that is not a Spinnaker release number (such as 1.27.0); point spec.bom at \
-         the BOM for {requested}"
+        "BOM {origin} has a version that is not a Spinnaker release number (such as 1.27.0); point {location} at \
+         the BOM for {requested}",
+        location = match form { Form::Document => "spec.bom".to_owned(), Form::Flat => form.either("spec.bom.dir", "spec.bom.file") },
     )]
-    NotARelease { origin: String, requested: String },
+    NotARelease { origin: String, requested: String, form: Form },
     #[error(
-        "service {service} is not pinned: BOM {origin} has no services.{service}.version and spec.bom.extraPins has \
-         no {service}; add it to spec.bom.extraPins (e.g. extraPins: {{{service}: <tag>}})"
+        "service {service} is not pinned: BOM {origin} has no services.{service}.version and {pins} has \
+         no {service}; add it to {pins} (e.g. {example})",
+        pins = form.name("spec.bom.extraPins"),
+        example = form.example_pin(*service),
     )]
-    Unpinned { origin: String, service: Service },
+    Unpinned { origin: String, service: Service, form: Form },
     /// A tag or registry that cannot go into an image reference; `field` says where it came from.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -160,9 +166,9 @@ impl Bom {
         &self.origin
     }
 
-    /// Checks that this is the BOM for `requested` (`spec.bom.version`). A `local:` prefix on the BOM's
-    /// version is ignored.
-    pub fn check_version(&self, requested: &str) -> Result<(), BomError> {
+    /// Checks that this is the BOM for `requested` (`spec.bom.version`, written in `form`). A `local:`
+    /// prefix on the BOM's version is ignored.
+    pub fn check_version(&self, requested: &str, form: Form) -> Result<(), BomError> {
         let found = self.version.strip_prefix("local:").unwrap_or(&self.version);
         if found == requested {
             return Ok(());
@@ -173,12 +179,13 @@ impl Bom {
                 || found.starts_with("release-"))
             && found.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'));
         if !release {
-            return Err(BomError::NotARelease { origin: self.origin.clone(), requested: requested.to_owned() });
+            return Err(BomError::NotARelease { origin: self.origin.clone(), requested: requested.to_owned(), form });
         }
         Err(BomError::VersionMismatch {
             origin: self.origin.clone(),
             found: self.version.clone(),
             requested: requested.to_owned(),
+            form,
         })
     }
 
@@ -192,18 +199,19 @@ impl Bom {
     ///
     /// Tag: `pins.extraPins.<svc>`, else `services.<svc>.version` (minus `local:`). Registry:
     /// `pins.registry`, else `services.<svc>.artifactSources.dockerRegistry`, else the top-level
-    /// `artifactSources.dockerRegistry`. Both are checked before they go into the reference.
-    pub fn image_for(&self, service: Service, pins: &PinConfig) -> Result<String, BomError> {
+    /// `artifactSources.dockerRegistry`. Both are checked before they go into the reference. Messages name
+    /// the functionConfig's fields in `form`, the way the user wrote them.
+    pub fn image_for(&self, service: Service, pins: &PinConfig, form: Form) -> Result<String, BomError> {
         let name = service.name();
         let (tag, tag_field) = match (pins.extra_pins.get(&service), self.service_version(service)) {
-            (Some(pin), _) => (pin.as_str(), format!("functionConfig spec.bom.extraPins.{name}")),
+            (Some(pin), _) => (pin.as_str(), format!("functionConfig {}", form.name_entry("spec.bom.extraPins", name))),
             (None, Some(version)) => (version, format!("BOM {} services.{name}.version", self.origin)),
-            (None, None) => return Err(BomError::Unpinned { origin: self.origin.clone(), service }),
+            (None, None) => return Err(BomError::Unpinned { origin: self.origin.clone(), service, form }),
         };
         check_tag(tag).map_err(|message| BomError::Invalid { field: tag_field, message })?;
         let per_service = self.services.get(name).and_then(|a| a.artifact_sources.as_ref());
         let registry = [
-            (pins.registry.as_deref(), "functionConfig spec.bom.registry".to_owned()),
+            (pins.registry.as_deref(), format!("functionConfig {}", form.name("spec.bom.registry"))),
             (
                 per_service.and_then(|s| s.docker_registry.as_deref()),
                 format!("BOM {} services.{name}.artifactSources.dockerRegistry", self.origin),
@@ -228,6 +236,7 @@ impl Bom {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Form;
 
     const BOM_1_27_0: &str = include_str!("../../tests/fixtures/bom/1.27.0.yml");
     const STANDARD_TEST_BOM: &str = include_str!("../../tests/fixtures/bom/buildtool-standard_test_bom.yml");
@@ -274,7 +283,7 @@ mod tests {
     #[test]
     fn a_version_that_is_not_a_release_is_not_quoted() {
         let bom = Bom::parse("version: ghp_secretTOKEN123\n", "bom/1.27.0.yml").unwrap();
-        let err = bom.check_version("1.27.0").unwrap_err().to_string();
+        let err = bom.check_version("1.27.0", Form::Document).unwrap_err().to_string();
         assert_eq!(
             err,
             "BOM bom/1.27.0.yml has a version that is not a Spinnaker release number (such as 1.27.0); point spec.bom at the BOM for 1.27.0"
@@ -342,7 +351,7 @@ mod tests {
         let bom = Bom::parse(STANDARD_TEST_BOM, "bom/master.yml").unwrap();
         assert_eq!(bom.version, "master-20181122334455");
         assert_eq!(bom.service_version(Service::Front50), Some("7.8.9-20180102030405"));
-        let image = bom.image_for(Service::Front50, &pins(None, &[])).unwrap();
+        let image = bom.image_for(Service::Front50, &pins(None, &[]), Form::Document).unwrap();
         assert_eq!(image, "gcr.io/test-docker-registry/front50:7.8.9-20180102030405");
     }
 
@@ -360,7 +369,7 @@ mod tests {
         assert_eq!((bom.version.as_str(), bom.timestamp.as_deref()), ("1.10.1", None));
         assert_eq!(bom.services["defaultArtifact"], Artifact::default());
         assert!(bom.dependencies.is_empty() && bom.artifact_sources.is_none());
-        assert_eq!(bom.image_for(Service::Gate, &pins(None, &[])).unwrap(), "gate:1.0.0");
+        assert_eq!(bom.image_for(Service::Gate, &pins(None, &[]), Form::Document).unwrap(), "gate:1.0.0");
     }
 
     #[test]
@@ -370,7 +379,7 @@ mod tests {
         assert_eq!(bom.timestamp.as_deref(), Some("2018-10-24 15:31:30"));
         assert_eq!(bom.service_version(Service::Gate), Some("6.10"));
         assert_eq!(bom.service_version(Service::Orca), Some("10"));
-        bom.check_version("1.10").unwrap();
+        bom.check_version("1.10", Form::Document).unwrap();
     }
 
     #[test]
@@ -394,29 +403,30 @@ mod tests {
     #[test]
     fn a_bom_for_another_release_is_an_error_naming_both_versions_and_the_file() {
         let bom = bom_1_27();
-        bom.check_version("1.27.0").unwrap();
-        let err = bom.check_version("1.28.1").unwrap_err();
+        bom.check_version("1.27.0", Form::Document).unwrap();
+        let err = bom.check_version("1.28.1", Form::Document).unwrap_err();
         assert_eq!(
             err,
             BomError::VersionMismatch {
                 origin: "bom/1.27.0.yml".into(),
                 found: "1.27.0".into(),
-                requested: "1.28.1".into()
+                requested: "1.28.1".into(),
+                form: Form::Document,
             }
         );
         let msg = err.to_string();
         assert!(msg.contains("\"1.27.0\"") && msg.contains("\"1.28.1\"") && msg.contains("bom/1.27.0.yml"), "{msg}");
         let local = Bom::parse("version: local:1.27.0\n", "b.yml").unwrap();
-        local.check_version("1.27.0").unwrap();
+        local.check_version("1.27.0", Form::Document).unwrap();
     }
 
     #[test]
     fn images_come_from_the_bom_top_level_registry() {
         let bom = bom_1_27();
-        let image = bom.image_for(Service::Clouddriver, &pins(None, &[])).unwrap();
+        let image = bom.image_for(Service::Clouddriver, &pins(None, &[]), Form::Document).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/clouddriver:5.74.3");
         assert_eq!(
-            bom.image_for(Service::Deck, &pins(None, &[])).unwrap(),
+            bom.image_for(Service::Deck, &pins(None, &[]), Form::Document).unwrap(),
             "us-docker.pkg.dev/spinnaker-community/docker/deck:3.8.1"
         );
     }
@@ -428,65 +438,99 @@ mod tests {
                     orca: {version: 8.18.3, artifactSources: {dockerRegistry: ''}}\n";
         let bom = Bom::parse(text, "b.yml").unwrap();
         let none = pins(None, &[]);
-        assert_eq!(bom.image_for(Service::Gate, &none).unwrap(), "svc.example.com:5000/gate-only/gate:6.54.1");
-        assert_eq!(bom.image_for(Service::Orca, &none).unwrap(), "top.example.com/spin/orca:8.18.3");
+        assert_eq!(
+            bom.image_for(Service::Gate, &none, Form::Document).unwrap(),
+            "svc.example.com:5000/gate-only/gate:6.54.1"
+        );
+        assert_eq!(bom.image_for(Service::Orca, &none, Form::Document).unwrap(), "top.example.com/spin/orca:8.18.3");
         let config = pins(Some("registry.example.com/spinnaker"), &[]);
-        assert_eq!(bom.image_for(Service::Gate, &config).unwrap(), "registry.example.com/spinnaker/gate:6.54.1");
-        assert_eq!(bom.image_for(Service::Orca, &config).unwrap(), "registry.example.com/spinnaker/orca:8.18.3");
+        assert_eq!(
+            bom.image_for(Service::Gate, &config, Form::Document).unwrap(),
+            "registry.example.com/spinnaker/gate:6.54.1"
+        );
+        assert_eq!(
+            bom.image_for(Service::Orca, &config, Form::Document).unwrap(),
+            "registry.example.com/spinnaker/orca:8.18.3"
+        );
         let bare = Bom::parse("version: 1.27.0\nservices: {gate: {version: 1.0.0}}\n", "b.yml").unwrap();
-        assert_eq!(bare.image_for(Service::Gate, &none).unwrap(), "gate:1.0.0");
+        assert_eq!(bare.image_for(Service::Gate, &none, Form::Document).unwrap(), "gate:1.0.0");
     }
 
     #[test]
     fn keel_comes_from_extra_pins() {
         let bom = bom_1_27();
         let keel = pins(None, &[(Service::Keel, "0.1.0-20210331200022-slim")]);
-        let image = bom.image_for(Service::Keel, &keel).unwrap();
+        let image = bom.image_for(Service::Keel, &keel, Form::Document).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/keel:0.1.0-20210331200022-slim");
         let with_registry = pins(Some("ghcr.io/spinnaker"), &[(Service::Keel, "main-latest")]);
-        assert_eq!(bom.image_for(Service::Keel, &with_registry).unwrap(), "ghcr.io/spinnaker/keel:main-latest");
+        assert_eq!(
+            bom.image_for(Service::Keel, &with_registry, Form::Document).unwrap(),
+            "ghcr.io/spinnaker/keel:main-latest"
+        );
     }
 
     #[test]
     fn extra_pins_override_the_bom() {
         let bom = bom_1_27();
-        let image = bom.image_for(Service::Gate, &pins(None, &[(Service::Gate, "6.55.0-hotfix")])).unwrap();
+        let image =
+            bom.image_for(Service::Gate, &pins(None, &[(Service::Gate, "6.55.0-hotfix")]), Form::Document).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/gate:6.55.0-hotfix");
     }
 
     #[test]
     fn an_unpinned_service_is_an_error_with_the_fix() {
-        let err = bom_1_27().image_for(Service::Keel, &pins(None, &[])).unwrap_err();
-        assert_eq!(err, BomError::Unpinned { origin: "bom/1.27.0.yml".into(), service: Service::Keel });
+        let err = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::Document).unwrap_err();
+        assert_eq!(
+            err,
+            BomError::Unpinned { origin: "bom/1.27.0.yml".into(), service: Service::Keel, form: Form::Document }
+        );
         let msg = err.to_string();
         assert!(
             msg.contains("keel") && msg.contains("bom/1.27.0.yml") && msg.contains("add it to spec.bom.extraPins"),
             "{msg}"
         );
         let bom = Bom::parse("version: 1.27.0\nservices: {gate: {commit: abc}}\n", "b.yml").unwrap();
-        assert!(matches!(bom.image_for(Service::Gate, &pins(None, &[])), Err(BomError::Unpinned { .. })));
+        assert!(matches!(
+            bom.image_for(Service::Gate, &pins(None, &[]), Form::Document),
+            Err(BomError::Unpinned { .. })
+        ));
+    }
+
+    #[test]
+    fn a_user_who_wrote_flat_keys_is_told_the_flat_key() {
+        let msg = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::Flat).unwrap_err().to_string();
+        assert!(msg.ends_with("extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)"), "{msg}");
+        assert!(!msg.contains("spec.bom"), "{msg}");
+        let msg = bom_1_27().check_version("1.28.0", Form::Flat).unwrap_err().to_string();
+        assert!(msg.ends_with("point bom-dir or bom-file at the BOM for 1.28.0 or set bom-version to 1.27.0"), "{msg}");
     }
 
     #[test]
     fn the_local_prefix_is_stripped_from_service_versions() {
         let bom = Bom::parse("version: 1.27.0\nservices: {gate: {version: 'local:6.54.1-dev'}}\n", "b.yml").unwrap();
-        assert_eq!(bom.image_for(Service::Gate, &pins(Some("reg.io"), &[])).unwrap(), "reg.io/gate:6.54.1-dev");
+        assert_eq!(
+            bom.image_for(Service::Gate, &pins(Some("reg.io"), &[]), Form::Document).unwrap(),
+            "reg.io/gate:6.54.1-dev"
+        );
     }
 
     #[test]
     fn tags_and_registries_from_the_bom_are_checked_before_use() {
         let bad_tag =
             Bom::parse("version: 1.27.0\nservices: {gate: {version: '1.0;rm -rf /'}}\n", "bom/evil.yml").unwrap();
-        let msg = bad_tag.image_for(Service::Gate, &pins(None, &[])).unwrap_err().to_string();
+        let msg = bad_tag.image_for(Service::Gate, &pins(None, &[]), Form::Document).unwrap_err().to_string();
         assert!(msg.contains("bom/evil.yml services.gate.version") && msg.contains("not a valid image tag"), "{msg}");
         let bad_registry = Bom::parse(
             "version: 1.27.0\nartifactSources: {dockerRegistry: 'https://$(id)'}\nservices: {gate: {version: '1.0'}}\n",
             "bom/evil.yml",
         )
         .unwrap();
-        let msg = bad_registry.image_for(Service::Gate, &pins(None, &[])).unwrap_err().to_string();
+        let msg = bad_registry.image_for(Service::Gate, &pins(None, &[]), Form::Document).unwrap_err().to_string();
         assert!(msg.contains("bom/evil.yml artifactSources.dockerRegistry") && msg.contains("registry"), "{msg}");
-        let msg = bom_1_27().image_for(Service::Keel, &pins(None, &[(Service::Keel, "$(x)")])).unwrap_err().to_string();
+        let msg = bom_1_27()
+            .image_for(Service::Keel, &pins(None, &[(Service::Keel, "$(x)")]), Form::Document)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("spec.bom.extraPins.keel"), "{msg}");
     }
 }

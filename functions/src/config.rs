@@ -237,6 +237,51 @@ impl Pkcs12Profile {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SpinnakerPlatform {
     pub spec: Spec,
+    /// How the user wrote it; messages about its fields after loading (the BOM, pins) use the same form.
+    #[serde(skip)]
+    pub form: Form,
+}
+
+/// The form of a functionConfig: a `SpinnakerPlatform` document (`spec.bom.extraPins`), or flat keys
+/// (a `ConfigMap`, what kpt's `-- key=value` sends: `extra-pins=keel=<tag>`). ArgoCD parameters override
+/// either and do not change its form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Form {
+    #[default]
+    Document,
+    Flat,
+}
+
+impl Form {
+    /// A field as the user writes it: `spec.bom.version`, or the flat key that sets it (`bom-version`).
+    pub fn name(self, field: &str) -> String {
+        let flat = FLAT_KEYS.iter().find(|(_, f)| f.split(' ').next() == Some(field)).map(|(key, _)| *key);
+        match (self, flat) {
+            (Form::Flat, Some(key)) => key.to_owned(),
+            _ => field.to_owned(),
+        }
+    }
+
+    /// One entry of a map field: `spec.bom.extraPins.keel`, or `extra-pins (keel)`.
+    pub fn name_entry(self, field: &str, entry: &str) -> String {
+        match self {
+            Form::Document => format!("{field}.{entry}"),
+            Form::Flat => format!("{} ({entry})", self.name(field)),
+        }
+    }
+
+    /// Two exclusive fields: `spec.bom.dir or spec.bom.file`, or `bom-dir or bom-file`.
+    pub fn either(self, a: &str, b: &str) -> String {
+        format!("{} or {}", self.name(a), self.name(b))
+    }
+
+    /// How to pin a service the BOM lacks: `extraPins: {keel: <tag>}`, or `extra-pins=keel=<tag>`.
+    pub fn example_pin(self, service: Service) -> String {
+        match self {
+            Form::Document => format!("extraPins: {{{service}: <tag>}}"),
+            Form::Flat => format!("extra-pins={service}=<tag>"),
+        }
+    }
 }
 
 /// `spec`: what to inject and where.
@@ -526,7 +571,7 @@ impl SpinnakerPlatform {
             };
             ConfigError::invalid(path, err.into_inner().to_string())
         })?;
-        let mut platform = SpinnakerPlatform { spec: document.spec };
+        let mut platform = SpinnakerPlatform { spec: document.spec, form: Form::Document };
         platform.normalize();
         platform.validate()?;
         Ok(platform)
@@ -570,7 +615,7 @@ impl SpinnakerPlatform {
                 "required: the Spinnaker release to pin, e.g. kpt fn eval --exec spinnaker-krm -- bom-version=1.27.0",
             ));
         }
-        let mut platform = SpinnakerPlatform::default();
+        let mut platform = SpinnakerPlatform { form: Form::Flat, ..SpinnakerPlatform::default() };
         platform.apply_flat(&params, "data.")?;
         Ok(platform)
     }
@@ -1519,7 +1564,8 @@ spec:
     #[test]
     fn a_configmap_with_only_bom_version_gives_the_defaults() {
         let p = load(&config_map("  bom-version: 1.27.0\n")).unwrap();
-        assert_eq!(p, load(&minimal("")).unwrap());
+        assert_eq!(p.spec, load(&minimal("")).unwrap().spec);
+        assert_eq!((p.form, load(&minimal("")).unwrap().form), (Form::Flat, Form::Document));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod bom;
 pub mod config;
 pub mod krm;
+pub mod order;
 pub mod releases;
 pub mod service;
 pub mod transform;

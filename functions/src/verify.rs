@@ -104,7 +104,7 @@ fn verify_image(
         return;
     };
     if let Some(bom) = expect.bom {
-        if let Ok(pinned) = bom.image_for(service, &expect.config.spec.bom) {
+        if let Ok(pinned) = bom.image_for(service, &expect.config.spec.bom, expect.config.form) {
             // The pin keeps the image variant (`-ubuntu`, `-slim`, ...) the manifest asked for.
             let variant =
                 image.strip_prefix(pinned.as_str()).filter(|rest| crate::transform::variant_of(rest) == Some(*rest));

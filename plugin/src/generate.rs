@@ -11,8 +11,8 @@
 use crate::failure::Failure;
 use crate::render::{read_config, DEFAULT_CONFIG};
 use crate::{parameters, pipeline, source};
-use functions::krm;
 use functions::yaml::Node;
+use functions::{krm, order};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,7 +29,7 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     let overrides = parameters::from_env(std::env::vars_os())?;
     let config_path = dir.join(config.unwrap_or(Path::new(DEFAULT_CONFIG)));
     let search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
-    render_dir(&dir, &config_path, &search, &overrides)
+    render_dir(&dir, &config_path, &search, &overrides, Caller::Generate)
 }
 
 /// Where generate looks for the BOM: from the app directory up to the root of ArgoCD's copy of the
@@ -46,6 +46,14 @@ fn argocd_search(dir: &Path, source_path: Option<&std::ffi::OsStr>) -> pipeline:
     search
 }
 
+/// Who renders: the messages name the fix in that caller's terms (a directory and a command for a person,
+/// the Application's source path for ArgoCD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Render,
+    Generate,
+}
+
 /// The one pipeline of `generate` and `render DIR`: `kustomize build` when `dir` has a kustomization,
 /// else its YAML/JSON files; then the transform in-process; then what the cluster should get. So what a
 /// person previews with `render` is what ArgoCD deploys.
@@ -54,27 +62,49 @@ pub fn render_dir(
     config_path: &Path,
     search: &pipeline::BomSearch,
     overrides: &[(String, String)],
+    caller: Caller,
 ) -> Result<String, Failure> {
     let function_config = read_config(config_path)?;
     // kustomize first: a kustomization that cannot build is the first thing to fix.
-    let built = kustomization(dir).map(|file| kustomize_build(dir, &file)).transpose()?;
+    let built = kustomization(dir).map(|file| kustomize_build(dir, &file, caller)).transpose()?;
     let prepared = pipeline::prepare_in(&function_config, search, overrides)?;
     let mut items = match built {
         Some(items) => items,
         None => source::read_dir(dir, &prepared.non_manifests(dir, config_path))?,
     };
-    let summary = pipeline::run(&mut items, &prepared)?;
-    let items = deployable(items);
     if items.is_empty() {
-        return Err(Failure::input(
-            "no Kubernetes objects to deploy in the app directory; point the Application's source.path at the Spinnaker manifests (empty output would make ArgoCD prune everything)",
-        ));
+        return Err(nothing_to_deploy(dir, caller));
+    }
+    let summary = pipeline::run(&mut items, &prepared)?;
+    let mut items = deployable(items);
+    order::kustomize_order(&mut items);
+    if items.is_empty() {
+        return Err(nothing_to_deploy(dir, caller));
     }
     // Logged only on success: on failure the first stderr line is the headline ArgoCD shows.
     if summary.workloads == 0 && summary.spinnaker_services == 0 {
         tracing::warn!(dir = %dir.display(), "no Spinnaker workload or SpinnakerService found: nothing was transformed");
     }
+    eprintln!("{}", pipeline::summary_line(&summary, &prepared));
     Ok(krm::manifests_to_yaml(&items))
+}
+
+/// Nothing to render (only the functionConfig and the BOM, or a kustomization that builds to nothing): an
+/// error, never empty output, which ArgoCD would read as "delete everything".
+fn nothing_to_deploy(dir: &Path, caller: Caller) -> Failure {
+    match (caller, kustomization(dir)) {
+        (Caller::Generate, _) => Failure::input(
+            "no Kubernetes objects to deploy in the app directory; point the Application's source.path at the Spinnaker manifests (empty output would make ArgoCD prune everything)",
+        ),
+        (Caller::Render, Some(file)) => Failure::input(format!(
+            "no Kubernetes objects to deploy in {}: its {file} builds to nothing; list the Spinnaker manifests under resources: in it",
+            dir.display()
+        )),
+        (Caller::Render, None) => Failure::input(format!(
+            "no manifests found in {} (the functionConfig, the BOM and kustomization files are not manifests); put the Spinnaker manifests (.yaml, .yml or .json) there, or pass the directory that holds them",
+            dir.display()
+        )),
+    }
 }
 
 fn kustomization(dir: &Path) -> Option<String> {
@@ -82,7 +112,7 @@ fn kustomization(dir: &Path) -> Option<String> {
 }
 
 /// `kustomize build DIR`, with kustomize from `$SPINNAKER_KRM_KUSTOMIZE` or PATH.
-fn kustomize_build(dir: &Path, file: &str) -> Result<Vec<Node>, Failure> {
+fn kustomize_build(dir: &Path, file: &str, caller: Caller) -> Result<Vec<Node>, Failure> {
     let kustomize = find_kustomize().ok_or_else(|| {
         Failure::input(format!(
             "the app directory has a {file} but kustomize is not on PATH; use the sidecar image (sidecar/Dockerfile installs it) or set SPINNAKER_KRM_KUSTOMIZE"
@@ -117,7 +147,7 @@ fn kustomize_build(dir: &Path, file: &str) -> Result<Vec<Node>, Failure> {
     let stdout = stdout?;
     if stdout.len() <= krm::MAX_INPUT_BYTES && !status.success() {
         let stderr = redact_literals(&String::from_utf8_lossy(&stderr), &generator_literals(dir));
-        return Err(kustomize_failure(file, &stderr));
+        return Err(kustomize_failure(dir, file, &stderr, caller));
     }
     Ok(krm::parse_manifests(&stdout, "the kustomize build output")?)
 }
@@ -202,11 +232,17 @@ fn redacted_unless_done(literal: &str) -> String {
     }
 }
 
-fn kustomize_failure(file: &str, stderr: &str) -> Failure {
+fn kustomize_failure(dir: &Path, file: &str, stderr: &str, caller: Caller) -> Failure {
     let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let first = lines.iter().find(|l| l.starts_with("Error:")).or(lines.first()).copied().unwrap_or("no message");
     let first = first.strip_prefix("Error:").unwrap_or(first).trim();
-    let headline = if stderr.contains("external plugins disabled") {
+    let plugins = stderr.contains("external plugins disabled");
+    let headline = if plugins && caller == Caller::Render {
+        format!(
+            "kustomize build failed: {first}; the {file} runs spinnaker-krm itself (transformers:), and render applies it in-process: render that route as it runs, `kustomize build --enable-alpha-plugins --enable-exec {}`, or remove spinnaker-krm from transformers: to use render",
+            dir.display()
+        )
+    } else if plugins {
         format!(
             "kustomize build failed: {first}; the {file} lists a KRM function (transformers:), but the plugin applies spinnaker-krm itself: remove it from transformers: (that is the argocd-cm route, see argocd-cm/README.md)"
         )
@@ -297,17 +333,20 @@ mod tests {
 
     #[test]
     fn kustomize_errors_become_one_line_with_the_fix() {
+        let dir = Path::new("app");
         let f = kustomize_failure(
+            dir,
             "kustomization.yaml",
             "Error: accumulating resources: accumulation err='accumulating resources from 'missing.yaml'': open missing.yaml: no such file or directory\n",
+            Caller::Generate,
         );
         assert!(f.headline.starts_with("kustomize build failed: accumulating resources"), "{}", f.headline);
         assert!(f.headline.contains("fix the kustomization.yaml"), "{}", f.headline);
         assert!(!f.headline.contains('\n') && f.details.is_empty(), "{f:?}");
-        let f = kustomize_failure(
-            "kustomization.yaml",
-            "Error: external plugins disabled; unable to load external plugin 'SpinnakerPlatform'\n",
-        );
+        let plugins = "Error: external plugins disabled; unable to load external plugin 'SpinnakerPlatform'\n";
+        let f = kustomize_failure(dir, "kustomization.yaml", plugins, Caller::Generate);
         assert!(f.headline.contains("remove it from transformers:"), "{}", f.headline);
+        let f = kustomize_failure(dir, "kustomization.yaml", plugins, Caller::Render);
+        assert!(f.headline.contains("`kustomize build --enable-alpha-plugins --enable-exec app`"), "{}", f.headline);
     }
 }

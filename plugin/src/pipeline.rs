@@ -130,7 +130,7 @@ fn carried_bom(items: &[Node], config: &SpinnakerPlatform) -> Result<Option<Bom>
         ))
     })?;
     let bom = Bom::parse(text, &origin)?;
-    bom.check_version(&config.spec.bom.version)?;
+    bom.check_version(&config.spec.bom.version, config.form)?;
     Ok(Some(bom))
 }
 
@@ -143,6 +143,7 @@ fn find_bom(
 ) -> Result<Option<(Bom, PathBuf)>, Failure> {
     let relative = config.bom_path();
     let field = if config.spec.bom.file.is_some() { "spec.bom.file" } else { "spec.bom.dir" };
+    let field = config.form.name(field);
     // Nothing outside the repository is read; in no repository, nothing outside `start`.
     let root = absolute(search.root.as_deref().unwrap_or(&search.start));
     let mut searched = Vec::new();
@@ -221,7 +222,8 @@ fn find_bom(
         ),
     };
     Err(Failure::input(format!(
-        "cannot find the BOM {relative} for spec.bom.version {} {reach}; {searched}; put the Spinnaker {} BOM at {}{everywhere}, or point {field} at it",
+        "cannot find the BOM {relative} for {} {} {reach}; {searched}; put the Spinnaker {} BOM at {}{everywhere}, or point {field} at it",
+        config.form.name("spec.bom.version"),
         config.spec.bom.version,
         config.spec.bom.version,
         root.join(&relative).display(),
@@ -261,7 +263,7 @@ fn read_bom(path: &Path, origin: &Path, config: &SpinnakerPlatform) -> Result<Bo
     let text = String::from_utf8(text)
         .map_err(|_| Failure::input(format!("the BOM {origin} is not UTF-8 text; use the BOM YAML as published")))?;
     let bom = Bom::parse(&text, &origin)?;
-    bom.check_version(&config.spec.bom.version)?;
+    bom.check_version(&config.spec.bom.version, config.form)?;
     Ok(bom)
 }
 
@@ -283,7 +285,9 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
             ..Summary::default()
         });
     }
-    let bom = prepared.bom.as_ref().ok_or_else(|| Failure::input("spec.bom.version is required to transform"))?;
+    let bom = prepared.bom.as_ref().ok_or_else(|| {
+        Failure::input(format!("{} is required to transform", prepared.config.form.name("spec.bom.version")))
+    })?;
     let ctx = Context { config: &prepared.config, bom };
     let summary = transform::apply(items, &ctx)?;
     tracing::info!(
@@ -294,6 +298,22 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
         "transformed"
     );
     Ok(summary)
+}
+
+/// The one line a successful `render`, `generate` or KRM run prints on stderr: what was protected, pinned
+/// and generated, and with which BOM (`SPINNAKER_KRM_LOG` adds the detail).
+pub fn summary_line(summary: &Summary, prepared: &Prepared) -> String {
+    if prepared.config.mode() == Mode::Verify {
+        return format!(
+            "spinnaker-krm: verified {} workload(s) and {} SpinnakerService(s)",
+            summary.workloads, summary.spinnaker_services
+        );
+    }
+    let bom = prepared.bom.as_ref().map_or_else(String::new, |bom| format!(", BOM {} ({})", bom.origin(), bom.version));
+    format!(
+        "spinnaker-krm: {} workload(s) and {} SpinnakerService(s) protected, {} image(s) pinned, {} object(s) generated{bom}",
+        summary.workloads, summary.spinnaker_services, summary.pinned, summary.generated
+    )
 }
 
 /// `verify`: every finding becomes a failure line and a result.

@@ -18,7 +18,8 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
         )));
     }
     let config_path = config.map(Path::to_path_buf).unwrap_or_else(|| dir.join(DEFAULT_CONFIG));
-    crate::generate::render_dir(dir, &config_path, &pipeline::BomSearch::from_dir(dir), &[])
+    let search = pipeline::BomSearch::from_dir(dir);
+    crate::generate::render_dir(dir, &config_path, &search, &[], crate::generate::Caller::Render)
 }
 
 /// Reads a functionConfig file: exactly one object.

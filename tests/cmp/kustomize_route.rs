@@ -81,7 +81,8 @@ fn without_enable_exec_the_function_is_silently_skipped_which_is_why_argocd_cm_s
     let out = repo_server_build(&bin, &["--enable-alpha-plugins"]).success();
     let built = objects(&out.stdout);
     let service = find(&built, "SpinnakerService", "spinnaker");
-    assert!(service["spec"]["spinnakerConfig"]["service-settings"].is_null(), "nothing pinned: {service}");
+    let settings = &service["spec"]["spinnakerConfig"]["service-settings"];
+    assert!(settings["clouddriver"]["artifactId"].is_null(), "nothing pinned: {service}");
     assert!(!out.stdout.contains("keytool"));
     let argocd_cm = h::read_file(&h::root().join("argocd-cm/argocd-cm-patch.yaml"));
     assert!(argocd_cm.contains("kustomize.buildOptions: --enable-alpha-plugins --enable-exec"));

@@ -93,6 +93,8 @@ pub struct Summary {
     /// JVM workloads that got a truststore and/or mTLS.
     pub injected: usize,
     pub spinnaker_services: usize,
+    /// Images set to their BOM pin: containers, the user's init containers, SpinnakerService artifactIds.
+    pub pinned: usize,
     /// Objects added or updated (Certificates, issuers, Bundle).
     pub generated: usize,
 }
@@ -171,7 +173,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             }
             // A workload whose images cannot be pinned is reported and left as it is.
             Target::Workload => {
-                if pin::pin_workload(item, ctx, &mut report) {
+                if pin::pin_workload(item, ctx, &mut summary.pinned, &mut report) {
                     summary.workloads += 1;
                     match workload::jvm_workload(item, ctx) {
                         Some(jvm) => {
@@ -188,7 +190,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 }
             }
             Target::PinOnly if workload::in_scope(item, ctx) => {
-                if pin::pin_workload(item, ctx, &mut report) {
+                if pin::pin_workload(item, ctx, &mut summary.pinned, &mut report) {
                     summary.workloads += 1;
                 }
             }
@@ -199,14 +201,14 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                     if pin::pod_spec_path(inner).is_some() && workload::in_scope(inner, ctx) {
                         let mut report =
                             |field: String, message: String| report(format!("items[{i}].{field}"), message);
-                        if pin::pin_workload(inner, ctx, &mut report) {
+                        if pin::pin_workload(inner, ctx, &mut summary.pinned, &mut report) {
                             summary.workloads += 1;
                         }
                     }
                 }
             }
             Target::SpinnakerService => {
-                pin::pin_spinnaker_service(item, ctx, &mut report);
+                pin::pin_spinnaker_service(item, ctx, &mut summary.pinned, &mut report);
                 generated.extend(operator::inject(item, ctx, &mut report));
                 summary.spinnaker_services += 1;
             }
@@ -239,11 +241,12 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         elsewhere.dedup();
         findings.push(Finding {
             resource: ResourceRef::default(),
-            field: "functionConfig spec.namespace".to_owned(),
+            field: format!("functionConfig {}", ctx.config.form.name("spec.namespace")),
             message: format!(
-                "Spinnaker workloads are in namespace {} but spec.namespace is {}; set spec.namespace to where Spinnaker runs",
+                "Spinnaker workloads are in namespace {} but {field} is {}; set {field} to where Spinnaker runs",
                 elsewhere.join(", "),
-                ctx.config.spec.namespace
+                ctx.config.spec.namespace,
+                field = ctx.config.form.name("spec.namespace"),
             ),
         });
     }

@@ -76,7 +76,7 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
     }
     let Some(spec) = item.path_mut(&["spec"]).and_then(Node::as_mapping_mut) else { return certificates };
     for service in services {
-        let Ok(image) = ctx.bom.image_for(service, &ctx.config.spec.bom) else { continue }; // reported by pinning
+        let Ok(image) = ctx.bom.image_for(service, &ctx.config.spec.bom, ctx.config.form) else { continue }; // reported by pinning
         let mtls = ctx.config.spec.mtls.enabled;
         let tls_secret = mtls.then(|| certs::tls_secret_name(service.name()));
         let injection = pod::pod_injection(ctx, service, &image, tls_secret.as_deref(), false);

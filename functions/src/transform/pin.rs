@@ -29,9 +29,14 @@ pub(crate) fn pod_spec_path(item: &Node) -> Option<&'static [&'static str]> {
     }
 }
 
-/// Pins the containers of an object that carries a pod spec ([`pod_spec_path`]). Returns true when it
-/// runs a Spinnaker service.
-pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) -> bool {
+/// Pins the containers of an object that carries a pod spec ([`pod_spec_path`]), counting the images set
+/// in `count`. Returns true when it runs a Spinnaker service.
+pub(super) fn pin_workload(
+    item: &mut Node,
+    ctx: &Context,
+    count: &mut usize,
+    report: &mut impl FnMut(String, String),
+) -> bool {
     let Some(path) = pod_spec_path(item) else { return false };
     let Some(pod) = item.path_mut(path).and_then(Node::as_mapping_mut) else {
         return false;
@@ -68,8 +73,12 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
             // An extra pin is the exact tag the user wrote; a BOM version gets the manifest's variant.
             let variant = image.map(split_image).and_then(|i| i.tag).and_then(|tag| variant_of(&tag));
             let variant = variant.filter(|_| !ctx.config.spec.bom.extra_pins.contains_key(&service));
-            match ctx.bom.image_for(service, &ctx.config.spec.bom) {
-                Ok(pinned) => container.insert_str("image", &with_variant(pinned, variant)),
+            match ctx.bom.image_for(service, &ctx.config.spec.bom, ctx.config.form) {
+                Ok(pinned) => {
+                    // spinnaker-krm's own init container runs the service's image: a re-run counts the same.
+                    *count += usize::from(name != super::pod::INIT_CONTAINER);
+                    container.insert_str("image", &with_variant(pinned, variant));
+                }
                 Err(e) => report(field, e.to_string()),
             }
         }
@@ -77,8 +86,14 @@ pub(super) fn pin_workload(item: &mut Node, ctx: &Context, report: &mut impl FnM
     found
 }
 
-/// Pins a SpinnakerService through `config.version` and `service-settings.<svc>.artifactId`.
-pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) {
+/// Pins a SpinnakerService through `config.version` and `service-settings.<svc>.artifactId`, counting the
+/// images set in `count`.
+pub(super) fn pin_spinnaker_service(
+    item: &mut Node,
+    ctx: &Context,
+    count: &mut usize,
+    report: &mut impl FnMut(String, String),
+) {
     let services: Vec<Service> =
         super::operator::deployed_services(item).into_iter().filter(|s| ctx.selects(*s)).collect();
     let Some(spinnaker_config) = item.path_mut(&["spec", "spinnakerConfig"]).and_then(Node::as_mapping_mut) else {
@@ -103,7 +118,7 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
     };
     for service in services {
         let field = format!("spec.spinnakerConfig.service-settings.{}.artifactId", service.name());
-        let pinned = match ctx.bom.image_for(service, &ctx.config.spec.bom) {
+        let pinned = match ctx.bom.image_for(service, &ctx.config.spec.bom, ctx.config.form) {
             Ok(pinned) => pinned,
             Err(e) => {
                 report(field, e.to_string());
@@ -115,7 +130,8 @@ pub(super) fn pin_spinnaker_service(item: &mut Node, ctx: &Context, report: &mut
                 let previous = svc_settings.get_str("artifactId").map(split_image).and_then(|i| i.tag);
                 let variant = previous.and_then(|tag| variant_of(&tag)).or(image_variant);
                 let variant = variant.filter(|_| !ctx.config.spec.bom.extra_pins.contains_key(&service));
-                svc_settings.insert_str("artifactId", &with_variant(pinned, variant))
+                svc_settings.insert_str("artifactId", &with_variant(pinned, variant));
+                *count += 1;
             }
             None => report(field, "the service's settings are not a mapping; make them one".to_owned()),
         }
