@@ -72,7 +72,7 @@ fn kustomize_failure(file: &str, stderr: &str) -> Failure {
     let first = first.strip_prefix("Error:").unwrap_or(first).trim();
     let headline = if stderr.contains("external plugins disabled") {
         format!(
-            "kustomize build failed: {first}; the {file} lists a KRM function (transformers:), but the plugin applies spinnaker-krm itself: remove it from transformers: (that is the argocd-cm route, see argocd-cm/README.md)"
+            "kustomize build failed: {first}; the {file} lists spinnaker-krm under transformers: (as kustomize's SpinnakerPlatform plugin or an exec function), but the sidecar applies it itself: remove it from transformers: (that is the argocd-cm route, see argocd-cm/README.md)"
         )
     } else {
         format!(
