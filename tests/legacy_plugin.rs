@@ -347,3 +347,30 @@ fn the_plugin_mode_fails_closed_and_the_cli_keeps_its_meaning() {
     let out = call(&mut Command::new(h::binary())).failure();
     assert!(out.stderr.contains("stdin is not a ResourceList"), "{}", out.stderr);
 }
+
+#[test]
+fn alpha_plugins_alone_is_no_sandbox_a_kustomization_reaches_past_the_plugin_home() {
+    // Why README and argocd-cm/README.md say --enable-alpha-plugins is no safer than --enable-exec: kustomize
+    // joins the plugin home with the config's apiVersion and kind (api/internal/plugins/loader/loader.go,
+    // `relativePluginPath`), and `..` in them leads out of it, to a program the repository brings along.
+    let root = h::TempDir::new("legacy-escape");
+    let repo = root.path().join("repo");
+    let marker = root.path().join("ran");
+    let probe = repo.join("tools/v1/probe/Probe");
+    h::write_file(&probe, &format!("#!/bin/sh\necho ran >> '{}'\ncat\n", marker.display()));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let version = format!("{}{}/tools/v1", "../".repeat(40), repo.display().to_string().trim_start_matches('/'));
+    h::write_file(
+        &repo.join("probe.yaml"),
+        &format!("apiVersion: x/{version}\nkind: Probe\nmetadata:\n  name: probe\n"),
+    );
+    h::write_file(&repo.join("cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n");
+    h::write_file(&repo.join("kustomization.yaml"), "resources: [cm.yaml]\ntransformers: [probe.yaml]\n");
+    let home = Home::installed();
+    for run in builds(&home, &repo) {
+        run.success();
+    }
+    let runs = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert_eq!(runs, "ran\nran\n", "kustomize kept the plugin inside its home: update the security notes");
+}
