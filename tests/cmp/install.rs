@@ -21,7 +21,7 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
 }
 
 /// An Argo CD install (the upstream repo-server Deployment and argocd-cm) with `component` added.
-fn install_with(component: &str) -> (h::TempDir, PathBuf) {
+pub fn install_with(component: &str) -> (h::TempDir, PathBuf) {
     let tmp = h::TempDir::new(&format!("install-{component}"));
     let dir = tmp.path().join("argocd");
     let data = h::root().join("tests/fixtures/argocd");
@@ -41,7 +41,7 @@ fn install_with(component: &str) -> (h::TempDir, PathBuf) {
 }
 
 /// `kubectl kustomize DIR` (and the same with the standalone kustomize: both must agree).
-fn build(dir: &Path) -> (String, Vec<Value>) {
+pub fn build(dir: &Path) -> (String, Vec<Value>) {
     let kubectl = h::run(Command::new(h::on_path("kubectl")).arg("kustomize").arg(dir), None).success();
     let standalone = h::run(Command::new(h::kustomize()).arg("build").arg(dir), None).success();
     let objects = parse(&kubectl.stdout);
@@ -53,11 +53,11 @@ fn parse(text: &str) -> Vec<Value> {
     yaml_documents(text).iter().filter(|d| !d.trim().is_empty()).map(|d| serde_yaml_ng::from_str(d).unwrap()).collect()
 }
 
-fn pod(objects: &[Value]) -> &Value {
+pub fn pod(objects: &[Value]) -> &Value {
     &find(objects, "Deployment", "argocd-repo-server")["spec"]["template"]["spec"]
 }
 
-fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+pub fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
     list.as_array().and_then(|l| l.iter().find(|c| c["name"] == name)).unwrap_or_else(|| panic!("no {name} in {list}"))
 }
 
@@ -115,7 +115,8 @@ fn the_argocd_cm_component_builds_over_upstream_argocd_into_valid_objects() {
     let (text, objects) = build(&dir);
     assert_valid(&text, &[], "the argocd-cm install");
     let cm = find(&objects, "ConfigMap", "argocd-cm");
-    assert_eq!(cm["data"]["kustomize.buildOptions"], "--enable-alpha-plugins --enable-exec");
+    // The legacy plugin route: one flag, and no --enable-exec for every repository ArgoCD renders.
+    assert_eq!(cm["data"]["kustomize.buildOptions"], "--enable-alpha-plugins");
     let upstream = parse(&h::read_file(&h::root().join("tests/fixtures/argocd/argocd-cm.yaml")));
     for key in upstream[0]["data"].as_object().unwrap().keys() {
         assert!(cm["data"].get(key).is_some(), "the patch dropped argocd-cm's {key}");
@@ -123,27 +124,39 @@ fn the_argocd_cm_component_builds_over_upstream_argocd_into_valid_objects() {
     let pod = pod(&objects);
     let init = named(&pod["initContainers"], "install-spinnaker-krm");
     let argv: Vec<&str> = init["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(argv[..2], ["/usr/local/bin/spinnaker-krm", "install"]);
-    let target_dir = argv[2];
-    let tools = init["volumeMounts"].as_array().unwrap().iter().find(|m| m["mountPath"] == target_dir).unwrap();
+    assert_eq!(argv[..3], ["/usr/local/bin/spinnaker-krm", "install-kustomize-plugin", "--dir"]);
+    let plugin_home = Path::new(argv[3]);
+    let init_mount = &init["volumeMounts"][0];
+    assert_eq!(init_mount["mountPath"], plugin_home.join("spinnaker-krm.dev").display().to_string());
     let repo_server = named(&pod["containers"], "argocd-repo-server");
+    let xdg = repo_server["env"].as_array().unwrap().iter().find(|e| e["name"] == "XDG_CONFIG_HOME").unwrap();
     let mount = repo_server["volumeMounts"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["mountPath"] == "/usr/local/bin/spinnaker-krm")
-        .expect("the repo-server mounts the binary on its PATH");
-    assert_eq!((&mount["name"], &mount["subPath"]), (&tools["name"], &Value::from("spinnaker-krm")));
+        .find(|m| m["name"] == init_mount["name"])
+        .expect("the repo-server mounts the volume the init container fills");
+    let expected = format!("{}/kustomize/plugin/spinnaker-krm.dev", xdg["value"].as_str().unwrap());
+    assert_eq!(
+        mount["mountPath"],
+        expected.as_str(),
+        "where kustomize looks: $XDG_CONFIG_HOME/kustomize/plugin/<group>"
+    );
+    assert_eq!(mount["readOnly"], true, "the repo-server cannot change the plugin");
     assert!(repo_server["volumeMounts"].as_array().unwrap().len() > 1, "the upstream mounts survive");
+    assert!(repo_server["env"].as_array().unwrap().len() > 1, "the upstream env survives");
     assert_mounts_resolve(pod);
 
-    // What the init container runs: `spinnaker-krm install DIR` leaves an executable spinnaker-krm there.
+    // What the init container runs: `spinnaker-krm install-kustomize-plugin --dir DIR` leaves an executable
+    // SpinnakerPlatform where kustomize looks below DIR.
     let out = h::TempDir::new("install");
-    h::run(Command::new(h::binary()).arg("install").arg(out.path()), None).success();
-    let installed = out.path().join("spinnaker-krm");
-    h::run(Command::new(&installed).arg("--version"), None).success();
+    h::run(Command::new(h::binary()).arg("install-kustomize-plugin").arg("--dir").arg(out.path()), None).success();
+    let installed = out.path().join("spinnaker-krm.dev/v1alpha1/spinnakerplatform/SpinnakerPlatform");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&installed).unwrap().permissions().mode() & 0o777, 0o755);
+    // `install DIR`, for an exec function's `exec: {path: spinnaker-krm}`, leaves the CLI under its own name.
+    h::run(Command::new(h::binary()).arg("install").arg(out.path()), None).success();
+    h::run(Command::new(out.path().join("spinnaker-krm")).arg("--version"), None).success();
 }
 
 #[test]
