@@ -1,7 +1,7 @@
 //! The real sidecar/plugin.yaml, run by the emulator against the examples/ repository: what ArgoCD would
 //! apply for the Spinnaker Applications, how parameters change it, and how failures look in the UI.
 
-use crate::emulator::{Application, Plugin, Sidecar};
+use crate::emulator::{ui_command_error, ui_prefix, Application, Plugin, Sidecar};
 use crate::{annotation_keys, assert_valid, copy_dir, examples, find, of_kind, Bin};
 use serde_json::Value;
 use spinnaker_krm_tests as h;
@@ -199,10 +199,11 @@ fn a_bad_parameter_fails_naming_it_and_the_valid_keys() {
     assert!(err.contains("unknown key \"bom-verison\"") && err.contains("bom-version"), "{err}");
 }
 
-/// The error ArgoCD shows: `` `spinnaker-krm generate` failed exit status N: <stderr> ``; returns stderr.
+/// The error ArgoCD shows for the example app: its prefixes, then `` `spinnaker-krm generate` failed exit
+/// status 2: <stderr> ``; returns stderr.
 fn ui_error(err: &str) -> &str {
-    let prefix = "`spinnaker-krm generate` failed exit status 2: ";
-    err.strip_prefix(prefix).unwrap_or_else(|| panic!("not the CmdError format: {err}"))
+    let prefix = ui_command_error(&spinnaker_app(), "`spinnaker-krm generate` failed exit status 2: ");
+    err.strip_prefix(&prefix).unwrap_or_else(|| panic!("not what the UI shows for a failed generate: {err}"))
 }
 
 #[test]
@@ -302,7 +303,7 @@ fn plugin_selection_by_name_and_by_discovery() {
     let mut app = kustomize_example_app();
     app.path = "spinnaker-operator".to_owned();
     let err = sidecar.generate(&examples(), &app).unwrap_err();
-    assert_eq!(err, "could not find plugin supporting the given repository");
+    assert_eq!(err, format!("{}could not find plugin supporting the given repository", ui_prefix(&app)));
 }
 
 #[test]
