@@ -688,9 +688,13 @@ fn signal_group(pgid: u32, signal: &str) {
     let _ = Command::new("kill").args(["-s", signal, "--", &format!("-{pgid}")]).stderr(Stdio::null()).status();
 }
 
-/// `CmdError`'s argv: arguments with spaces quoted.
+/// `CmdError`'s argv (`GetCommandArgsToLog`, `AC:util/exec/exec.go:79-102`): an empty argument as `""`, one
+/// with white space `strconv.Quote`d (Rust's `{:?}` agrees for ASCII), the rest as is.
 fn quoted_argv(argv: &[String]) -> String {
-    argv.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|a| if a.is_empty() || a.chars().any(char::is_whitespace) { format!("{a:?}") } else { a.clone() })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// ArgoCD's `escaped`: upper case, then `[^A-Z0-9_]` → `_`.
