@@ -2,10 +2,11 @@
 //! Application's directory (a fresh 0644 copy of the repository, no shell, stdin `/dev/null`) and applies
 //! whatever it prints, so it prints either every object, transformed, or nothing and a non-zero exit.
 //!
-//! The directory is rendered with `kustomize build` when it has a kustomization, else its YAML/JSON
-//! files are read; the transform then runs in-process, never as a kustomize exec function (the
-//! sidecar's kustomize runs without `--enable-exec`). Application parameters override the
-//! functionConfig. The output is what the cluster should get: no kpt/kustomize bookkeeping annotations,
+//! The directory is rendered with `kustomize build` when it has a kustomization (with the build options the
+//! sidecar or the Application passes, since argocd-cm's are not visible here), else its YAML/JSON files are
+//! read; the transform then runs in-process, never as a kustomize exec function (the sidecar's kustomize
+//! runs without `--enable-exec`). Application parameters override the functionConfig, and the namespace
+//! is the Application's destination unless the config names the same one. The output is what the cluster should get: no kpt/kustomize bookkeeping annotations,
 //! no local-config objects. Empty output is refused: ArgoCD would read it as "delete everything".
 
 use crate::failure::Failure;

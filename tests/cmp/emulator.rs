@@ -2,19 +2,23 @@
 //! binary to test against. It follows reference/argocd-cmp.md §8 step by step, each step citing the Argo CD
 //! code it mirrors, so a plugin that works here works there for the same reasons:
 //!
-//! 1. plugin.yaml is read leniently (unknown keys ignored); kind, name and generate.command are enforced;
-//!    the plugin's name is `<name>-<version>`.
+//! 1. plugin.yaml is read leniently (unknown keys ignored); kind, name and generate.command are enforced
+//!    (an args-only generate is refused; an args-only init, find or dynamic command is skipped); the
+//!    plugin's name is `<name>-<version>`.
 //! 2. The repository is copied into a fresh `_cmp_server/<n>/` per call, minus exclusion globs, files 0644
 //!    and dirs 0755 (unless preserveFileMode), symlinks relativised and refused when they escape.
 //! 3. The env is the sidecar's own env plus the request entries of §3, in order (`ARGOCD_APP_*`, `KUBE_*`,
-//!    `ARGOCD_ENV_<name>` with `os.Expand`, `ARGOCD_APP_PARAMETERS` with sorted keys, `PARAM_*`).
+//!    `ARGOCD_ENV_<name>` with `os.Expand`, `ARGOCD_APP_PARAMETERS` with sorted keys, `PARAM_*`); a
+//!    parameter without a name is sent with `"name":""`.
 //! 4. Discovery: fileName glob, `**` glob, or a find command (exit 0 and non-empty stdout), in the app dir;
 //!    plugin selection by name (`<name>-<version>`) or by discovery.
-//! 5. Commands run without a shell, cwd = app dir, stdin /dev/null, in their own process group, with a
-//!    deadline: SIGTERM to the group, SIGKILL 5 s later.
-//! 6. A non-zero exit is the error `` `<argv>` failed exit status N: <stderr> ``.
+//! 5. Commands run without a shell, cwd = app dir, stdin /dev/null, in their own process group, under one
+//!    deadline for the whole request (init and generate share it): at the deadline the command gets SIGKILL
+//!    at once, its group SIGTERM and SIGKILL 5 s later.
+//! 6. A non-zero exit is the error `` `<argv>` failed exit status N: <stderr> ``, wrapped in the prefixes the
+//!    UI shows (`ui_prefix`, `ui_command_error`); a caller that gave up first shows only the deadline.
 //! 7. stdout is a YAML-or-JSON stream of objects with `kind`; `items` lists are flattened; empty is zero
-//!    objects. (Scalars are typed by serde_yaml_ng, a YAML 1.2 reader; the tests check YAML 1.1 meaning with
+//!    objects; a response over `ARGOCD_GRPC_MAX_SIZE_MB` (100 MiB) fails. (Scalars are typed by serde_yaml_ng, a YAML 1.2 reader; the tests check YAML 1.1 meaning with
 //!    validate.py on the same text.)
 
 use serde_json::{Map, Value};
