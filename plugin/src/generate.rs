@@ -117,7 +117,8 @@ fn explain_bom_outside(
 /// Application may replace it with the plugin env `KUSTOMIZE_BUILD_OPTIONS` (`ARGOCD_ENV_KUSTOMIZE_BUILD_OPTIONS`).
 /// Split on white space with no quoting, as ArgoCD does (`strings.Fields`, `AC:util/kustomize/kustomize.go:413`).
 fn build_options() -> Vec<String> {
-    let from_app = std::env::var("ARGOCD_ENV_KUSTOMIZE_BUILD_OPTIONS").ok();
+    // Empty means unset: Argo CD before 3.0 does not send empty plugin env entries at all.
+    let from_app = std::env::var("ARGOCD_ENV_KUSTOMIZE_BUILD_OPTIONS").ok().filter(|o| !o.trim().is_empty());
     let options = from_app.or_else(|| std::env::var("KUSTOMIZE_BUILD_OPTIONS").ok()).unwrap_or_default();
     options.split_whitespace().map(str::to_owned).collect()
 }

@@ -463,22 +463,30 @@ fn kustomize_build_options_are_passed_from_the_sidecar_or_the_application() {
     );
     let options = "--load-restrictor   LoadRestrictionsNone";
     for engine in [None, Some(h::on_path("kubectl"))] {
-        let mut plain = sidecar(&bin);
-        if let Some(kubectl) = &engine {
-            plain.base_env.push(("SPINNAKER_KRM_KUSTOMIZE".to_owned(), kubectl.display().to_string()));
-        }
+        // The sidecar, with `extra` in its container env (and kubectl as the engine in the second round).
+        let sidecar_with = |extra: &[(&str, &str)]| {
+            let mut s = sidecar(&bin);
+            if let Some(kubectl) = &engine {
+                s.base_env.push(("SPINNAKER_KRM_KUSTOMIZE".to_owned(), kubectl.display().to_string()));
+            }
+            s.base_env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            s
+        };
+        let plain = sidecar_with(&[]);
         let err = plain.generate(repo.path(), &spinnaker_app()).expect_err("the load restrictor applies by default");
         assert!(ui_error(&err).contains("kustomize build failed"), "{engine:?}: {err}");
         // Install-wide: the sidecar container's KUSTOMIZE_BUILD_OPTIONS (what argocd-cm says, repeated).
-        let mut configured = sidecar(&bin);
-        configured.base_env.extend(plain.base_env.iter().skip(2).cloned());
-        configured.base_env.push(("KUSTOMIZE_BUILD_OPTIONS".to_owned(), options.to_owned()));
+        let configured = sidecar_with(&[("KUSTOMIZE_BUILD_OPTIONS", options)]);
         let out = configured.generate(repo.path(), &spinnaker_app()).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
         spinnaker_service(&out.objects);
-        // Per Application: the plugin env KUSTOMIZE_BUILD_OPTIONS replaces it.
+        // Per Application: the plugin env KUSTOMIZE_BUILD_OPTIONS (ARGOCD_ENV_KUSTOMIZE_BUILD_OPTIONS) replaces it.
         let mut app = spinnaker_app();
         app.plugin.as_mut().unwrap().env.push(("KUSTOMIZE_BUILD_OPTIONS".to_owned(), options.to_owned()));
         let out = plain.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+        spinnaker_service(&out.objects);
+        // An empty plugin env is no plugin env (Argo CD < 3.0 does not even send it): the sidecar's applies.
+        app.plugin.as_mut().unwrap().env = vec![("KUSTOMIZE_BUILD_OPTIONS".to_owned(), String::new())];
+        let out = configured.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
         spinnaker_service(&out.objects);
     }
 }
