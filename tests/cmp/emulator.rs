@@ -349,8 +349,9 @@ impl Sidecar {
     pub fn generate(&self, repo: &Path, app: &Application) -> Result<Generated, String> {
         let deadline = Instant::now() + self.timeout;
         let result = self.request(repo, app, deadline);
-        if result.is_err() && Instant::now() >= deadline {
-            // The controller's own call gave up first: all the UI gets is the deadline (argo-cd#9695).
+        if Instant::now() >= deadline {
+            // The controller's own call gave up first, whatever cmp-server answers later: all the UI gets is
+            // the deadline (argo-cd#9695).
             return Err(
                 "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: code = DeadlineExceeded desc = context deadline exceeded"
                     .to_owned(),
@@ -382,8 +383,9 @@ impl Sidecar {
         let documents = split_documents(&stdout).map_err(generate_error)?;
         // The response travels as one gRPC message: `repeated string manifests = 1`, each string
         // costing a tag byte, a varint length and the JSON. Over the cap, SendAndClose fails
-        // (`plugin.go:248-250`) with grpc-go's ResourceExhausted status, wrapped (status.FromError keeps
-        // the code and takes the whole text as the message).
+        // (`plugin.go:248-250`) with grpc-go's ResourceExhausted status (server.go sendResponse: "grpc:
+        // trying to send message larger than max (%d vs. %d)", the encoded, uncompressed payload), wrapped
+        // (status.FromError keeps the code and takes the whole text as the message).
         let size: usize = documents.iter().map(|d| 1 + varint_len(d.len()) + d.len()).sum();
         let max = self.max_message_mb * 1024 * 1024;
         if size > max {
