@@ -100,15 +100,16 @@ impl Plugin {
     pub fn load(path: &Path) -> Result<Plugin, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
         let doc = first_document(&text)?;
+        // `ValidatePluginConfig` (`AC:cmpserver/plugin/config.go:85-97`): name, then kind, then generate.command.
+        let name = field(&doc, "metadata").and_then(|m| field(m, "name")).and_then(Value::as_str).unwrap_or_default();
+        if name.is_empty() {
+            return Err("invalid plugin configuration file. metadata.name should be non-empty".to_owned());
+        }
         let kind = field(&doc, "kind").and_then(Value::as_str).unwrap_or_default();
         if kind != "ConfigManagementPlugin" {
             return Err(format!(
                 "invalid plugin configuration file. kind should be ConfigManagementPlugin, found {kind}"
             ));
-        }
-        let name = field(&doc, "metadata").and_then(|m| field(m, "name")).and_then(Value::as_str).unwrap_or_default();
-        if name.is_empty() {
-            return Err("invalid plugin configuration file. metadata.name should be non-empty.".to_owned());
         }
         let empty = Value::Object(Map::new());
         let spec = field(&doc, "spec").unwrap_or(&empty);
