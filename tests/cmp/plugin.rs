@@ -384,6 +384,9 @@ fn the_namespace_is_the_applications_destination() {
     // The Operator example: every Certificate names the destination's DNS names.
     let mut app = spinnaker_app();
     app.destination_namespace = "spin-prod".to_owned();
+    // The UI announces no namespace of its own (the announcement's env has no destination).
+    let announced = sidecar.parameters(repo.path(), &app).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(announced.iter().find(|a| a["name"] == "namespace").unwrap()["string"], "");
     let out = sidecar.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{e}"));
     for svc in OPERATOR_JVM {
         assert_certificate(&out.objects, svc, "spin-prod");
