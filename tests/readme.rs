@@ -244,7 +244,8 @@ fn every_sh_block_of_the_readmes_runs_as_documented() {
                     .map(|dir| {
                         let copy = h::TempDir::new("readme-copy");
                         copy_repository(&h::root(), copy.path());
-                        let init = Command::new(h::on_path("git")).args(["init", "-q"]).current_dir(copy.path()).status();
+                        let init =
+                            Command::new(h::on_path("git")).args(["init", "-q"]).current_dir(copy.path()).status();
                         assert!(init.is_ok_and(|s| s.success()), "git init in {}", copy.path().display());
                         let cwd = copy.path().join(dir);
                         assert!(cwd.is_dir(), "{place}: cwd={dir} is not a directory of the repository");

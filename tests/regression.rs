@@ -479,15 +479,14 @@ fn the_operator_example_checks_gate_health_under_its_context_path() {
 /// spinnaker-krm itself, so render names the command that renders that route.
 #[test]
 fn render_of_a_directory_without_manifests_fails_with_one_line() {
-    let out =
-        h::run(
-            Command::new(h::binary())
-                .arg("render")
-                .arg("examples/kustomize-route")
-                .current_dir(h::root())
-                .env("SPINNAKER_KRM_KUSTOMIZE", h::kustomize()),
-            None,
-        );
+    let out = h::run(
+        Command::new(h::binary())
+            .arg("render")
+            .arg("examples/kustomize-route")
+            .current_dir(h::root())
+            .env("SPINNAKER_KRM_KUSTOMIZE", h::kustomize()),
+        None,
+    );
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
     assert_eq!(out.stdout, "");
     assert!(

@@ -2,10 +2,11 @@
 //! Application's directory (a fresh 0644 copy of the repository, no shell, stdin `/dev/null`) and applies
 //! whatever it prints, so it prints either every object, transformed, or nothing and a non-zero exit.
 //!
-//! The directory is rendered with `kustomize build` when it has a kustomization, else its YAML/JSON
-//! files are read; the transform then runs in-process, never as a kustomize exec function (the
-//! sidecar's kustomize runs without `--enable-exec`). Application parameters override the
-//! functionConfig. The output is what the cluster should get: no kpt/kustomize bookkeeping annotations,
+//! The directory is rendered with `kustomize build` when it has a kustomization (with the build options the
+//! sidecar or the Application passes, since argocd-cm's are not visible here), else its YAML/JSON files are
+//! read; the transform then runs in-process, never as a kustomize exec function (the sidecar's kustomize
+//! runs without `--enable-exec`). Application parameters override the functionConfig, and the namespace
+//! is the Application's destination unless the config names the same one. The output is what the cluster should get: no kpt/kustomize bookkeeping annotations,
 //! no local-config objects. Empty output is refused: ArgoCD would read it as "delete everything".
 
 use crate::failure::Failure;
@@ -27,9 +28,14 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
         Failure::input(format!("cannot read the working directory: {e}; run generate in the app directory"))
     })?;
     let overrides = parameters::from_env(std::env::vars_os())?;
-    let config_path = dir.join(config.unwrap_or(Path::new(DEFAULT_CONFIG)));
-    let search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
-    render_dir(&dir, &config_path, &search, &overrides, Caller::Generate)
+    let config_name = config.unwrap_or(Path::new(DEFAULT_CONFIG));
+    let config_path = dir.join(config_name);
+    let function_config = read_config(&config_path)?;
+    let destination = std::env::var("ARGOCD_APP_NAMESPACE").ok();
+    let overrides = follow_destination(&function_config, config_name, overrides, destination.as_deref())?;
+    let mut search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
+    search.under_argocd = true;
+    render_dir(&dir, &function_config, &config_path, &search, &overrides, Caller::Generate)
 }
 
 /// Where generate looks for the BOM: from the app directory up to the root of ArgoCD's copy of the
@@ -59,15 +65,15 @@ pub enum Caller {
 /// person previews with `render` is what ArgoCD deploys.
 pub fn render_dir(
     dir: &Path,
+    function_config: &Node,
     config_path: &Path,
     search: &pipeline::BomSearch,
     overrides: &[(String, String)],
     caller: Caller,
 ) -> Result<String, Failure> {
-    let function_config = read_config(config_path)?;
     // kustomize first: a kustomization that cannot build is the first thing to fix.
-    let built = kustomization(dir).map(|file| kustomize_build(dir, &file, caller)).transpose()?;
-    let prepared = pipeline::prepare_in(&function_config, search, overrides)?;
+    let built = kustomization(dir).map(|file| kustomize_build(dir, &file, &build_options(), caller)).transpose()?;
+    let prepared = pipeline::prepare_in(function_config, search, overrides)?;
     let mut items = match built {
         Some(items) => items,
         None => source::read_dir(dir, &prepared.non_manifests(dir, config_path))?,
@@ -111,16 +117,60 @@ fn kustomization(dir: &Path) -> Option<String> {
     source::KUSTOMIZATION_FILES.iter().find(|name| dir.join(name).is_file()).map(|name| (*name).to_owned())
 }
 
-/// `kustomize build DIR`, with kustomize from `$SPINNAKER_KRM_KUSTOMIZE` or PATH.
-fn kustomize_build(dir: &Path, file: &str, caller: Caller) -> Result<Vec<Node>, Failure> {
+/// The namespace Spinnaker runs in is the Application's destination (`ARGOCD_APP_NAMESPACE`, which
+/// argocd-cmp-server sets from `spec.destination.namespace`) unless the config or a parameter names one;
+/// one that names another namespace would give certificates and DNS names for the wrong namespace, so it is
+/// an error. Returns the overrides with the destination's namespace first when nothing names one.
+fn follow_destination(
+    function_config: &Node,
+    config_name: &Path,
+    mut overrides: Vec<(String, String)>,
+    destination: Option<&str>,
+) -> Result<Vec<(String, String)>, Failure> {
+    let Some(destination) = destination.filter(|d| !d.is_empty()) else { return Ok(overrides) };
+    let parameter = overrides.iter().rev().find(|(key, _)| key == "namespace").map(|(_, v)| v.clone());
+    let named = match parameter {
+        Some(value) => Some((value, "the Application's plugin parameter namespace".to_owned())),
+        None => function_config
+            .path_str(&["spec", "namespace"])
+            .map(|value| (value.to_owned(), format!("spec.namespace in {}", config_name.display()))),
+    };
+    match named {
+        Some((value, _)) if value == destination => Ok(overrides),
+        Some((value, source)) => Err(Failure::input(format!(
+            "{source} is {value} but the Application deploys to namespace {destination} (spec.destination.namespace); certificates, DNS names and the trust Bundle would be for the wrong namespace: remove {source} to follow the destination, or make the two the same"
+        ))),
+        None => {
+            overrides.insert(0, ("namespace".to_owned(), destination.to_owned()));
+            Ok(overrides)
+        }
+    }
+}
+
+/// The `kustomize build` options: argocd-cm's global `kustomize.buildOptions` is not visible to a plugin,
+/// so the install passes the same string as `KUSTOMIZE_BUILD_OPTIONS` on the sidecar container, and an
+/// Application may replace it with the plugin env `KUSTOMIZE_BUILD_OPTIONS` (`ARGOCD_ENV_KUSTOMIZE_BUILD_OPTIONS`).
+/// Split on white space with no quoting, as ArgoCD does (`strings.Fields`, `AC:util/kustomize/kustomize.go:413`).
+fn build_options() -> Vec<String> {
+    // Empty means unset: Argo CD before 3.0 does not send empty plugin env entries at all.
+    let from_app = std::env::var("ARGOCD_ENV_KUSTOMIZE_BUILD_OPTIONS").ok().filter(|o| !o.trim().is_empty());
+    let options = from_app.or_else(|| std::env::var("KUSTOMIZE_BUILD_OPTIONS").ok()).unwrap_or_default();
+    options.split_whitespace().map(str::to_owned).collect()
+}
+
+/// `kustomize build DIR OPTIONS...` (ArgoCD's argument order), with kustomize from `$SPINNAKER_KRM_KUSTOMIZE`
+/// or PATH; a `kubectl` there runs as `kubectl kustomize DIR OPTIONS...`.
+fn kustomize_build(dir: &Path, file: &str, options: &[String], caller: Caller) -> Result<Vec<Node>, Failure> {
     let kustomize = find_kustomize().ok_or_else(|| {
         Failure::input(format!(
-            "the app directory has a {file} but kustomize is not on PATH; use the sidecar image (sidecar/Dockerfile installs it) or set SPINNAKER_KRM_KUSTOMIZE"
+            "the app directory has a {file} but kustomize is not on PATH; use the sidecar image (sidecar/Dockerfile, built from the ArgoCD image, has ArgoCD's kustomize) or set SPINNAKER_KRM_KUSTOMIZE"
         ))
     })?;
+    let subcommand = if kustomize.file_name().is_some_and(|n| n == "kubectl") { "kustomize" } else { "build" };
     let mut child = Command::new(&kustomize)
-        .arg("build")
+        .arg(subcommand)
         .arg(dir)
+        .args(options)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -320,6 +370,46 @@ mod tests {
         let items = objects("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: {}\n");
         let out = krm::manifests_to_yaml(&deployable(items));
         assert!(out.contains("annotations: {}"), "{out}");
+    }
+
+    fn follow(
+        config: &str,
+        overrides: &[(&str, &str)],
+        destination: Option<&str>,
+    ) -> Result<Vec<(String, String)>, Failure> {
+        let config = objects(config).remove(0);
+        let overrides = overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        follow_destination(&config, Path::new("spinnaker-krm.yaml"), overrides, destination)
+    }
+
+    #[test]
+    fn the_destination_namespace_applies_unless_the_config_names_the_same_one() {
+        let bare = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec: {bom: {version: 1.27.0}}\n";
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            follow(bare, &[("client-auth", "want")], Some("spin")).unwrap(),
+            [pair("namespace", "spin"), pair("client-auth", "want")]
+        );
+        assert!(follow(bare, &[], None).unwrap().is_empty(), "outside ArgoCD nothing changes");
+        assert!(follow(bare, &[], Some("")).unwrap().is_empty(), "no destination namespace, nothing changes");
+        let named = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec: {namespace: spinnaker}\n";
+        assert!(follow(named, &[], Some("spinnaker")).unwrap().is_empty());
+        let err = follow(named, &[], Some("spin")).unwrap_err().headline;
+        assert!(
+            err.starts_with(
+                "spec.namespace in spinnaker-krm.yaml is spinnaker but the Application deploys to namespace spin"
+            ),
+            "{err}"
+        );
+        // A parameter outranks the file, and must agree too.
+        assert_eq!(follow(named, &[("namespace", "spin")], Some("spin")).unwrap(), [pair("namespace", "spin")]);
+        let err = follow(bare, &[("namespace", "a")], Some("b")).unwrap_err().headline;
+        assert!(
+            err.starts_with(
+                "the Application's plugin parameter namespace is a but the Application deploys to namespace b"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

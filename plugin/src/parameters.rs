@@ -75,7 +75,12 @@ fn from_json(text: &str) -> Result<Vec<(String, String)>, Failure> {
 /// `spinnaker-krm parameters`: the announcement for the app directory's functionConfig (the working directory).
 pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     let function_config = read_config(config.unwrap_or(Path::new(DEFAULT_CONFIG)))?;
-    Ok(announce(&SpinnakerPlatform::from_function_config(&function_config)?))
+    let mut platform = SpinnakerPlatform::from_function_config(&function_config)?;
+    if function_config.path_str(&["spec", "namespace"]).is_none() {
+        // Unset, `generate` takes the Application's destination namespace (which the announcement's env lacks).
+        platform.spec.namespace.clear();
+    }
+    Ok(announce(&platform))
 }
 
 /// The JSON array of ParameterAnnouncements for `parameters.dynamic`, with the config's current values.
@@ -92,7 +97,7 @@ pub fn announce(config: &SpinnakerPlatform) -> String {
         string(
             "namespace",
             "Spinnaker namespace",
-            "Where Spinnaker runs: used for service DNS names, certificates and trust distribution",
+            "Where Spinnaker runs: used for service DNS names, certificates and trust distribution; empty means the Application's destination namespace, which it must equal",
             &spec.namespace,
         ),
         string(

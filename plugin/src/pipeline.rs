@@ -46,6 +46,8 @@ pub struct BomSearch {
     /// The repository root: nothing above it is read. `None` when `start` is in no repository: then
     /// only `start` itself is searched.
     pub root: Option<PathBuf>,
+    /// ArgoCD's `generate`: a missing BOM also says how ArgoCD sends one outside the app directory.
+    pub under_argocd: bool,
 }
 
 impl BomSearch {
@@ -54,7 +56,7 @@ impl BomSearch {
     pub fn from_dir(start: &Path) -> BomSearch {
         let start = absolute(start);
         let root = start.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf);
-        BomSearch { start, root }
+        BomSearch { start, root, under_argocd: false }
     }
 
     /// The directories to look in, nearest first.
@@ -221,13 +223,30 @@ fn find_bom(
             root.display()
         ),
     };
+    // The place to put it: at the root, unless the path climbs out of it; then the nearest candidate.
+    let at_root = normalize(&root.join(&relative));
+    let place = if at_root.starts_with(&root) { at_root } else { normalize(&search.start.join(&relative)) };
+    let argocd = if search.under_argocd { argocd_hint(&relative) } else { String::new() };
     Err(Failure::input(format!(
-        "cannot find the BOM {relative} for {} {} {reach}; {searched}; put the Spinnaker {} BOM at {}{everywhere}, or point {field} at it",
+        "cannot find the BOM {relative} for {} {} {reach}; {searched}; put the Spinnaker {} BOM at {}{everywhere}, or point {field} at it{argocd}",
         config.form.name("spec.bom.version"),
         config.spec.bom.version,
         config.spec.bom.version,
-        root.join(&relative).display(),
+        place.display(),
     )))
+}
+
+/// Under ArgoCD, a BOM outside the app directory is the one file that may not be sent: with
+/// `reposerver.plugin.use.manifest.generate.paths` the plugin receives only the common root of the app path
+/// and the `argocd.argoproj.io/manifest-generate-paths` paths (`AC:reposerver/repository/utils.go:16-52`), and
+/// the annotation also decides which commits re-render.
+fn argocd_hint(relative: &str) -> String {
+    let dir = Path::new(relative).parent().map(|p| p.display().to_string()).unwrap_or_default();
+    // `..` paths are relative to the app path; the BOM found by climbing is named from the repository root.
+    let listed = if dir.starts_with("..") { dir } else { format!("/{dir}") };
+    format!(
+        "; under ArgoCD a BOM outside the app directory reaches the plugin only when the Application's argocd.argoproj.io/manifest-generate-paths annotation lists it (e.g. \".;{listed}\") or reposerver.plugin.use.manifest.generate.paths is off"
+    )
 }
 
 /// `path` with `.` and `..` components resolved by name (the file need not exist).
@@ -335,9 +354,13 @@ mod tests {
 
     #[test]
     fn the_search_runs_from_the_start_up_to_the_root_and_no_further() {
-        let search = BomSearch { start: PathBuf::from("/r/overlays/prod"), root: Some(PathBuf::from("/r")) };
+        let search = BomSearch {
+            start: PathBuf::from("/r/overlays/prod"),
+            root: Some(PathBuf::from("/r")),
+            under_argocd: false,
+        };
         assert_eq!(search.dirs(), [Path::new("/r/overlays/prod"), Path::new("/r/overlays"), Path::new("/r")]);
-        let alone = BomSearch { start: PathBuf::from("/tmp/x"), root: None };
+        let alone = BomSearch { start: PathBuf::from("/tmp/x"), root: None, under_argocd: false };
         assert_eq!(alone.dirs(), [Path::new("/tmp/x")]);
     }
 

@@ -2,19 +2,23 @@
 //! binary to test against. It follows reference/argocd-cmp.md §8 step by step, each step citing the Argo CD
 //! code it mirrors, so a plugin that works here works there for the same reasons:
 //!
-//! 1. plugin.yaml is read leniently (unknown keys ignored); kind, name and generate.command are enforced;
-//!    the plugin's name is `<name>-<version>`.
+//! 1. plugin.yaml is read leniently (unknown keys ignored); kind, name and generate.command are enforced
+//!    (an args-only generate is refused; an args-only init, find or dynamic command is skipped); the
+//!    plugin's name is `<name>-<version>`.
 //! 2. The repository is copied into a fresh `_cmp_server/<n>/` per call, minus exclusion globs, files 0644
 //!    and dirs 0755 (unless preserveFileMode), symlinks relativised and refused when they escape.
 //! 3. The env is the sidecar's own env plus the request entries of §3, in order (`ARGOCD_APP_*`, `KUBE_*`,
-//!    `ARGOCD_ENV_<name>` with `os.Expand`, `ARGOCD_APP_PARAMETERS` with sorted keys, `PARAM_*`).
+//!    `ARGOCD_ENV_<name>` with `os.Expand`, `ARGOCD_APP_PARAMETERS` with sorted keys, `PARAM_*`); a
+//!    parameter without a name is sent with `"name":""`.
 //! 4. Discovery: fileName glob, `**` glob, or a find command (exit 0 and non-empty stdout), in the app dir;
 //!    plugin selection by name (`<name>-<version>`) or by discovery.
-//! 5. Commands run without a shell, cwd = app dir, stdin /dev/null, in their own process group, with a
-//!    deadline: SIGTERM to the group, SIGKILL 5 s later.
-//! 6. A non-zero exit is the error `` `<argv>` failed exit status N: <stderr> ``.
+//! 5. Commands run without a shell, cwd = app dir, stdin /dev/null, in their own process group, under one
+//!    deadline for the whole request (init and generate share it): at the deadline the command gets SIGKILL
+//!    at once, its group SIGTERM and SIGKILL 5 s later.
+//! 6. A non-zero exit is the error `` `<argv>` failed exit status N: <stderr> ``, wrapped in the prefixes the
+//!    UI shows (`ui_prefix`, `ui_command_error`); a caller that gave up first shows only the deadline.
 //! 7. stdout is a YAML-or-JSON stream of objects with `kind`; `items` lists are flattened; empty is zero
-//!    objects. (Scalars are typed by serde_yaml_ng, a YAML 1.2 reader; the tests check YAML 1.1 meaning with
+//!    objects; a response over `ARGOCD_GRPC_MAX_SIZE_MB` (100 MiB) fails. (Scalars are typed by serde_yaml_ng, a YAML 1.2 reader; the tests check YAML 1.1 meaning with
 //!    validate.py on the same text.)
 
 use serde_json::{Map, Value};
@@ -26,18 +30,24 @@ use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `argv = command ++ args` (`AC:cmpserver/plugin/config.go` Command).
+/// `argv = command ++ args` (`AC:cmpserver/plugin/config.go` Command, `plugin.go:87`).
 #[derive(Clone, Debug, Default)]
 pub struct Cmd {
     pub argv: Vec<String>,
 }
 
 impl Cmd {
+    /// `None` when `command` is empty, whatever `args` says: cmp-server runs init, dynamic parameters and
+    /// the find command only `if len(X.Command) > 0` (`AC:cmpserver/plugin/plugin.go:266,375,429`), so an
+    /// args-only command is skipped; `generate` is refused at start-up instead (`config.go:92`).
     fn from(value: Option<&Value>) -> Result<Option<Cmd>, String> {
         let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(None) };
-        let mut argv = strings(value.get("command"), "command")?;
-        argv.extend(strings(value.get("args"), "args")?);
-        Ok((!argv.is_empty()).then_some(Cmd { argv }))
+        let mut argv = strings(field(value, "command"), "command")?;
+        if argv.is_empty() {
+            return Ok(None);
+        }
+        argv.extend(strings(field(value, "args"), "args")?);
+        Ok(Some(Cmd { argv }))
     }
 }
 
@@ -90,15 +100,16 @@ impl Plugin {
     pub fn load(path: &Path) -> Result<Plugin, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
         let doc = first_document(&text)?;
+        // `ValidatePluginConfig` (`AC:cmpserver/plugin/config.go:85-97`): name, then kind, then generate.command.
+        let name = field(&doc, "metadata").and_then(|m| field(m, "name")).and_then(Value::as_str).unwrap_or_default();
+        if name.is_empty() {
+            return Err("invalid plugin configuration file. metadata.name should be non-empty".to_owned());
+        }
         let kind = field(&doc, "kind").and_then(Value::as_str).unwrap_or_default();
         if kind != "ConfigManagementPlugin" {
             return Err(format!(
                 "invalid plugin configuration file. kind should be ConfigManagementPlugin, found {kind}"
             ));
-        }
-        let name = field(&doc, "metadata").and_then(|m| field(m, "name")).and_then(Value::as_str).unwrap_or_default();
-        if name.is_empty() {
-            return Err("invalid plugin configuration file. metadata.name should be non-empty.".to_owned());
         }
         let empty = Value::Object(Map::new());
         let spec = field(&doc, "spec").unwrap_or(&empty);
@@ -186,8 +197,8 @@ impl Application {
                     let value = e.get("value").and_then(Value::as_str).unwrap_or_default();
                     env.push((name.to_owned(), value.to_owned()));
                 }
-                let parameters = p.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
-                for param in &parameters {
+                let mut parameters = p.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+                for param in &mut parameters {
                     check_parameter(param)?;
                 }
                 let name = p.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
@@ -206,11 +217,21 @@ impl Application {
         })
     }
 
+    /// `app.InstanceName(controllerNs)`: the name, or `<namespace>_<name>` outside the control plane's
+    /// namespace (`AC:pkg/apis/application/v1alpha1/types.go`); `ARGOCD_APP_NAME` and the error prefix use it.
+    pub fn instance_name(&self) -> String {
+        if self.namespace == "argocd" {
+            self.name.clone()
+        } else {
+            format!("{}_{}", self.namespace, self.name)
+        }
+    }
+
     /// This Application with `parameters` as its plugin parameters (YAML flow or block list text).
     pub fn with_parameters(&self, parameters: &str) -> Application {
         let list: Value = serde_yaml_ng::from_str(parameters).expect("parameters YAML");
-        let list = list.as_array().expect("a list of parameters").clone();
-        for p in &list {
+        let mut list = list.as_array().expect("a list of parameters").clone();
+        for p in &mut list {
             check_parameter(p).expect("a valid parameter");
         }
         let mut app = self.clone();
@@ -220,11 +241,17 @@ impl Application {
 }
 
 /// The Application CRD's types: `name` a string, `string` a string, `array` strings, `map` string values.
-fn check_parameter(p: &Value) -> Result<(), String> {
-    let bad = |what: &str| Err(format!("plugin parameter {p}: {what}"));
-    if !p.get("name").is_some_and(Value::is_string) {
-        return bad("name must be a string");
+/// `name` is optional (`json:"name,omitempty"`, `types.go:1028`): a parameter without one is sent with
+/// `"name":""` (`MarshalJSON` always writes it, `types.go:1055`) and as `PARAM_<...>` with an empty name.
+fn check_parameter(p: &mut Value) -> Result<(), String> {
+    if p.get("name").is_some_and(|n| !n.is_string()) {
+        return Err(format!("plugin parameter {p}: name must be a string"));
     }
+    if let Some(object) = p.as_object_mut() {
+        object.entry("name").or_insert_with(|| Value::from(""));
+    }
+    let p = &*p;
+    let bad = |what: &str| Err(format!("plugin parameter {p}: {what}"));
     if p.get("string").is_some_and(|s| !s.is_string()) {
         return bad("string must be a string (quote it)");
     }
@@ -253,12 +280,16 @@ pub struct Sidecar {
     pub plugin: Plugin,
     /// The sidecar container's env (ours, not the test process's: nothing leaks in).
     pub base_env: Vec<(String, String)>,
-    /// The caller's deadline (controller.repo.server.timeout.seconds, 60 s) minus cmp-server's 100 ms.
+    /// The caller's deadline for the whole request (`controller.repo.server.timeout.seconds`, 60 s): the
+    /// copy, init and generate share it, and cmp-server stops 100 ms before it (`plugin.go:40,220`).
     pub timeout: Duration,
     /// `reposerver.plugin.tar.exclusions`.
     pub exclusions: Vec<String>,
     /// Argo CD < 3.0 dropped request env entries with empty values.
     pub drop_empty_env: bool,
+    /// `ARGOCD_GRPC_MAX_SIZE_MB` (100): the largest ManifestResponse cmp-server sends
+    /// (`AC:cmpserver/apiclient/clientset.go:22`, `cmpserver/server.go:66-67`).
+    pub max_message_mb: usize,
     workdir: h::TempDir,
 }
 
@@ -269,40 +300,118 @@ pub const KUBE_API_VERSIONS: &str = "apps/v1,apps/v1/Deployment,cert-manager.io/
 cert-manager.io/v1/ClusterIssuer,spinnaker.io/v1alpha2,spinnaker.io/v1alpha2/SpinnakerService,\
 trust.cert-manager.io/v1alpha1,trust.cert-manager.io/v1alpha1/Bundle,v1,v1/ConfigMap,v1/Secret,v1/Service";
 
+/// `cmpTimeoutBuffer` (`AC:cmpserver/plugin/plugin.go:40`).
+const CMP_TIMEOUT_BUFFER: Duration = Duration::from_millis(100);
+
+/// Where a generation failed, which decides the prefixes the UI shows.
+enum Failed {
+    /// In the repo-server, before or after the cmp-server call (plugin selection, `kube.SplitYAML`).
+    RepoServer(String),
+    /// Returned by cmp-server's GenerateManifest handler: a gRPC status with this code and message.
+    Cmp(&'static str, String),
+}
+
+/// The message of the Application's ComparisonError condition, as the UI shows it, around the repo-server's
+/// own text: `controller/state.go:749` ("Failed to load target state: "), `:421` ("failed to generate
+/// manifest for source 1 of 1: "), the gRPC status of the repo-server call, and
+/// `reposerver/repository/repository.go:1795` (`CMP processing failed for application "<app>": `).
+pub fn ui_prefix(app: &Application) -> String {
+    format!(
+        "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: code = Unknown desc = CMP processing failed for application \"{}\": ",
+        app.instance_name()
+    )
+}
+
+/// What the UI shows when `generate` (or `init`) fails with `cmd_error` (`CmdError`): `ui_prefix` plus
+/// `repository.go:2399` ("error generating manifests in cmp: "), the cmp-server call's gRPC status and
+/// `plugin.go:243` ("error generating manifests: ").
+pub fn ui_command_error(app: &Application, cmd_error: &str) -> String {
+    format!(
+        "{}error generating manifests in cmp: rpc error: code = Unknown desc = error generating manifests: {cmd_error}",
+        ui_prefix(app)
+    )
+}
+
 impl Sidecar {
     pub fn new(plugin: Plugin, base_env: Vec<(String, String)>) -> Sidecar {
         Sidecar {
             plugin,
             base_env,
-            timeout: Duration::from_secs(60) - Duration::from_millis(100),
+            timeout: Duration::from_secs(60),
             exclusions: Vec::new(),
             drop_empty_env: false,
+            max_message_mb: 100,
             workdir: h::TempDir::new("cmp-workdir"),
         }
     }
 
-    /// `GenerateManifest`: copy, select the plugin, run init then generate, parse the output.
+    /// `GenerateManifest`: copy, select the plugin, run init then generate, parse the output. An error is
+    /// the text of the Application's condition in the UI.
     pub fn generate(&self, repo: &Path, app: &Application) -> Result<Generated, String> {
-        let (root, app_dir) = self.extract(repo, app)?;
-        let env = self.env(app, EnvFor::Generate);
-        self.select(&app_dir, app, &env)?;
-        if let Some(init) = &self.plugin.init {
-            self.run(init, &app_dir, &env)?;
+        let deadline = Instant::now() + self.timeout;
+        let result = self.request(repo, app, deadline);
+        if Instant::now() >= deadline {
+            // The controller's own call gave up first, whatever cmp-server answers later: all the UI gets is
+            // the deadline (argo-cd#9695).
+            return Err(
+                "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: code = DeadlineExceeded desc = context deadline exceeded"
+                    .to_owned(),
+            );
         }
-        let (stdout, stderr) = self.run(&self.plugin.generate, &app_dir, &env)?;
+        result.map_err(|failed| match failed {
+            Failed::RepoServer(message) => format!("{}{message}", ui_prefix(app)),
+            Failed::Cmp(code, message) => format!(
+                "{}error generating manifests in cmp: rpc error: code = {code} desc = {message}",
+                ui_prefix(app)
+            ),
+        })
+    }
+
+    fn request(&self, repo: &Path, app: &Application, deadline: Instant) -> Result<Generated, Failed> {
+        let (root, app_dir) = self.extract(repo, app).map_err(Failed::RepoServer)?;
+        let env = self.env(app, EnvFor::Generate);
+        self.select(&app_dir, app, &env, deadline).map_err(Failed::RepoServer)?;
+        // One context for the whole GenerateManifest call (`plugin.go:220`): init and generate share it.
+        let cmp_deadline = deadline - CMP_TIMEOUT_BUFFER;
+        let generate_error = |e: String| Failed::Cmp("Unknown", format!("error generating manifests: {e}"));
+        if let Some(init) = &self.plugin.init {
+            self.run(init, &app_dir, &env, cmp_deadline).map_err(generate_error)?;
+        }
+        let (stdout, stderr) = self.run(&self.plugin.generate, &app_dir, &env, cmp_deadline).map_err(generate_error)?;
         let _ = std::fs::remove_dir_all(root);
         let stdout = stdout.strip_suffix('\n').unwrap_or(&stdout).to_owned();
-        Ok(Generated { objects: parse_objects(&stdout)?, stdout, stderr })
+        // cmp-server: `kube.SplitYAMLToString` (`plugin.go:278`), each document re-encoded as JSON.
+        let documents = split_documents(&stdout).map_err(generate_error)?;
+        // The response travels as one gRPC message: `repeated string manifests = 1`, each string
+        // costing a tag byte, a varint length and the JSON. Over the cap, SendAndClose fails
+        // (`plugin.go:248-250`) with grpc-go's ResourceExhausted status (server.go sendResponse: "grpc:
+        // trying to send message larger than max (%d vs. %d)", the encoded, uncompressed payload), wrapped
+        // (status.FromError keeps the code and takes the whole text as the message).
+        let size: usize = documents.iter().map(|d| 1 + varint_len(d.len()) + d.len()).sum();
+        let max = self.max_message_mb * 1024 * 1024;
+        if size > max {
+            return Err(Failed::Cmp(
+                "ResourceExhausted",
+                format!(
+                    "error sending manifest response: rpc error: code = ResourceExhausted desc = grpc: trying to send message larger than max ({size} vs. {max})"
+                ),
+            ));
+        }
+        // repo-server: `kube.SplitYAML` per string (`repository.go:2402-2411`), then List flattening.
+        let objects = parse_objects(&stdout)
+            .map_err(|e| Failed::RepoServer(format!("failed to convert CMP manifests to unstructured objects: {e}")))?;
+        Ok(Generated { objects, stdout, stderr })
     }
 
     /// `GetParametersAnnouncement`: dynamic (JSON array, Go types) ++ static.
     pub fn parameters(&self, repo: &Path, app: &Application) -> Result<Vec<Value>, String> {
         let (root, app_dir) = self.extract(repo, app)?;
         let env = self.env(app, EnvFor::Announcement);
-        self.select(&app_dir, app, &env)?;
+        let deadline = Instant::now() + self.timeout;
+        self.select(&app_dir, app, &env, deadline)?;
         let mut announced = Vec::new();
         if let Some(dynamic) = &self.plugin.dynamic {
-            let (stdout, _) = self.run(dynamic, &app_dir, &env)?;
+            let (stdout, _) = self.run(dynamic, &app_dir, &env, deadline - CMP_TIMEOUT_BUFFER)?;
             let list: Value = serde_json::from_str(&stdout).map_err(|e| {
                 format!("error unmarshaling dynamic parameter output into ParametersAnnouncementResponse: {e}")
             })?;
@@ -372,8 +481,7 @@ impl Sidecar {
 
     /// Step 3: base env ++ request entries (`getPluginEnvs` / `populatePluginAppDetails`).
     fn env(&self, app: &Application, purpose: EnvFor) -> Vec<(String, String)> {
-        let instance =
-            if app.namespace == "argocd" { app.name.clone() } else { format!("{}_{}", app.namespace, app.name) };
+        let instance = app.instance_name();
         let build: Vec<(&str, String)> = match purpose {
             EnvFor::Generate => vec![
                 ("ARGOCD_APP_NAME", instance),
@@ -429,22 +537,28 @@ impl Sidecar {
     }
 
     /// Step 4 and §2.4: the plugin serves this app by name, or by discovery.
-    fn select(&self, app_dir: &Path, app: &Application, env: &[(String, String)]) -> Result<(), String> {
+    fn select(
+        &self,
+        app_dir: &Path,
+        app: &Application,
+        env: &[(String, String)],
+        deadline: Instant,
+    ) -> Result<(), String> {
         let wanted = app.plugin.as_ref().and_then(|p| p.name.clone());
         match wanted {
             Some(name) if name != self.plugin.socket_name() => {
                 Err(format!("could not find cmp-server plugin with name \"{name}\" supporting the given repository"))
             }
-            Some(name) if self.plugin.discover.is_configured() && !self.discovers(app_dir, env)? => {
+            Some(name) if self.plugin.discover.is_configured() && !self.discovers(app_dir, env, deadline)? => {
                 Err(format!("could not find cmp-server plugin with name \"{name}\" supporting the given repository"))
             }
             Some(_) => Ok(()),
-            None if self.plugin.discover.is_configured() && self.discovers(app_dir, env)? => Ok(()),
+            None if self.plugin.discover.is_configured() && self.discovers(app_dir, env, deadline)? => Ok(()),
             None => Err("could not find plugin supporting the given repository".to_owned()),
         }
     }
 
-    fn discovers(&self, app_dir: &Path, env: &[(String, String)]) -> Result<bool, String> {
+    fn discovers(&self, app_dir: &Path, env: &[(String, String)], deadline: Instant) -> Result<bool, String> {
         let d = &self.plugin.discover;
         if let Some(pattern) = &d.file_name {
             // filepath.Glob(filepath.Join(appPath, fileName)): no `**`.
@@ -454,15 +568,23 @@ impl Sidecar {
             return Ok(!find_matches(app_dir, pattern, true).is_empty());
         }
         if let Some(command) = &d.command {
-            let (stdout, _) =
-                self.run(command, app_dir, env).map_err(|e| format!("error running find command: {e}"))?;
+            let (stdout, _) = self
+                .run(command, app_dir, env, deadline - CMP_TIMEOUT_BUFFER)
+                .map_err(|e| format!("error running find command: {e}"))?;
             return Ok(!stdout.trim().is_empty());
         }
         Ok(false)
     }
 
-    /// Steps 5 and 6 (`runCommand`).
-    fn run(&self, cmd: &Cmd, dir: &Path, env: &[(String, String)]) -> Result<(String, String), String> {
+    /// Steps 5 and 6 (`runCommand`, `AC:cmpserver/plugin/plugin.go:80-156`), under the request's context,
+    /// which ends at `deadline`.
+    fn run(
+        &self,
+        cmd: &Cmd,
+        dir: &Path,
+        env: &[(String, String)],
+        deadline: Instant,
+    ) -> Result<(String, String), String> {
         let argv_text = quoted_argv(&cmd.argv);
         let program = resolve(&cmd.argv[0], env, dir)
             .map_err(|e| format!("`{argv_text}` failed: exec: \"{}\": {e}", cmd.argv[0]))?;
@@ -487,37 +609,67 @@ impl Sidecar {
         };
         let out = read(Box::new(child.stdout.take().unwrap()));
         let err = read(Box::new(child.stderr.take().unwrap()));
-        let started = Instant::now();
-        let mut terminated_at: Option<Instant> = None;
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-                break status;
+        let mut status = None;
+        let mut cancelled_at: Option<Instant> = None;
+        let mut group_killed = false;
+        // Go's cmd.Wait returns once the child has exited and both pipes are closed (no WaitDelay is set),
+        // so a grandchild holding stdout keeps the request open.
+        loop {
+            if status.is_none() {
+                status = child.try_wait().map_err(|e| e.to_string())?;
             }
-            match terminated_at {
-                None if started.elapsed() >= self.timeout => {
+            if status.is_some() && out.is_finished() && err.is_finished() {
+                break;
+            }
+            let now = Instant::now();
+            match cancelled_at {
+                None if now >= deadline => {
+                    // exec.CommandContext (`plugin.go:87`): when the context ends, Go kills the child at
+                    // once with SIGKILL (Cmd.Cancel defaults to Process.Kill), so it gets no chance to clean
+                    // up; the goroutine of `plugin.go:116-129` sends SIGTERM to the process group and
+                    // SIGKILL 5 s later, for the grandchildren.
+                    let _ = child.kill();
                     signal_group(pgid, "TERM");
-                    terminated_at = Some(Instant::now());
+                    cancelled_at = Some(now);
                 }
-                Some(at) if at.elapsed() >= Duration::from_secs(5) => signal_group(pgid, "KILL"),
+                Some(at) if !group_killed && now - at >= Duration::from_secs(5) => {
+                    signal_group(pgid, "KILL");
+                    group_killed = true;
+                }
                 _ => {}
             }
             std::thread::sleep(Duration::from_millis(5));
-        };
-        // A grandchild may still hold the pipes; the group is gone or dying either way.
-        if terminated_at.is_some() {
-            signal_group(pgid, "KILL");
         }
+        let status = status.expect("the child has exited");
         let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
-        if terminated_at.is_some() {
-            return Err(format!("`{argv_text}` failed timeout after {:?}: context deadline exceeded", self.timeout));
-        }
         if !status.success() {
-            let code =
-                status.code().map_or_else(|| format!("signal: {}", status.signal().unwrap_or(0)), |c| c.to_string());
-            return Err(format!("`{argv_text}` failed exit status {code}: {}", stderr.trim()));
+            // `CmdError.Error()` (`plugin.go:164-170`): "`<argv>` failed <ExitError>", then ": <stderr>" only
+            // when stderr is not empty. Go's ExitError reads "exit status N" or "signal: killed".
+            let cause = match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exit status {code}"),
+                (None, Some(9)) => "signal: killed".to_owned(),
+                (None, Some(15)) => "signal: terminated".to_owned(),
+                (None, signal) => format!("signal: {}", signal.unwrap_or(0)),
+            };
+            let stderr = stderr.trim();
+            return Err(if stderr.is_empty() {
+                format!("`{argv_text}` failed {cause}")
+            } else {
+                format!("`{argv_text}` failed {cause}: {stderr}")
+            });
         }
         Ok((stdout, stderr))
     }
+}
+
+/// The length of a protobuf varint.
+fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
 }
 
 #[derive(Clone, Copy)]
@@ -543,9 +695,13 @@ fn signal_group(pgid: u32, signal: &str) {
     let _ = Command::new("kill").args(["-s", signal, "--", &format!("-{pgid}")]).stderr(Stdio::null()).status();
 }
 
-/// `CmdError`'s argv: arguments with spaces quoted.
+/// `CmdError`'s argv (`GetCommandArgsToLog`, `AC:util/exec/exec.go:79-102`): an empty argument as `""`, one
+/// with white space `strconv.Quote`d (Rust's `{:?}` agrees for ASCII), the rest as is.
 fn quoted_argv(argv: &[String]) -> String {
-    argv.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|a| if a.is_empty() || a.chars().any(char::is_whitespace) { format!("{a:?}") } else { a.clone() })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// ArgoCD's `escaped`: upper case, then `[^A-Z0-9_]` → `_`.
@@ -603,20 +759,8 @@ pub fn os_expand(s: &str, vars: &[(&str, String)]) -> String {
 
 /// Step 7 (`kube.SplitYAMLToString` + `kube.SplitYAML` + `GenerateManifests`' List flattening).
 pub fn parse_objects(stdout: &str) -> Result<Vec<Value>, String> {
-    let docs: Vec<Value> = if stdout.trim_start().starts_with('{') {
-        let json: Result<Vec<Value>, _> = serde_json::Deserializer::from_str(stdout).into_iter::<Value>().collect();
-        match json {
-            Ok(docs) if docs.len() > 1 => docs,
-            _ => yaml_values(stdout)?,
-        }
-    } else {
-        yaml_values(stdout)?
-    };
     let mut objects = Vec::new();
-    for doc in docs {
-        if doc.is_null() {
-            continue;
-        }
+    for doc in decode_documents(stdout)? {
         let Some(map) = doc.as_object() else {
             return Err(format!("failed to unmarshal manifest: cannot unmarshal {} into an object", short(&doc)));
         };
@@ -630,6 +774,26 @@ pub fn parse_objects(stdout: &str) -> Result<Vec<Value>, String> {
         }
     }
     Ok(objects)
+}
+
+/// The documents of a YAML-or-JSON stream, `null` and empty ones skipped (apimachinery's
+/// `NewYAMLOrJSONDecoder`).
+fn decode_documents(stdout: &str) -> Result<Vec<Value>, String> {
+    let docs: Vec<Value> = if stdout.trim_start().starts_with('{') {
+        let json: Result<Vec<Value>, _> = serde_json::Deserializer::from_str(stdout).into_iter::<Value>().collect();
+        match json {
+            Ok(docs) if docs.len() > 1 => docs,
+            _ => yaml_values(stdout)?,
+        }
+    } else {
+        yaml_values(stdout)?
+    };
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// cmp-server's `kube.SplitYAMLToString`: each document as JSON text, the strings of the response.
+fn split_documents(stdout: &str) -> Result<Vec<String>, String> {
+    Ok(decode_documents(stdout)?.iter().map(Value::to_string).collect())
 }
 
 fn short(v: &Value) -> String {
@@ -829,7 +993,7 @@ mod tests {
         h::write_file(&script, &format!("#!/bin/sh\nprintf \"{}\" g v\n", CONFIG_MAP));
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let err = sidecar.generate(repo.path(), &app).unwrap_err();
-        assert!(err.starts_with("`./gen.sh` failed"), "{err}");
+        assert!(err.contains("error generating manifests: `./gen.sh` failed"), "{err}");
         let (_, preserving, _) = setup(&["./gen.sh"], "  preserveFileMode: true\n");
         assert_eq!(preserving.generate(repo.path(), &app).unwrap().objects.len(), 1);
     }
@@ -856,20 +1020,92 @@ mod tests {
     }
 
     #[test]
-    fn failures_and_timeouts_look_like_argocds() {
+    fn failures_carry_the_prefixes_the_ui_shows() {
         let (repo, mut sidecar, app) = setup(&["sh", "-c", "echo 'bad thing' >&2; exit 3"], "");
         assert_eq!(
             sidecar.generate(repo.path(), &app).unwrap_err(),
-            "`sh -c \"echo 'bad thing' >&2; exit 3\"` failed exit status 3: bad thing"
+            "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: code = Unknown desc = \
+             CMP processing failed for application \"team-a_orders\": error generating manifests in cmp: rpc error: \
+             code = Unknown desc = error generating manifests: `sh -c \"echo 'bad thing' >&2; exit 3\"` failed exit status 3: bad thing"
         );
+        // No stderr, no ": " after the exit status (CmdError.Error()).
+        sidecar.plugin.generate.argv = vec!["false".into()];
+        assert!(sidecar.generate(repo.path(), &app).unwrap_err().ends_with("`false` failed exit status 1"));
         sidecar.plugin.generate.argv = vec!["no-such-binary".into()];
         assert!(sidecar.generate(repo.path(), &app).unwrap_err().contains("executable file not found in $PATH"));
-        sidecar.plugin.generate.argv = vec!["sh".into(), "-c".into(), "sleep 30 & sleep 30".into()];
-        sidecar.timeout = Duration::from_millis(300);
+        // What the repo-server refuses is wrapped once, without the cmp-server part.
+        sidecar.plugin.generate.argv = vec!["echo".into(), "a: 1".into()];
+        let err = sidecar.generate(repo.path(), &app).unwrap_err();
+        assert!(
+            err.strip_prefix(&ui_prefix(&app)).is_some_and(|rest| rest
+                .starts_with("failed to convert CMP manifests to unstructured objects: Object 'Kind' is missing")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn init_and_generate_share_one_deadline() {
+        // Each command alone fits in the deadline, both together do not.
+        let (repo, mut sidecar, app) =
+            setup(&["sh", "-c", "sleep 0.4; echo kind: A"], "  init: {command: [sleep, '0.4']}\n");
+        sidecar.timeout = Duration::from_millis(600);
+        let err = sidecar.generate(repo.path(), &app).unwrap_err();
+        assert!(
+            err.ends_with("error generating manifests: `sh -c \"sleep 0.4; echo kind: A\"` failed signal: killed"),
+            "{err}"
+        );
+        sidecar.plugin.init = None;
+        assert_eq!(sidecar.generate(repo.path(), &app).unwrap().objects.len(), 1);
+    }
+
+    #[test]
+    fn a_timed_out_command_is_killed_at_once_and_its_group_after_5_s() {
+        // The child gets SIGKILL at once: its TERM trap never runs.
+        let script = "trap 'echo cleaned-up >&2; exit 0' TERM; sleep 30 & wait";
+        let (repo, mut sidecar, app) = setup(&["sh", "-c", script], "");
+        sidecar.timeout = Duration::from_millis(400);
         let started = Instant::now();
         let err = sidecar.generate(repo.path(), &app).unwrap_err();
-        assert!(err.contains("context deadline exceeded"), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(5), "the process group was not terminated");
+        // (Had the trap run, the exit would be 0, or stderr "cleaned-up" would follow the cause.)
+        assert!(err.ends_with("failed signal: killed"), "the child ran its TERM handler: {err}");
+        assert!(started.elapsed() < Duration::from_secs(3), "the group's sleep was not terminated");
+        // A grandchild that ignores SIGTERM holds stdout until the group's SIGKILL 5 s later; by then the
+        // controller's call is over and all the UI shows is the deadline.
+        let script = "sh -c 'trap \"\" TERM; sleep 30' & sleep 30";
+        sidecar.plugin.generate.argv = vec!["sh".into(), "-c".into(), script.into()];
+        let started = Instant::now();
+        let err = sidecar.generate(repo.path(), &app).unwrap_err();
+        assert!(started.elapsed() >= Duration::from_secs(5), "the stubborn grandchild was not waited for");
+        assert_eq!(
+            err,
+            "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: code = DeadlineExceeded desc = context deadline exceeded"
+        );
+    }
+
+    #[test]
+    fn a_response_over_the_grpc_cap_fails() {
+        // 2 MiB of output against ARGOCD_GRPC_MAX_SIZE_MB=1 (the default is 100).
+        let script = "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: big}\\ndata: {value: '; head -c 2097152 /dev/zero | tr '\\0' x; printf '}\\n'";
+        let (repo, mut sidecar, app) = setup(&["sh", "-c", script], "");
+        assert_eq!(sidecar.generate(repo.path(), &app).unwrap().objects.len(), 1, "under 100 MiB it passes");
+        sidecar.max_message_mb = 1;
+        let err = sidecar.generate(repo.path(), &app).unwrap_err();
+        assert!(
+            err.contains("error generating manifests in cmp: rpc error: code = ResourceExhausted desc = error sending manifest response: rpc error: code = ResourceExhausted desc = grpc: trying to send message larger than max (")
+                && err.ends_with(" vs. 1048576)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_parameter_without_a_name_is_sent_with_an_empty_one() {
+        let (_repo, sidecar, app) = setup(&["true"], "");
+        let app = app.with_parameters("[{string: x}, {array: [a]}]");
+        let env = sidecar.env(&app, EnvFor::Generate);
+        let get = |k: &str| env.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("ARGOCD_APP_PARAMETERS").unwrap(), r#"[{"name":"","string":"x"},{"array":["a"],"name":""}]"#);
+        assert_eq!(get("PARAM_").unwrap(), "x");
+        assert_eq!(get("PARAM__0").unwrap(), "a");
     }
 
     #[test]
@@ -901,6 +1137,15 @@ mod tests {
         assert!(load("kind: ConfigManagementPlugin\nmetadata: {name: x}\nspec: {}\n")
             .unwrap_err()
             .contains("generate"));
+        // An args-only generate is refused (`config.go:92`); an args-only init or find command is skipped.
+        assert!(load("kind: ConfigManagementPlugin\nmetadata: {name: x}\nspec: {generate: {args: [a]}}\n")
+            .unwrap_err()
+            .contains("spec.generate command should be non-empty"));
+        let p = load(
+            "kind: ConfigManagementPlugin\nmetadata: {name: x}\nspec: {generate: {command: [a]}, init: {args: [b]}, discover: {find: {args: [c]}}}\n",
+        )
+        .unwrap();
+        assert!(p.init.is_none() && p.discover.command.is_none() && !p.discover.is_configured());
         let p =
             load("kind: ConfigManagementPlugin\nmetadata: {name: x}\nspec: {Generate: {command: [a], args: [b]}}\n")
                 .unwrap();

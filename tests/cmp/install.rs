@@ -195,21 +195,39 @@ fn the_helm_values_install_the_same_plugin_and_a_valid_sidecar() {
 #[test]
 fn the_dockerfile_agrees_with_the_manifests() {
     let dockerfile = h::read_file(&h::root().join("sidecar/Dockerfile"));
-    let test_sh = h::read_file(&h::root().join("test.sh"));
     let line = |prefix: &str| {
         dockerfile.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` line")).to_owned()
     };
-    // The same kustomize the tests run, verified against a checksum before use.
-    let version = line("ARG KUSTOMIZE_VERSION=").trim_start_matches("ARG KUSTOMIZE_VERSION=").to_owned();
-    assert!(test_sh.contains(&format!("KUSTOMIZE_VERSION={version}")), "Dockerfile kustomize {version} vs test.sh");
-    assert!(dockerfile.contains("sha256sum -c -"), "the kustomize download is not verified");
-    // Where plugin.yaml, generate and the init container expect things.
+    // ArgoCD's own toolchain: the final stage is the ArgoCD image of the user's version (no default), so
+    // kustomize, helm, git and the CA certificates are the repo-server's; nothing else is downloaded.
+    assert_eq!(line("ARG ARGOCD_VERSION"), "ARG ARGOCD_VERSION", "the ArgoCD version must be given, not defaulted");
+    assert_eq!(
+        dockerfile.lines().rfind(|l| l.starts_with("FROM ")),
+        Some("FROM quay.io/argoproj/argocd:${ARGOCD_VERSION}"),
+        "the final stage"
+    );
+    assert!(!dockerfile.contains("kustomize_v") && !dockerfile.contains("wget"), "a second kustomize is installed");
+    assert!(line("FROM ").contains(" AS build"));
+    // Where plugin.yaml and generate expect things: /usr/local/bin is on the ArgoCD image's PATH.
     assert!(dockerfile.contains("/spinnaker-krm /usr/local/bin/spinnaker-krm"));
-    assert!(dockerfile.contains("/kustomize /usr/local/bin/kustomize"));
     assert!(dockerfile.contains("sidecar/plugin.yaml /home/argocd/cmp-server/config/plugin.yaml"));
-    assert!(line("ENV PATH=").starts_with("ENV PATH=/usr/local/bin"));
     assert_eq!(line("USER "), "USER 999:999");
     assert_eq!(line("ENTRYPOINT "), r#"ENTRYPOINT ["/var/run/argocd/argocd-cmp-server"]"#);
-    assert!(line("FROM ").contains(" AS build"));
-    assert_eq!(dockerfile.lines().rfind(|l| l.starts_with("FROM ")), Some("FROM scratch"), "the final stage");
+
+    // The kustomize Component and the Helm values run the same image, tagged with the ArgoCD version it was
+    // built from, with the same env: the build options and helm's writable homes under the sidecar's /tmp.
+    let (_tmp, dir) = install_with("sidecar");
+    let (_, objects) = build(&dir);
+    let from_component = named(&pod(&objects)["containers"], "spinnaker-krm").clone();
+    let values: Value = serde_yaml_ng::from_str(&h::read_file(&h::root().join("sidecar/values-argo-cd.yaml"))).unwrap();
+    let from_values = named(&values["repoServer"]["extraContainers"], "spinnaker-krm").clone();
+    assert_eq!(from_component["image"], from_values["image"]);
+    assert!(from_component["image"].as_str().unwrap().contains("-argocd-v"), "the tag names the ArgoCD version");
+    assert_eq!(from_component["env"], from_values["env"]);
+    let env = |name: &str| named(&from_component["env"], name)["value"].as_str().unwrap().to_owned();
+    assert_eq!(env("KUSTOMIZE_BUILD_OPTIONS"), "", "argocd-cm's kustomize.buildOptions goes here");
+    for var in ["HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"] {
+        assert!(env(var).starts_with("/tmp/"), "{var}: the root filesystem is read-only");
+    }
+    assert_eq!(from_component["securityContext"]["readOnlyRootFilesystem"], true);
 }

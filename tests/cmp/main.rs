@@ -3,6 +3,7 @@
 //! install manifests built by `kubectl kustomize` over the upstream Argo CD manifests and checked against
 //! the Kubernetes schemas; and the argocd-cm route, where the repo-server's kustomize runs the function.
 
+mod app_of_apps;
 mod emulator;
 mod front_door;
 mod install;

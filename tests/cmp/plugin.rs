@@ -1,7 +1,7 @@
 //! The real sidecar/plugin.yaml, run by the emulator against the examples/ repository: what ArgoCD would
 //! apply for the Spinnaker Applications, how parameters change it, and how failures look in the UI.
 
-use crate::emulator::{Application, Plugin, Sidecar};
+use crate::emulator::{ui_command_error, ui_prefix, Application, Plugin, Sidecar};
 use crate::{annotation_keys, assert_valid, copy_dir, examples, find, of_kind, Bin};
 use serde_json::Value;
 use spinnaker_krm_tests as h;
@@ -160,9 +160,11 @@ fn parameters_override_spinnaker_krm_yaml() {
     let bin = Bin::new();
     let sidecar = sidecar(&bin);
     let registry = "registry.example.com/mirror/spinnaker";
-    let app = spinnaker_app().with_parameters(&format!(
+    let mut app = spinnaker_app().with_parameters(&format!(
         "[{{name: bom-registry, string: {registry}}}, {{name: client-auth, string: want}}, {{name: namespace, string: spin}}]"
     ));
+    // A namespace parameter must agree with the destination (the_namespace_is_the_applications_destination).
+    app.destination_namespace = "spin".to_owned();
     let out = sidecar.generate(&examples(), &app).unwrap_or_else(|e| panic!("{e}"));
     let config = &spinnaker_service(&out.objects)["spec"]["spinnakerConfig"];
     for svc in OPERATOR_JVM {
@@ -205,10 +207,11 @@ fn a_bad_parameter_fails_naming_it_and_the_valid_keys() {
     assert!(err.contains("unknown key \"bom-verison\"") && err.contains("bom-version"), "{err}");
 }
 
-/// The error ArgoCD shows: `` `spinnaker-krm generate` failed exit status N: <stderr> ``; returns stderr.
+/// The error ArgoCD shows for the example app: its prefixes, then `` `spinnaker-krm generate` failed exit
+/// status 2: <stderr> ``; returns stderr.
 fn ui_error(err: &str) -> &str {
-    let prefix = "`spinnaker-krm generate` failed exit status 2: ";
-    err.strip_prefix(prefix).unwrap_or_else(|| panic!("not the CmdError format: {err}"))
+    let prefix = ui_command_error(&spinnaker_app(), "`spinnaker-krm generate` failed exit status 2: ");
+    err.strip_prefix(&prefix).unwrap_or_else(|| panic!("not what the UI shows for a failed generate: {err}"))
 }
 
 #[test]
@@ -310,7 +313,7 @@ fn plugin_selection_by_name_and_by_discovery() {
     let mut app = kustomize_example_app();
     app.path = "spinnaker-operator".to_owned();
     let err = sidecar.generate(&examples(), &app).unwrap_err();
-    assert_eq!(err, "could not find plugin supporting the given repository");
+    assert_eq!(err, format!("{}could not find plugin supporting the given repository", ui_prefix(&app)));
 }
 
 #[test]
@@ -356,4 +359,165 @@ fn the_example_applications_point_at_paths_that_exist() {
     }
     assert_eq!(children, 4, "cert-manager, trust-manager, the Operator and Spinnaker");
     assert!(Path::new(&examples().join("spinnaker/bom/1.27.0.yml")).is_file());
+}
+
+/// The examples' repository with every `namespace: spinnaker` line (configs, kustomizations and manifests)
+/// turned into `namespace: <namespace>`, and dropped from the spinnaker-krm.yaml files (they follow the destination).
+fn examples_in(namespace: &str) -> h::TempDir {
+    let repo = h::TempDir::new("namespaced");
+    copy_dir(&examples(), repo.path());
+    for dir in ["spinnaker", "spinnaker-kustomize"] {
+        for entry in std::fs::read_dir(repo.path().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.is_file() {
+                continue;
+            }
+            let text = h::read_file(&path);
+            let text = if path.ends_with("spinnaker-krm.yaml") {
+                text.replace("  namespace: spinnaker\n", "")
+            } else {
+                text.replace("namespace: spinnaker\n", &format!("namespace: {namespace}\n"))
+            };
+            h::write_file(&path, &text);
+        }
+    }
+    repo
+}
+
+#[test]
+fn the_namespace_is_the_applications_destination() {
+    let bin = Bin::new();
+    let sidecar = sidecar(&bin);
+    let repo = examples_in("spin-prod");
+    // The Operator example: every Certificate names the destination's DNS names.
+    let mut app = spinnaker_app();
+    app.destination_namespace = "spin-prod".to_owned();
+    // The UI announces no namespace of its own (the announcement's env has no destination).
+    let announced = sidecar.parameters(repo.path(), &app).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(announced.iter().find(|a| a["name"] == "namespace").unwrap()["string"], "");
+    let out = sidecar.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{e}"));
+    for svc in OPERATOR_JVM {
+        assert_certificate(&out.objects, svc, "spin-prod");
+    }
+    let bundle = of_kind(&out.objects, "Bundle");
+    assert_eq!(
+        bundle[0]["spec"]["target"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "spin-prod"
+    );
+    // The plain-Deployment example: the service URLs too.
+    let mut app = kustomize_example_app();
+    app.destination_namespace = "spin-prod".to_owned();
+    let out = sidecar.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{e}"));
+    for svc in ALL_JVM {
+        assert_certificate(&out.objects, svc, "spin-prod");
+    }
+    assert!(out.stdout.contains("https://echo.spin-prod:8089"), "the service URLs are not the destination's");
+    for svc in ALL_JVM {
+        assert!(
+            !out.stdout.contains(&format!("https://{svc}.spinnaker:")),
+            "{svc}'s URL names the namespace spinnaker"
+        );
+    }
+}
+
+#[test]
+fn a_config_namespace_other_than_the_destination_fails_naming_both() {
+    let bin = Bin::new();
+    let mut app = spinnaker_app();
+    app.destination_namespace = "spin-prod".to_owned();
+    let err = sidecar(&bin).generate(&examples(), &app).expect_err("spinnaker-krm.yaml says spinnaker");
+    let first = ui_error(&err).lines().next().unwrap().to_owned();
+    assert!(
+        first.contains("spec.namespace in spinnaker-krm.yaml is spinnaker")
+            && first.contains("deploys to namespace spin-prod (spec.destination.namespace)"),
+        "{first}"
+    );
+    let app = app.with_parameters("[{name: namespace, string: spin}]");
+    let err = sidecar(&bin).generate(&examples(), &app).expect_err("the parameter says spin");
+    assert!(
+        err.contains("plugin parameter namespace is spin but the Application deploys to namespace spin-prod"),
+        "{err}"
+    );
+}
+
+#[test]
+fn generate_renders_alike_with_kustomize_v5_and_v4() {
+    let bin = Bin::new();
+    let v4 = sidecar(&bin);
+    let mut v5 = sidecar(&bin);
+    // kubectl v1.32's kustomize is v5.5.0 (ArgoCD 3.4+ ships 5.8.1).
+    v5.base_env.push(("SPINNAKER_KRM_KUSTOMIZE".to_owned(), h::on_path("kubectl").display().to_string()));
+    for app in [spinnaker_app(), kustomize_example_app()] {
+        let old = v4.generate(&examples(), &app).unwrap_or_else(|e| panic!("v4: {e}"));
+        let new = v5.generate(&examples(), &app).unwrap_or_else(|e| panic!("v5: {e}"));
+        assert_eq!(old.objects, new.objects, "{}: kustomize 4.5.4 and 5.5.0 differ", app.path);
+    }
+}
+
+#[test]
+fn kustomize_build_options_are_passed_from_the_sidecar_or_the_application() {
+    // A base outside the app directory needs `--load-restrictor LoadRestrictionsNone`, a typical global
+    // kustomize.buildOptions.
+    let bin = Bin::new();
+    let repo = h::TempDir::new("build-options");
+    copy_dir(&examples(), repo.path());
+    std::fs::create_dir_all(repo.path().join("shared")).unwrap();
+    std::fs::rename(
+        repo.path().join("spinnaker/spinnakerservice.yml"),
+        repo.path().join("shared/spinnakerservice.yml"),
+    )
+    .unwrap();
+    let kustomization = repo.path().join("spinnaker/kustomization.yaml");
+    h::write_file(
+        &kustomization,
+        &h::read_file(&kustomization).replace("- spinnakerservice.yml", "- ../shared/spinnakerservice.yml"),
+    );
+    let options = "--load-restrictor   LoadRestrictionsNone";
+    for engine in [None, Some(h::on_path("kubectl"))] {
+        // The sidecar, with `extra` in its container env (and kubectl as the engine in the second round).
+        let sidecar_with = |extra: &[(&str, &str)]| {
+            let mut s = sidecar(&bin);
+            if let Some(kubectl) = &engine {
+                s.base_env.push(("SPINNAKER_KRM_KUSTOMIZE".to_owned(), kubectl.display().to_string()));
+            }
+            s.base_env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            s
+        };
+        let plain = sidecar_with(&[]);
+        let err = plain.generate(repo.path(), &spinnaker_app()).expect_err("the load restrictor applies by default");
+        assert!(ui_error(&err).contains("kustomize build failed"), "{engine:?}: {err}");
+        // Install-wide: the sidecar container's KUSTOMIZE_BUILD_OPTIONS (what argocd-cm says, repeated).
+        let configured = sidecar_with(&[("KUSTOMIZE_BUILD_OPTIONS", options)]);
+        let out = configured.generate(repo.path(), &spinnaker_app()).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+        spinnaker_service(&out.objects);
+        // Per Application: the plugin env KUSTOMIZE_BUILD_OPTIONS (ARGOCD_ENV_KUSTOMIZE_BUILD_OPTIONS) replaces it.
+        let mut app = spinnaker_app();
+        app.plugin.as_mut().unwrap().env.push(("KUSTOMIZE_BUILD_OPTIONS".to_owned(), options.to_owned()));
+        let out = plain.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+        spinnaker_service(&out.objects);
+        // An empty plugin env is no plugin env (Argo CD < 3.0 does not even send it): the sidecar's applies.
+        app.plugin.as_mut().unwrap().env = vec![("KUSTOMIZE_BUILD_OPTIONS".to_owned(), String::new())];
+        let out = configured.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+        spinnaker_service(&out.objects);
+    }
+}
+
+#[test]
+fn a_bom_outside_the_app_directory_is_explained_when_missing() {
+    let bin = Bin::new();
+    let repo = h::TempDir::new("bom-outside");
+    copy_dir(&examples(), repo.path());
+    let config = repo.path().join("spinnaker/spinnaker-krm.yaml");
+    h::write_file(&config, &h::read_file(&config).replace("dir: bom", "dir: ../boms"));
+    // What a manifest-generate-paths tarball without the BOM's directory looks like to the plugin.
+    let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).expect_err("no ../boms");
+    let first = ui_error(&err).lines().next().unwrap().to_owned();
+    assert!(
+        first.contains("cannot find the BOM ../boms/1.27.0.yml")
+            && first.contains("under ArgoCD a BOM outside the app directory reaches the plugin only when the Application's argocd.argoproj.io/manifest-generate-paths annotation lists it (e.g. \".;../boms\")"),
+        "{first}"
+    );
+    // Sent along (the whole repository, or the annotation lists it), it is read.
+    std::fs::rename(repo.path().join("spinnaker/bom"), repo.path().join("boms")).unwrap();
+    sidecar(&bin).generate(repo.path(), &spinnaker_app()).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -15,6 +15,8 @@ Schemas, by apiVersion + kind:
       cert-manager/cert-manager.io_*.yaml
   trust.cert-manager.io/v1alpha1 Bundle, trust-manager.io/v1alpha2 ClusterBundle
       trust-manager/*.yaml
+  argoproj.io/v1alpha1 Application
+      argocd/application-crd.yaml
 
 A CRD's openAPIV3Schema is converted to JSON Schema following the Kubernetes structural-schema rules, with
 one deliberate difference: the API server PRUNES a field the schema does not declare, which silently drops
@@ -76,6 +78,7 @@ CRDS = {
     ("cert-manager.io/v1", "Issuer"): ("cert-manager/cert-manager.io_issuers.yaml", "Issuer", "v1"),
     ("cert-manager.io/v1", "ClusterIssuer"): ("cert-manager/cert-manager.io_clusterissuers.yaml", "ClusterIssuer", "v1"),
     ("trust.cert-manager.io/v1alpha1", "Bundle"): ("trust-manager/trust.cert-manager.io_bundles.yaml", "Bundle", "v1alpha1"),
+    ("argoproj.io/v1alpha1", "Application"): ("argocd/application-crd.yaml", "Application", "v1alpha1"),
     ("trust-manager.io/v1alpha2", "ClusterBundle"): (
         "trust-manager/trust-manager.io_clusterbundles.yaml",
         "ClusterBundle",

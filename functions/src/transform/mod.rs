@@ -15,8 +15,8 @@ pub(crate) mod workload;
 
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
 pub use operator::{deployed_services, PATCH_MARKER};
-pub use pin::variant_of;
 pub(crate) use pin::pod_spec_path;
+pub use pin::variant_of;
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
 pub use spring::MANAGEMENT_PORT;
 pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION, PROBES_ANNOTATION};
