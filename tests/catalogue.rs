@@ -861,7 +861,7 @@ fn verify_fails_an_unprotected_stream() {
     assert_fails(
         &out,
         1,
-        "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 5 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0",
+        "not protected: Deployment/gate spec.template.spec.containers[0].image: us-docker.pkg.dev/spinnaker-community/docker/gate:latest is not pinned to a release (and 5 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0; use kustomize's SpinnakerPlatform plugin, which cannot be skipped (README, kustomize and kubectl kustomize)",
         Stdout::Empty,
     );
 }

@@ -345,7 +345,11 @@ fn the_plugin_mode_fails_closed_and_the_cli_keeps_its_meaning() {
     assert!(out.stderr.starts_with("spinnaker-krm: error: cannot find the BOM nowhere/1.27.0.yml"), "{}", out.stderr);
     // Not as kustomize calls a plugin: refused, not mistaken for a subcommand.
     let out = call(Command::new(&plugin).arg(&config).arg("extra")).failure();
-    assert!(out.stdout.is_empty() && out.stderr.starts_with("spinnaker-krm: error: called as kustomize's"));
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(
+        out.stderr.lines().next(),
+        Some("spinnaker-krm: error: called as kustomize's SpinnakerPlatform plugin with 2 arguments; kustomize runs it with one argument, the config file, and KUSTOMIZE_PLUGIN_CONFIG_ROOT set; for the CLI run the binary as spinnaker-krm; spinnaker-krm takes no argsOneLiner or argsFromFile: remove them from the SpinnakerPlatform")
+    );
     // Under its own name, with kustomize's variable set, the binary is the CLI (here the KRM function).
     let out = call(&mut Command::new(h::binary())).failure();
     assert!(out.stderr.contains("stdin is not a ResourceList"), "{}", out.stderr);

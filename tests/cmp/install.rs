@@ -230,4 +230,9 @@ fn the_dockerfile_agrees_with_the_manifests() {
         assert!(env(var).starts_with("/tmp/"), "{var}: the root filesystem is read-only");
     }
     assert_eq!(from_component["securityContext"]["readOnlyRootFilesystem"], true);
+    // The argocd-cm route's init container takes the binary from the same image.
+    let (_tmp, dir) = install_with("argocd-cm");
+    let (_, objects) = build(&dir);
+    let init = named(&pod(&objects)["initContainers"], "install-spinnaker-krm");
+    assert_eq!(init["image"], from_component["image"], "argocd-cm/ names another image than sidecar/");
 }
