@@ -526,3 +526,26 @@ fn kpt_runs_on_both_shipped_examples() {
         assert!(pkg.path().join("spinnaker-krm").is_dir(), "{example}: no generated objects written");
     }
 }
+
+/// `spinnaker-krm verify FILE 2>&1 >/dev/null | head -c 20` exited 101: `eprintln!` panics when the reader of
+/// stderr has gone (EPIPE). Every stderr line is now written best effort; the exit code still says how the
+/// run went, and nothing panics.
+#[test]
+fn a_closed_stderr_is_no_panic() {
+    let dir = h::TempDir::new("closed-stderr");
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"));
+    let unprotected = dir.path().join("unprotected.yaml");
+    h::write_file(&unprotected, &gate);
+    for _ in 0..3 {
+        let mut child = Command::new(h::binary())
+            .arg("verify")
+            .arg(&unprotected)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stderr.take()); // the reader is gone before the first line is written
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(1), "verify of an unprotected stream: {status}");
+    }
+}

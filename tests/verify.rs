@@ -56,7 +56,7 @@ fn verify_fails_what_kubectl_kustomize_renders() {
     assert_eq!(out.stdout, "", "a failed verify prints nothing");
     let headline = out.stderr.lines().next().unwrap();
     assert!(headline.starts_with("spinnaker-krm: error: not protected: Deployment/spinnaker/"), "{headline}");
-    assert!(headline.ends_with("; was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0; use kustomize's SpinnakerPlatform plugin, which cannot be skipped (README, kustomize and kubectl kustomize)"), "{headline}");
+    assert!(headline.ends_with("; was spinnaker-krm skipped? kustomize with --enable-alpha-plugins but without --enable-exec (kubectl kustomize has no --enable-exec) skips exec functions and exits 0; use kustomize's SpinnakerPlatform plugin, which cannot be skipped (README, kustomize and kubectl kustomize)"), "{headline}");
     // Each finding names the resource and the field.
     let findings: Vec<&str> = out.stderr.lines().skip(1).map(str::trim).collect();
     for svc in JVM {
@@ -136,7 +136,7 @@ fn with_a_config_verify_checks_the_exact_bom_pins() {
     );
     assert_eq!(
         out.stderr.lines().next().unwrap(),
-        format!("spinnaker-krm: error: not protected: {first} (and 1 more problem(s), listed below); was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0; use kustomize's SpinnakerPlatform plugin, which cannot be skipped (README, kustomize and kubectl kustomize)")
+        format!("spinnaker-krm: error: not protected: {first} (and 1 more problem(s), listed below); was spinnaker-krm skipped? kustomize with --enable-alpha-plugins but without --enable-exec (kubectl kustomize has no --enable-exec) skips exec functions and exits 0; use kustomize's SpinnakerPlatform plugin, which cannot be skipped (README, kustomize and kubectl kustomize)")
     );
     assert!(
         out.stderr.contains(&format!(

@@ -90,7 +90,7 @@ fn in_namespace(item: &Node, expect: &Expectations) -> bool {
 
 /// Said once with the findings: the usual reason a stream is unprotected.
 pub const SKIPPED_HINT: &str =
-    "was spinnaker-krm skipped? kubectl kustomize, and kustomize without --enable-exec, skip exec functions and exit 0; use kustomize's SpinnakerPlatform plugin, which cannot be skipped (README, kustomize and kubectl kustomize)";
+    "was spinnaker-krm skipped? kustomize with --enable-alpha-plugins but without --enable-exec (kubectl kustomize has no --enable-exec) skips exec functions and exits 0; use kustomize's SpinnakerPlatform plugin, which cannot be skipped (README, kustomize and kubectl kustomize)";
 
 fn verify_image(
     image: Option<&str>,

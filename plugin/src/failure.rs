@@ -23,9 +23,9 @@ impl Failure {
 
     /// Prints the failure to stderr: the headline first, then one line per detail.
     pub fn print(&self) {
-        eprintln!("spinnaker-krm: error: {}", self.headline);
+        crate::logging::stderr_line(format_args!("spinnaker-krm: error: {}", self.headline));
         for detail in &self.details {
-            eprintln!("  {detail}");
+            crate::logging::stderr_line(format_args!("  {detail}"));
         }
     }
 }

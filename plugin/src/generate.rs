@@ -91,7 +91,7 @@ pub fn render_dir(
     if summary.workloads == 0 && summary.spinnaker_services == 0 {
         tracing::warn!(dir = %dir.display(), "no Spinnaker workload or SpinnakerService found: nothing was transformed");
     }
-    eprintln!("{}", pipeline::summary_line(&summary, &prepared));
+    crate::logging::stderr_line(format_args!("{}", pipeline::summary_line(&summary, &prepared)));
     Ok(krm::manifests_to_yaml(&items))
 }
 
@@ -163,7 +163,15 @@ fn build_options() -> Vec<String> {
 fn kustomize_build(dir: &Path, file: &str, options: &[String], caller: Caller) -> Result<Vec<Node>, Failure> {
     let kustomize = find_kustomize().ok_or_else(|| {
         Failure::input(format!(
-            "the app directory has a {file} but kustomize is not on PATH; use the sidecar image (sidecar/Dockerfile, built from the ArgoCD image, has ArgoCD's kustomize) or set SPINNAKER_KRM_KUSTOMIZE"
+            "{} has a {file} but kustomize is not on PATH; {}",
+            match caller {
+                Caller::Render => dir.display().to_string(),
+                Caller::Generate => "the app directory".to_owned(),
+            },
+            match caller {
+                Caller::Render => "install kustomize (or kubectl, then set SPINNAKER_KRM_KUSTOMIZE to it) or set SPINNAKER_KRM_KUSTOMIZE",
+                Caller::Generate => "use the sidecar image (sidecar/Dockerfile, built from the ArgoCD image, has ArgoCD's kustomize) or set SPINNAKER_KRM_KUSTOMIZE",
+            }
         ))
     })?;
     let subcommand = if kustomize.file_name().is_some_and(|n| n == "kubectl") { "kustomize" } else { "build" };
@@ -289,8 +297,8 @@ fn kustomize_failure(dir: &Path, file: &str, stderr: &str, caller: Caller) -> Fa
     let plugins = stderr.contains("external plugins disabled");
     let headline = if plugins && caller == Caller::Render {
         format!(
-            "kustomize build failed: {first}; the {file} runs spinnaker-krm itself (transformers:), and render applies it in-process: render that route as it runs, `kustomize build --enable-alpha-plugins --enable-exec {}`, or remove spinnaker-krm from transformers: to use render",
-            dir.display()
+            "kustomize build failed: {first}; the {file} runs spinnaker-krm itself (transformers:), and render applies it in-process: render that route as it runs, `kubectl kustomize --enable-alpha-plugins {dir}` (kustomize's SpinnakerPlatform plugin) or `kustomize build --enable-alpha-plugins --enable-exec {dir}` (an exec function), or remove spinnaker-krm from transformers: to use render",
+            dir = dir.display()
         )
     } else if plugins {
         format!(

@@ -41,6 +41,6 @@ fn transform(list: &mut ResourceList) -> Result<(), Failure> {
     let summary = pipeline::run(&mut list.items, &prepared)?;
     // kustomize passes a function's stderr through; kpt shows it only when the function fails. Results stay
     // for problems: an info result would change the ResourceList kpt writes back on every run.
-    eprintln!("{}", pipeline::summary_line(&summary, &prepared));
+    crate::logging::stderr_line(format_args!("{}", pipeline::summary_line(&summary, &prepared)));
     Ok(())
 }

@@ -77,7 +77,7 @@ pub fn run(invocation: &Invocation, stdin: &mut impl Read) -> Result<String, Fai
     let prepared = pipeline::prepare_with_items(&function_config, &search, &[], &items)?;
     let summary = pipeline::run(&mut items, &prepared)?;
     // kustomize passes a plugin's stderr through, as it does a function's.
-    eprintln!("{}", pipeline::summary_line(&summary, &prepared));
+    crate::logging::stderr_line(format_args!("{}", pipeline::summary_line(&summary, &prepared)));
     Ok(krm::manifests_to_yaml(&items))
 }
 

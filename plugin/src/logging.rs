@@ -51,3 +51,9 @@ pub fn flush() {
     held.0.clear();
     held.1 = 0;
 }
+
+/// One line on stderr, best effort: a reader that closed the pipe (`2>&1 | head`) must not turn a run into a
+/// panic (`eprintln!` panics on EPIPE); the exit code still says how the run went.
+pub fn stderr_line(line: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}

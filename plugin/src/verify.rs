@@ -39,9 +39,9 @@ pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failur
             "{origin} has no Spinnaker workload or SpinnakerService: nothing was verified; check that the right stream is piped in"
         )));
     }
-    eprintln!(
+    crate::logging::stderr_line(format_args!(
         "spinnaker-krm: verified {} workload(s) and {} SpinnakerService(s)",
         checked.workloads, checked.spinnaker_services
-    );
+    ));
     String::from_utf8(bytes).map_err(|_| Failure::input(format!("{origin} is not UTF-8")))
 }
