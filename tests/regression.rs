@@ -526,3 +526,71 @@ fn kpt_runs_on_both_shipped_examples() {
         assert!(pkg.path().join("spinnaker-krm").is_dir(), "{example}: no generated objects written");
     }
 }
+
+// ---- Convergence after a config change (issue 13): a re-render is a fresh render ----
+
+/// Renders `items` with `old`, then that output with `new`, and checks it is what a fresh render of `items`
+/// with `new` gives, byte for byte. Returns the fresh render.
+fn converges(items: &[&str], old: &str, new: &str) -> String {
+    let root = h::TempDir::new("regression-converge");
+    h::install_bom(root.path());
+    let earlier = h::run_function(root.path(), &h::resource_list(items, old)).success().stdout;
+    let again = h::run_function(root.path(), &h::with_function_config(&earlier, new)).success().stdout;
+    let fresh = h::run_function(root.path(), &h::resource_list(items, new)).success().stdout;
+    if again != fresh {
+        let (a, b) = (root.path().join("fresh.yaml"), root.path().join("again.yaml"));
+        h::write_file(&a, &fresh);
+        h::write_file(&b, &again);
+        let diff = h::run(Command::new("diff").arg("-u").arg(&a).arg(&b), None).stdout;
+        panic!("the re-render differs from a fresh render:\n{diff}\nthe earlier render was:\n{earlier}");
+    }
+    fresh
+}
+
+/// True when `lines` are consecutive lines of `text`, indentation aside.
+fn follows(text: &str, lines: &[&str]) -> bool {
+    let trimmed: Vec<&str> = text.lines().map(str::trim).collect();
+    trimmed.windows(lines.len()).any(|w| w == lines)
+}
+
+const OFF_CONFIG: &str = "apiVersion: spinnaker-krm.dev/v1alpha1
+kind: SpinnakerPlatform
+metadata:
+  name: spinnaker
+spec:
+  bom:
+    version: 1.27.0
+  mtls:
+    enabled: false
+";
+
+/// After a config change our env and volumes stayed where the earlier run had put them, and new ones were
+/// appended after them: trust-manager then init-container, or mTLS off then on, gave another order than a
+/// fresh render. Our entries now go and come back after the user's, in the order a first run writes them.
+#[test]
+fn our_env_and_volumes_come_after_the_users_whatever_the_earlier_config() {
+    let clouddriver = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/clouddriver/deployment.yml"));
+    let trust_manager = format!("{FULL_CONFIG}  truststore: {{mode: trust-manager}}\n");
+    converges(&[&clouddriver], &trust_manager, FULL_CONFIG);
+    let truststore_only = format!("{FULL_CONFIG}  mtls: {{enabled: false}}\n");
+    converges(&[&clouddriver], &truststore_only, FULL_CONFIG);
+}
+
+/// Restored probes came back with their keys sorted (the record was a JSON object written in key order), so
+/// mTLS off after need gave `path` before `port` where the manifest had `port` first.
+#[test]
+fn restored_probes_keep_the_manifests_key_order() {
+    let gate = clouddriver_with_env("        - {name: A, value: b}\n")
+        + "        readinessProbe:\n          httpGet:\n            port: 7002\n            path: /health\n          periodSeconds: 5\n";
+    let out = converges(&[&gate], FULL_CONFIG, OFF_CONFIG);
+    assert!(follows(&out, &["httpGet:", "port: 7002", "path: /health", "periodSeconds: 5"]), "{out}");
+}
+
+/// An env var the user had set to the very value spinnaker-krm sets was listed as ours, and went when mTLS
+/// was turned off.
+#[test]
+fn an_env_var_the_user_set_to_our_value_stays_when_mtls_goes_off() {
+    let item = clouddriver_with_env("        - name: OKHTTPCLIENT_KEYSTORETYPE\n          value: PKCS12\n");
+    let out = converges(&[&item], FULL_CONFIG, OFF_CONFIG);
+    assert!(follows(&out, &["- name: OKHTTPCLIENT_KEYSTORETYPE", "value: PKCS12"]), "{out}");
+}

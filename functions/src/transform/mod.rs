@@ -183,6 +183,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                         // Pinned only (deck, or nothing to inject): the annotation still names the tool and
                         // changes with the images.
                         None => {
+                            workload::undo(item);
                             let hash = workload::images_hash(item);
                             workload::set_annotation(item, HASH_ANNOTATION, Some(&hash));
                         }
