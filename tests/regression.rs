@@ -564,6 +564,48 @@ spec:
     enabled: false
 ";
 
+const SPINNAKER_SERVICE: &str = "apiVersion: spinnaker.io/v1alpha2
+kind: SpinnakerService
+metadata:
+  name: spinnaker
+spec:
+  spinnakerConfig:
+    config:
+      version: 1.26.0
+    profiles:
+      clouddriver:
+        server:
+          port: 7002
+    service-settings:
+      clouddriver:
+        scheme: http
+        kubernetes:
+          useTcpProbe: false
+";
+
+/// mTLS on then off left `server.ssl.enabled: true`, the key store and `scheme: https` in a SpinnakerService
+/// (and the operator then rendered HTTPS probes): nothing recorded what a run had added to the profiles and
+/// service settings. Now the annotation spinnaker-krm.dev/managed-settings does, and the user's own values
+/// (`scheme: http`, `useTcpProbe: false`, `server.port`) come back.
+#[test]
+fn mtls_off_takes_back_a_spinnaker_services_profiles_scheme_and_tcp_probe() {
+    let off = converges(&[SPINNAKER_SERVICE], FULL_CONFIG, OFF_CONFIG);
+    assert!(!off.contains("ssl:") && !off.contains("ok-http-client") && !off.contains("scheme: https"), "{off}");
+    assert!(follows(&off, &["scheme: http", "kubernetes:", "useTcpProbe: false"]), "{off}");
+    assert!(follows(&off, &["clouddriver:", "server:", "port: 7002", "service-settings:"]), "{off}");
+    let on = converges(&[SPINNAKER_SERVICE], OFF_CONFIG, FULL_CONFIG);
+    assert!(on.contains("scheme: https") && on.contains("useTcpProbe: true"), "{on}");
+}
+
+/// need then want left `kubernetes.useTcpProbe: true` and the plain management port in a SpinnakerService.
+#[test]
+fn client_auth_want_after_need_takes_back_the_tcp_probe_and_management_port() {
+    let want = format!("{FULL_CONFIG}  mtls: {{clientAuth: want}}\n");
+    let out = converges(&[SPINNAKER_SERVICE], FULL_CONFIG, &want);
+    assert!(out.contains("useTcpProbe: false\n") && !out.contains("8558"), "{out}");
+    converges(&[SPINNAKER_SERVICE], &want, FULL_CONFIG);
+}
+
 /// After a config change our env and volumes stayed where the earlier run had put them, and new ones were
 /// appended after them: trust-manager then init-container, or mTLS off then on, gave another order than a
 /// fresh render. Our entries now go and come back after the user's, in the order a first run writes them.

@@ -764,7 +764,8 @@ fn spinnaker_service_owns(change: &Change) -> bool {
         Change::Order(_) => return false,
     };
     match keys(path).as_slice() {
-        ["spec", "spinnakerConfig", "config"] => container_only,
+        ["spec", "spinnakerConfig", "config"] | ["metadata"] | ["metadata", "annotations"] => container_only,
+        ["metadata", "annotations", key] => *key == transform::SETTINGS_ANNOTATION,
         ["spec", "spinnakerConfig", "config", "version"] => true,
         ["spec", "spinnakerConfig", "service-settings" | "profiles", ..] | ["spec", "kustomize", ..] => true,
         _ => false,

@@ -14,7 +14,7 @@ mod spring;
 pub(crate) mod workload;
 
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
-pub use operator::{deployed_services, PATCH_MARKER};
+pub use operator::{deployed_services, PATCH_MARKER, SETTINGS_ANNOTATION};
 pub(crate) use pin::pod_spec_path;
 pub use pin::variant_of;
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
