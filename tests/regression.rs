@@ -618,6 +618,18 @@ fn our_env_and_volumes_come_after_the_users_whatever_the_earlier_config() {
     converges(&[&clouddriver], &truststore_only, FULL_CONFIG);
 }
 
+/// A service left out of `spec.services` after a run kept its truststore, key store, env and probes, while
+/// its Certificate went: its pods would not start. Its injection is now taken back.
+#[test]
+fn a_service_left_out_of_services_gets_its_injection_taken_back() {
+    let clouddriver = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/clouddriver/deployment.yml"));
+    let front50 = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/front50/deployment.yml"));
+    let some = format!("{FULL_CONFIG}  services: [front50]\n");
+    let out = converges(&[&clouddriver, &front50], FULL_CONFIG, &some);
+    let clouddriver_out = out.split("\n- apiVersion").find(|d| d.contains("name: clouddriver\n")).unwrap_or(&out);
+    assert!(!clouddriver_out.contains("spinnaker-krm-") && !clouddriver_out.contains("SPINNAKER_KRM"), "{out}");
+}
+
 /// Restored probes came back with their keys sorted (the record was a JSON object written in key order), so
 /// mTLS off after need gave `path` before `port` where the manifest had `port` first.
 #[test]
@@ -635,4 +647,33 @@ fn an_env_var_the_user_set_to_our_value_stays_when_mtls_goes_off() {
     let item = clouddriver_with_env("        - name: OKHTTPCLIENT_KEYSTORETYPE\n          value: PKCS12\n");
     let out = converges(&[&item], FULL_CONFIG, OFF_CONFIG);
     assert!(follows(&out, &["- name: OKHTTPCLIENT_KEYSTORETYPE", "value: PKCS12"]), "{out}");
+}
+
+/// Dropping an extra pin kept the extra pin's image (or, from an earlier render, the pin without the
+/// manifest's variant): a pin started from the pinned image, not the manifest's. The images a pin changed
+/// are now recorded in spinnaker-krm.dev/original-images and every run pins from them.
+#[test]
+fn dropping_an_extra_pin_gives_the_boms_tag_with_the_manifests_variant() {
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"))
+        .replace("docker/gate:latest", "docker/gate:6.40.0-ubuntu");
+    assert!(gate.contains("gate:6.40.0-ubuntu"), "{gate}");
+    let pinned = format!("{FULL_CONFIG}    extraPins: {{gate: 6.99.0}}\n");
+    let out = converges(&[&gate], &pinned, FULL_CONFIG);
+    assert!(out.contains("docker/gate:6.54.1-ubuntu\n"), "{out}");
+}
+
+/// Pinning read spinnaker-krm's own init container (it runs the service's image) as the user's: a run whose
+/// config cannot pin the service reported it twice, where a fresh run reports the service once.
+#[test]
+fn a_pin_error_after_a_run_names_the_users_containers_only() {
+    let root = h::TempDir::new("regression-pin-error");
+    h::install_bom(root.path());
+    let keel = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/keel/deployment.yml"));
+    let pinned = format!("{FULL_CONFIG}    extraPins: {{keel: 0.1.0-20210331200022-slim}}\n");
+    let earlier = h::run_function(root.path(), &h::resource_list(&[&keel], &pinned)).success().stdout;
+    let fresh = h::run_function(root.path(), &h::resource_list(&[&keel], FULL_CONFIG));
+    let again = h::run_function(root.path(), &h::with_function_config(&earlier, FULL_CONFIG));
+    assert!(!fresh.status.success() && !again.status.success());
+    assert!(fresh.stderr.contains("keel is not pinned"), "{}", fresh.stderr);
+    assert_eq!(again.stderr, fresh.stderr);
 }

@@ -737,6 +737,8 @@ fn workload_owns(change: &Change, service: Option<&(String, Service)>, declared:
     let svc_container = |name: &str| service.is_some_and(|(n, _)| n == name);
     match k.as_slice() {
         ["spec", "template", "metadata"] | ["spec", "template", "metadata", "annotations"] => container_only,
+        ["metadata"] | ["metadata", "annotations"] => container_only,
+        ["metadata", "annotations", key] => *key == transform::IMAGES_ANNOTATION,
         ["spec", "template", "metadata", "annotations", key] => {
             *key == HASH_ANNOTATION || *key == MANAGED_ENV_ANNOTATION || *key == transform::PROBES_ANNOTATION
         }

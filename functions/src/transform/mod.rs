@@ -16,7 +16,7 @@ pub(crate) mod workload;
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
 pub use operator::{deployed_services, PATCH_MARKER, SETTINGS_ANNOTATION};
 pub(crate) use pin::pod_spec_path;
-pub use pin::variant_of;
+pub use pin::{variant_of, IMAGES_ANNOTATION};
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
 pub use spring::MANAGEMENT_PORT;
 pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION, PROBES_ANNOTATION};
@@ -209,8 +209,13 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 }
             }
             Target::SpinnakerService => {
-                pin::pin_spinnaker_service(item, ctx, &mut summary.pinned, &mut report);
-                generated.extend(operator::inject(item, ctx, &mut report));
+                let pinned = &mut summary.pinned;
+                let mut pin_report: Vec<(String, String)> = Vec::new();
+                let pin = |item: &mut Node| {
+                    pin::pin_spinnaker_service(item, ctx, pinned, &mut |f, m| pin_report.push((f, m)))
+                };
+                generated.extend(operator::inject(item, ctx, pin, &mut report));
+                problems.splice(0..0, pin_report);
                 summary.spinnaker_services += 1;
             }
         }

@@ -159,7 +159,14 @@ pub fn deployed_services(item: &Node) -> Vec<Service> {
 }
 
 /// Injects into one SpinnakerService; returns the Certificates it needs.
-pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) -> Vec<Node> {
+/// `pin` runs on the SpinnakerService as the user wrote it (a previous run taken back), so that what it
+/// changes is recorded too.
+pub fn inject(
+    item: &mut Node,
+    ctx: &Context,
+    pin: impl FnOnce(&mut Node),
+    report: &mut impl FnMut(String, String),
+) -> Vec<Node> {
     // An output of a version that kept no record: the profiles' settings are a previous run's, not the user's.
     let patched = item.path(&["spec", "kustomize"]).and_then(Node::as_mapping).is_some_and(|k| {
         k.iter().any(|(_, s)| {
@@ -170,6 +177,7 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
     });
     let unrecorded_previous_run = !take_back_all(item) && patched;
     let before = item.clone();
+    pin(item);
     let certificates = inject_settings(item, ctx, unrecorded_previous_run, report);
     record(item, &before);
     certificates
