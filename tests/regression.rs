@@ -662,6 +662,18 @@ fn dropping_an_extra_pin_gives_the_boms_tag_with_the_manifests_variant() {
     assert!(out.contains("docker/gate:6.54.1-ubuntu\n"), "{out}");
 }
 
+/// A run that generated the CA chain after one that did not listed it after the earlier run's Certificates,
+/// not before them as a fresh render does; and a run that injected nothing left an earlier run's objects.
+#[test]
+fn generated_objects_are_listed_as_a_fresh_render_lists_them() {
+    let clouddriver = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/clouddriver/deployment.yml"));
+    let brought = format!("{FULL_CONFIG}  mtls: {{issuer: {{create: false}}}}\n");
+    converges(&[&clouddriver], &brought, FULL_CONFIG);
+    let nothing = format!("{FULL_CONFIG}    extraPins: {{keel: 0.1.0-20210331200022-slim}}\n  services: [keel]\n");
+    let out = converges(&[&clouddriver], FULL_CONFIG, &nothing);
+    assert!(!out.contains("kind: Certificate"), "{out}");
+}
+
 /// Pinning read spinnaker-krm's own init container (it runs the service's image) as the user's: a run whose
 /// config cannot pin the service reported it twice, where a fresh run reports the service once.
 #[test]

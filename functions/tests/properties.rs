@@ -855,12 +855,10 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
         return Err(format!("not idempotent:\n--- run 1\n{text}\n--- run 2\n{text2}"));
     }
 
-    // Every input item is there, in order, before any new item; only objects an earlier run generated
-    // (labelled managed-by spinnaker-krm) may go, when this run no longer generates them.
-    let kept: Vec<&Node> = input
-        .iter()
-        .filter(|item| !is_managed(item) || output.iter().any(|o| same(&ResourceRef::of(o), &ResourceRef::of(item))))
-        .collect();
+    // Every input item is there, in order, before the generated objects; objects an earlier run generated
+    // (labelled managed-by spinnaker-krm) come after them in the order this run generates them, and go when
+    // this run no longer generates them.
+    let kept: Vec<&Node> = input.iter().filter(|item| !is_managed(item)).collect();
     for (i, item) in kept.iter().copied().enumerate() {
         let id = ResourceRef::of(item);
         let out = output.get(i).ok_or_else(|| format!("item {i} ({id}) is missing"))?;
@@ -888,13 +886,26 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
             return Err(format!("{id} is not a target but changed:\n--- before\n{before}--- after\n{after}"));
         }
     }
-    // New items are ours.
+    // The rest is ours: new objects, or an earlier run's changed in their spec only.
     for item in &output[kept.len()..] {
         if item.path_str(&["metadata", "labels", MANAGED_BY_LABEL]) != Some(MANAGED_BY) {
             return Err(format!("new item {} lacks {MANAGED_BY_LABEL}: {MANAGED_BY}", ResourceRef::of(item)));
         }
-        if input.iter().any(|i| same(&ResourceRef::of(i), &ResourceRef::of(item))) {
-            return Err(format!("new item {} duplicates an input item", ResourceRef::of(item)));
+        let id = ResourceRef::of(item);
+        if kept.iter().any(|i| same(&ResourceRef::of(i), &id)) {
+            return Err(format!("new item {id} duplicates an input item"));
+        }
+        if let Some(earlier) = input.iter().find(|i| is_managed(i) && same(&ResourceRef::of(i), &id)) {
+            let mut changes = Vec::new();
+            diff(Some(earlier), Some(item), &mut Vec::new(), &mut changes);
+            let foreign: Vec<String> = changes
+                .iter()
+                .filter(|c| !owns(&id, earlier, None, &[], c))
+                .map(|c| format!("{c:?} at {}", show(c.path())))
+                .collect();
+            if !foreign.is_empty() {
+                return Err(format!("{id}: changed outside its spec: {foreign:?}"));
+            }
         }
     }
     Ok(())
