@@ -689,3 +689,17 @@ fn a_pin_error_after_a_run_names_the_users_containers_only() {
     assert!(fresh.stderr.contains("keel is not pinned"), "{}", fresh.stderr);
     assert_eq!(again.stderr, fresh.stderr);
 }
+
+/// A probe the manifest already had as a run adapts it (`scheme: HTTPS`, under want) was still recorded as
+/// an original to restore after an earlier run had changed it (under need), so the re-render carried an
+/// original-probes annotation that a fresh render has not.
+#[test]
+fn a_probe_left_as_the_manifest_had_it_is_not_recorded() {
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"));
+    let gate = gate.replace("            path: /health\n", "            path: /health\n            scheme: HTTPS\n");
+    assert!(gate.contains("scheme: HTTPS"), "{gate}");
+    let need = format!("{FULL_CONFIG}  mtls: {{gateClientAuth: need}}\n");
+    let want = format!("{FULL_CONFIG}  mtls: {{gateListener: https}}\n");
+    let out = converges(&[&gate], &need, &want);
+    assert!(!out.contains("original-probes"), "{out}");
+}

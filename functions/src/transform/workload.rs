@@ -407,6 +407,9 @@ pub fn inject(
     } else {
         originals.clear();
     }
+    // A probe this run leaves as the manifest had it (one already adapted: `scheme: HTTPS` under want) has
+    // nothing to restore, as on a first run.
+    originals.retain(|name, original| container.get(name).is_some_and(|probe| probe.to_json() != original.to_json()));
     let recorded = (!originals.is_empty()).then(|| {
         let probes: Vec<String> =
             originals.iter().map(|(name, probe)| format!("{}:{}", json_string(name), json_text(probe))).collect();
