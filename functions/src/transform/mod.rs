@@ -257,7 +257,8 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         });
     }
     // With nothing injected, nothing is generated, and an earlier run's generated objects go.
-    if findings.is_empty() && (summary.injected + summary.spinnaker_services > 0 || items.iter().any(certs::is_managed)) {
+    if findings.is_empty() && (summary.injected + summary.spinnaker_services > 0 || items.iter().any(certs::is_managed))
+    {
         let mut objects = Vec::new();
         if summary.injected + summary.spinnaker_services > 0 {
             objects = certs::trust_objects(ctx);

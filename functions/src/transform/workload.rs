@@ -436,7 +436,8 @@ pub fn inject(
 /// manifest's own probes come back, and the annotations that recorded them go. The user's entries stay.
 pub fn undo(item: &mut Node) {
     let previous = managed_env(item);
-    let recorded = item.path_str(&["spec", "template", "metadata", "annotations", PROBES_ANNOTATION]).map(str::to_owned);
+    let recorded =
+        item.path_str(&["spec", "template", "metadata", "annotations", PROBES_ANNOTATION]).map(str::to_owned);
     let originals = original_probes(&recorded);
     let container = service_container(item, |_| true).map(|(index, service)| (index, pod::opts_env(service)));
     let Some(pod) = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut) else { return };
@@ -449,7 +450,9 @@ pub fn undo(item: &mut Node) {
     });
     if let Some((container, opts)) = service_container {
         sync(container, "volumeMounts", "name", Vec::new(), |m| is_ours(m.get_str("name")));
-        if let Some(entry) = container.get_mut("env").and_then(Node::as_sequence_mut).and_then(|e| e.find_by_mut("name", &opts)) {
+        if let Some(entry) =
+            container.get_mut("env").and_then(Node::as_sequence_mut).and_then(|e| e.find_by_mut("name", &opts))
+        {
             let value = entry.get_str("value").filter(|v| pod::has_our_jvm_options(v)).map(str::to_owned);
             if let Some(value) = value {
                 match pod::merge_jvm_options(Some(&value), None) {
