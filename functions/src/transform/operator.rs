@@ -111,9 +111,13 @@ fn take_back_all(item: &mut Node) -> bool {
     let Some(recorded) = recorded else { return false };
     let tree: serde_json::Value = serde_json::from_str(&recorded).unwrap_or_default();
     if let Some(root) = item.as_mapping_mut() {
-        if let Some(annotations) = root.get_mut("metadata").and_then(|m| m.path_mut(&["annotations"])) {
-            if let Some(annotations) = annotations.as_mapping_mut() {
+        // The annotations go with the record when it was their only entry (the run that recorded it made them).
+        if let Some(metadata) = root.get_mut("metadata").and_then(Node::as_mapping_mut) {
+            if let Some(annotations) = metadata.get_mut("annotations").and_then(Node::as_mapping_mut) {
                 annotations.remove(SETTINGS_ANNOTATION);
+                if annotations.is_empty() {
+                    metadata.remove("annotations");
+                }
             }
         }
         if let serde_json::Value::Object(tree) = &tree {
@@ -130,12 +134,8 @@ fn take_back_all(item: &mut Node) -> bool {
 fn record(item: &mut Node, before: &Node) {
     let Some(mut tree) = changes(before.path(&["spec"]), item.path(&["spec"]).unwrap_or(before)) else { return };
     let Some(metadata) = item.as_mapping_mut().and_then(|m| m.mapping_entry("metadata")) else { return };
-    let created = !metadata.contains_key("annotations") || metadata.get("annotations").is_some_and(Node::is_null);
     let Some(annotations) = metadata.mapping_entry("annotations") else { return };
     let mut root = serde_json::Map::new();
-    if created {
-        root.insert("metadata".to_owned(), serde_json::json!({ "annotations": { CREATED: true } }));
-    }
     if let serde_json::Value::Object(spec) = &mut tree {
         spec.remove(CREATED);
     }
