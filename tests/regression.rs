@@ -549,3 +549,180 @@ fn a_closed_stderr_is_no_panic() {
         assert_eq!(status.code(), Some(1), "verify of an unprotected stream: {status}");
     }
 }
+
+// ---- Convergence after a config change (issue 13): a re-render is a fresh render ----
+
+/// Renders `items` with `old`, then that output with `new`, and checks it is what a fresh render of `items`
+/// with `new` gives, byte for byte. Returns the fresh render.
+fn converges(items: &[&str], old: &str, new: &str) -> String {
+    let root = h::TempDir::new("regression-converge");
+    h::install_bom(root.path());
+    let earlier = h::run_function(root.path(), &h::resource_list(items, old)).success().stdout;
+    let again = h::run_function(root.path(), &h::with_function_config(&earlier, new)).success().stdout;
+    let fresh = h::run_function(root.path(), &h::resource_list(items, new)).success().stdout;
+    if again != fresh {
+        let (a, b) = (root.path().join("fresh.yaml"), root.path().join("again.yaml"));
+        h::write_file(&a, &fresh);
+        h::write_file(&b, &again);
+        let diff = h::run(Command::new("diff").arg("-u").arg(&a).arg(&b), None).stdout;
+        panic!("the re-render differs from a fresh render:\n{diff}\nthe earlier render was:\n{earlier}");
+    }
+    fresh
+}
+
+/// True when `lines` are consecutive lines of `text`, indentation aside.
+fn follows(text: &str, lines: &[&str]) -> bool {
+    let trimmed: Vec<&str> = text.lines().map(str::trim).collect();
+    trimmed.windows(lines.len()).any(|w| w == lines)
+}
+
+const OFF_CONFIG: &str = "apiVersion: spinnaker-krm.dev/v1alpha1
+kind: SpinnakerPlatform
+metadata:
+  name: spinnaker
+spec:
+  bom:
+    version: 1.27.0
+  mtls:
+    enabled: false
+";
+
+const SPINNAKER_SERVICE: &str = "apiVersion: spinnaker.io/v1alpha2
+kind: SpinnakerService
+metadata:
+  name: spinnaker
+spec:
+  spinnakerConfig:
+    config:
+      version: 1.26.0
+    profiles:
+      clouddriver:
+        server:
+          port: 7002
+    service-settings:
+      clouddriver:
+        scheme: http
+        kubernetes:
+          useTcpProbe: false
+";
+
+/// mTLS on then off left `server.ssl.enabled: true`, the key store and `scheme: https` in a SpinnakerService
+/// (and the operator then rendered HTTPS probes): nothing recorded what a run had added to the profiles and
+/// service settings. Now the annotation spinnaker-krm.dev/managed-settings does, and the user's own values
+/// (`scheme: http`, `useTcpProbe: false`, `server.port`) come back.
+#[test]
+fn mtls_off_takes_back_a_spinnaker_services_profiles_scheme_and_tcp_probe() {
+    let off = converges(&[SPINNAKER_SERVICE], FULL_CONFIG, OFF_CONFIG);
+    assert!(!off.contains("ssl:") && !off.contains("ok-http-client") && !off.contains("scheme: https"), "{off}");
+    assert!(follows(&off, &["scheme: http", "kubernetes:", "useTcpProbe: false"]), "{off}");
+    assert!(follows(&off, &["clouddriver:", "server:", "port: 7002", "service-settings:"]), "{off}");
+    let on = converges(&[SPINNAKER_SERVICE], OFF_CONFIG, FULL_CONFIG);
+    assert!(on.contains("scheme: https") && on.contains("useTcpProbe: true"), "{on}");
+}
+
+/// need then want left `kubernetes.useTcpProbe: true` and the plain management port in a SpinnakerService.
+#[test]
+fn client_auth_want_after_need_takes_back_the_tcp_probe_and_management_port() {
+    let want = format!("{FULL_CONFIG}  mtls: {{clientAuth: want}}\n");
+    let out = converges(&[SPINNAKER_SERVICE], FULL_CONFIG, &want);
+    assert!(out.contains("useTcpProbe: false\n") && !out.contains("8558"), "{out}");
+    converges(&[SPINNAKER_SERVICE], &want, FULL_CONFIG);
+}
+
+/// After a config change our env and volumes stayed where the earlier run had put them, and new ones were
+/// appended after them: trust-manager then init-container, or mTLS off then on, gave another order than a
+/// fresh render. Our entries now go and come back after the user's, in the order a first run writes them.
+#[test]
+fn our_env_and_volumes_come_after_the_users_whatever_the_earlier_config() {
+    let clouddriver = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/clouddriver/deployment.yml"));
+    let trust_manager = format!("{FULL_CONFIG}  truststore: {{mode: trust-manager}}\n");
+    converges(&[&clouddriver], &trust_manager, FULL_CONFIG);
+    let truststore_only = format!("{FULL_CONFIG}  mtls: {{enabled: false}}\n");
+    converges(&[&clouddriver], &truststore_only, FULL_CONFIG);
+}
+
+/// A service left out of `spec.services` after a run kept its truststore, key store, env and probes, while
+/// its Certificate went: its pods would not start. Its injection is now taken back.
+#[test]
+fn a_service_left_out_of_services_gets_its_injection_taken_back() {
+    let clouddriver = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/clouddriver/deployment.yml"));
+    let front50 = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/front50/deployment.yml"));
+    let some = format!("{FULL_CONFIG}  services: [front50]\n");
+    let out = converges(&[&clouddriver, &front50], FULL_CONFIG, &some);
+    let clouddriver_out = out.split("\n- apiVersion").find(|d| d.contains("name: clouddriver\n")).unwrap_or(&out);
+    assert!(!clouddriver_out.contains("spinnaker-krm-") && !clouddriver_out.contains("SPINNAKER_KRM"), "{out}");
+}
+
+/// Restored probes came back with their keys sorted (the record was a JSON object written in key order), so
+/// mTLS off after need gave `path` before `port` where the manifest had `port` first.
+#[test]
+fn restored_probes_keep_the_manifests_key_order() {
+    let gate = clouddriver_with_env("        - {name: A, value: b}\n")
+        + "        readinessProbe:\n          httpGet:\n            port: 7002\n            path: /health\n          periodSeconds: 5\n";
+    let out = converges(&[&gate], FULL_CONFIG, OFF_CONFIG);
+    assert!(follows(&out, &["httpGet:", "port: 7002", "path: /health", "periodSeconds: 5"]), "{out}");
+}
+
+/// An env var the user had set to the very value spinnaker-krm sets was listed as ours, and went when mTLS
+/// was turned off.
+#[test]
+fn an_env_var_the_user_set_to_our_value_stays_when_mtls_goes_off() {
+    let item = clouddriver_with_env("        - name: OKHTTPCLIENT_KEYSTORETYPE\n          value: PKCS12\n");
+    let out = converges(&[&item], FULL_CONFIG, OFF_CONFIG);
+    assert!(follows(&out, &["- name: OKHTTPCLIENT_KEYSTORETYPE", "value: PKCS12"]), "{out}");
+}
+
+/// Dropping an extra pin kept the extra pin's image (or, from an earlier render, the pin without the
+/// manifest's variant): a pin started from the pinned image, not the manifest's. The images a pin changed
+/// are now recorded in spinnaker-krm.dev/original-images and every run pins from them.
+#[test]
+fn dropping_an_extra_pin_gives_the_boms_tag_with_the_manifests_variant() {
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"))
+        .replace("docker/gate:latest", "docker/gate:6.40.0-ubuntu");
+    assert!(gate.contains("gate:6.40.0-ubuntu"), "{gate}");
+    let pinned = format!("{FULL_CONFIG}    extraPins: {{gate: 6.99.0}}\n");
+    let out = converges(&[&gate], &pinned, FULL_CONFIG);
+    assert!(out.contains("docker/gate:6.54.1-ubuntu\n"), "{out}");
+}
+
+/// A run that generated the CA chain after one that did not listed it after the earlier run's Certificates,
+/// not before them as a fresh render does; and a run that injected nothing left an earlier run's objects.
+#[test]
+fn generated_objects_are_listed_as_a_fresh_render_lists_them() {
+    let clouddriver = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/clouddriver/deployment.yml"));
+    let brought = format!("{FULL_CONFIG}  mtls: {{issuer: {{create: false}}}}\n");
+    converges(&[&clouddriver], &brought, FULL_CONFIG);
+    let nothing = format!("{FULL_CONFIG}    extraPins: {{keel: 0.1.0-20210331200022-slim}}\n  services: [keel]\n");
+    let out = converges(&[&clouddriver], FULL_CONFIG, &nothing);
+    assert!(!out.contains("kind: Certificate"), "{out}");
+}
+
+/// Pinning read spinnaker-krm's own init container (it runs the service's image) as the user's: a run whose
+/// config cannot pin the service reported it twice, where a fresh run reports the service once.
+#[test]
+fn a_pin_error_after_a_run_names_the_users_containers_only() {
+    let root = h::TempDir::new("regression-pin-error");
+    h::install_bom(root.path());
+    let keel = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/keel/deployment.yml"));
+    let pinned = format!("{FULL_CONFIG}    extraPins: {{keel: 0.1.0-20210331200022-slim}}\n");
+    let earlier = h::run_function(root.path(), &h::resource_list(&[&keel], &pinned)).success().stdout;
+    let fresh = h::run_function(root.path(), &h::resource_list(&[&keel], FULL_CONFIG));
+    let again = h::run_function(root.path(), &h::with_function_config(&earlier, FULL_CONFIG));
+    assert!(!fresh.status.success() && !again.status.success());
+    assert!(fresh.stderr.contains("keel is not pinned"), "{}", fresh.stderr);
+    assert_eq!(again.stderr, fresh.stderr);
+}
+
+/// A probe the manifest already had as a run adapts it (`scheme: HTTPS`, under want) was still recorded as
+/// an original to restore after an earlier run had changed it (under need), so the re-render carried an
+/// original-probes annotation that a fresh render has not.
+#[test]
+fn a_probe_left_as_the_manifest_had_it_is_not_recorded() {
+    let gate = h::read_file(&h::fixtures().join("spinnaker-kustomize/base/gate/deployment.yml"));
+    let gate = gate.replace("            path: /health\n", "            path: /health\n            scheme: HTTPS\n");
+    assert!(gate.contains("scheme: HTTPS"), "{gate}");
+    let need = format!("{FULL_CONFIG}  mtls: {{gateClientAuth: need}}\n");
+    let want = format!("{FULL_CONFIG}  mtls: {{gateListener: https}}\n");
+    let out = converges(&[&gate], &need, &want);
+    assert!(!out.contains("original-probes"), "{out}");
+}

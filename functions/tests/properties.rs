@@ -737,6 +737,8 @@ fn workload_owns(change: &Change, service: Option<&(String, Service)>, declared:
     let svc_container = |name: &str| service.is_some_and(|(n, _)| n == name);
     match k.as_slice() {
         ["spec", "template", "metadata"] | ["spec", "template", "metadata", "annotations"] => container_only,
+        ["metadata"] | ["metadata", "annotations"] => container_only,
+        ["metadata", "annotations", key] => *key == transform::IMAGES_ANNOTATION,
         ["spec", "template", "metadata", "annotations", key] => {
             *key == HASH_ANNOTATION || *key == MANAGED_ENV_ANNOTATION || *key == transform::PROBES_ANNOTATION
         }
@@ -764,7 +766,8 @@ fn spinnaker_service_owns(change: &Change) -> bool {
         Change::Order(_) => return false,
     };
     match keys(path).as_slice() {
-        ["spec", "spinnakerConfig", "config"] => container_only,
+        ["spec", "spinnakerConfig", "config"] | ["metadata"] | ["metadata", "annotations"] => container_only,
+        ["metadata", "annotations", key] => *key == transform::SETTINGS_ANNOTATION,
         ["spec", "spinnakerConfig", "config", "version"] => true,
         ["spec", "spinnakerConfig", "service-settings" | "profiles", ..] | ["spec", "kustomize", ..] => true,
         _ => false,
@@ -852,12 +855,10 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
         return Err(format!("not idempotent:\n--- run 1\n{text}\n--- run 2\n{text2}"));
     }
 
-    // Every input item is there, in order, before any new item; only objects an earlier run generated
-    // (labelled managed-by spinnaker-krm) may go, when this run no longer generates them.
-    let kept: Vec<&Node> = input
-        .iter()
-        .filter(|item| !is_managed(item) || output.iter().any(|o| same(&ResourceRef::of(o), &ResourceRef::of(item))))
-        .collect();
+    // Every input item is there, in order, before the generated objects; objects an earlier run generated
+    // (labelled managed-by spinnaker-krm) come after them in the order this run generates them, and go when
+    // this run no longer generates them.
+    let kept: Vec<&Node> = input.iter().filter(|item| !is_managed(item)).collect();
     for (i, item) in kept.iter().copied().enumerate() {
         let id = ResourceRef::of(item);
         let out = output.get(i).ok_or_else(|| format!("item {i} ({id}) is missing"))?;
@@ -885,13 +886,26 @@ fn check_transform(input: &[Node], config_text: &str) -> Result<(), String> {
             return Err(format!("{id} is not a target but changed:\n--- before\n{before}--- after\n{after}"));
         }
     }
-    // New items are ours.
+    // The rest is ours: new objects, or an earlier run's changed in their spec only.
     for item in &output[kept.len()..] {
         if item.path_str(&["metadata", "labels", MANAGED_BY_LABEL]) != Some(MANAGED_BY) {
             return Err(format!("new item {} lacks {MANAGED_BY_LABEL}: {MANAGED_BY}", ResourceRef::of(item)));
         }
-        if input.iter().any(|i| same(&ResourceRef::of(i), &ResourceRef::of(item))) {
-            return Err(format!("new item {} duplicates an input item", ResourceRef::of(item)));
+        let id = ResourceRef::of(item);
+        if kept.iter().any(|i| same(&ResourceRef::of(i), &id)) {
+            return Err(format!("new item {id} duplicates an input item"));
+        }
+        if let Some(earlier) = input.iter().find(|i| is_managed(i) && same(&ResourceRef::of(i), &id)) {
+            let mut changes = Vec::new();
+            diff(Some(earlier), Some(item), &mut Vec::new(), &mut changes);
+            let foreign: Vec<String> = changes
+                .iter()
+                .filter(|c| !owns(&id, earlier, None, &[], c))
+                .map(|c| format!("{c:?} at {}", show(c.path())))
+                .collect();
+            if !foreign.is_empty() {
+                return Err(format!("{id}: changed outside its spec: {foreign:?}"));
+            }
         }
     }
     Ok(())

@@ -14,9 +14,9 @@ mod spring;
 pub(crate) mod workload;
 
 pub use certs::{MANAGED_BY, MANAGED_BY_LABEL};
-pub use operator::{deployed_services, PATCH_MARKER};
+pub use operator::{deployed_services, PATCH_MARKER, SETTINGS_ANNOTATION};
 pub(crate) use pin::pod_spec_path;
-pub use pin::variant_of;
+pub use pin::{variant_of, IMAGES_ANNOTATION};
 pub use pod::{INIT_CONTAINER, INIT_SCRIPT, PASSWORD_ENV, TLS_DIR, TLS_VOLUME, TRUSTSTORE_DIR};
 pub use spring::MANAGEMENT_PORT;
 pub use workload::{HASH_ANNOTATION, MANAGED_ENV_ANNOTATION, PROBES_ANNOTATION};
@@ -183,6 +183,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                         // Pinned only (deck, or nothing to inject): the annotation still names the tool and
                         // changes with the images.
                         None => {
+                            workload::undo(item);
                             let hash = workload::images_hash(item);
                             workload::set_annotation(item, HASH_ANNOTATION, Some(&hash));
                         }
@@ -208,8 +209,13 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 }
             }
             Target::SpinnakerService => {
-                pin::pin_spinnaker_service(item, ctx, &mut summary.pinned, &mut report);
-                generated.extend(operator::inject(item, ctx, &mut report));
+                let pinned = &mut summary.pinned;
+                let mut pin_report: Vec<(String, String)> = Vec::new();
+                let pin = |item: &mut Node| {
+                    pin::pin_spinnaker_service(item, ctx, pinned, &mut |f, m| pin_report.push((f, m)))
+                };
+                generated.extend(operator::inject(item, ctx, pin, &mut report));
+                problems.splice(0..0, pin_report);
                 summary.spinnaker_services += 1;
             }
         }
@@ -250,9 +256,14 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             ),
         });
     }
-    if summary.injected + summary.spinnaker_services > 0 && findings.is_empty() {
-        let mut objects = certs::trust_objects(ctx);
-        objects.extend(generated);
+    // With nothing injected, nothing is generated, and an earlier run's generated objects go.
+    if findings.is_empty() && (summary.injected + summary.spinnaker_services > 0 || items.iter().any(certs::is_managed))
+    {
+        let mut objects = Vec::new();
+        if summary.injected + summary.spinnaker_services > 0 {
+            objects = certs::trust_objects(ctx);
+            objects.extend(generated);
+        }
         summary.generated = add_generated(items, objects, &mut findings);
     }
     if findings.is_empty() {
@@ -311,85 +322,70 @@ impl<'a> Identity<'a> {
     }
 }
 
-/// Where a generated object goes.
-enum Place {
-    /// In place of the input item at this index (the first of its identity).
-    Replaces(usize),
-    /// After the input items.
-    New,
-    /// Nowhere: an earlier generated object has its identity.
-    Duplicate,
-}
-
-/// Adds generated objects: a managed object of the same identity is updated in place (its metadata, and
-/// so kpt's annotations, stay); an unmanaged one is a conflict. New objects get kpt path annotations
-/// when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`. Returns how many
-/// objects were added or updated.
+/// Adds generated objects after the input items, in the order this run generates them: a managed object of
+/// the same identity (an earlier run's) is updated and moved there (its metadata, and so kpt's annotations,
+/// stay), so a re-render lists them as a fresh render does; one this run no longer generates (mTLS turned
+/// off, a service removed) goes; an unmanaged one of the same identity is a conflict. New objects get kpt
+/// path annotations when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`. Returns
+/// how many objects were added or updated.
 fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<Finding>) -> usize {
     let with_paths = items.iter().any(|i| {
         i.path(&["metadata", "annotations"]).and_then(Node::as_mapping).is_some_and(|a| {
             a.contains_key("config.kubernetes.io/path") || a.contains_key("internal.config.kubernetes.io/path")
         })
     });
-    // A managed object this run does not generate any more (mTLS turned off, a service removed) goes.
+    type Owned = (String, String, String, Option<String>);
+    let owned = |item: &Node| -> Owned {
+        let id = Identity::of(item);
+        (id.api_version.to_owned(), id.kind.to_owned(), id.name.to_owned(), id.namespace.map(str::to_owned))
+    };
+    let mut earlier: HashMap<Owned, Node> = HashMap::new();
     if items.iter().any(certs::is_managed) {
-        let wanted: HashSet<Identity> = objects.iter().map(Identity::of).collect();
-        items.retain(|item| !certs::is_managed(item) || wanted.contains(&Identity::of(item)));
+        let (managed, rest): (Vec<Node>, Vec<Node>) = std::mem::take(items).into_iter().partition(certs::is_managed);
+        *items = rest;
+        for item in managed {
+            earlier.entry(owned(&item)).or_insert(item);
+        }
     }
-    let places: Vec<Place> = {
+    let theirs: HashSet<Owned> = {
         // Only input items of a generated kind can have a generated object's identity.
         let kinds: HashSet<&str> = objects.iter().filter_map(|o| o.path_str(&["kind"])).collect();
-        let mut index: HashMap<Identity, usize> = HashMap::new();
-        for (i, item) in items.iter().enumerate() {
-            if item.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind)) {
-                index.entry(Identity::of(item)).or_insert(i);
-            }
-        }
-        let mut added: HashSet<Identity> = HashSet::with_capacity(objects.len());
-        let place = |object| {
-            let id = Identity::of(object);
-            match (added.insert(id), index.get(&id)) {
-                (false, _) => Place::Duplicate,
-                (true, Some(&i)) => Place::Replaces(i),
-                (true, None) => Place::New,
-            }
-        };
-        objects.iter().map(place).collect()
+        items.iter().filter(|i| i.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind))).map(owned).collect()
     };
+    let mut added: HashSet<Owned> = HashSet::with_capacity(objects.len());
     let mut count = 0;
-    for (object, place) in objects.into_iter().zip(places) {
-        if !matches!(place, Place::Duplicate) {
-            count += 1;
+    for object in objects {
+        let id = owned(&object);
+        if !added.insert(id.clone()) {
+            continue;
         }
-        match place {
-            Place::Duplicate => {}
-            Place::Replaces(i) if certs::is_managed(&items[i]) => {
-                let (Some(existing), Some(spec)) = (items[i].as_mapping_mut(), object.path(&["spec"])) else {
-                    continue;
-                };
-                existing.insert("spec", spec.clone());
+        count += 1;
+        if let Some(mut existing) = earlier.remove(&id) {
+            if let (Some(mapping), Some(spec)) = (existing.as_mapping_mut(), object.path(&["spec"])) {
+                mapping.insert("spec", spec.clone());
             }
-            Place::Replaces(_) => findings.push(Finding {
+            items.push(existing);
+        } else if theirs.contains(&id) {
+            findings.push(Finding {
                 resource: ResourceRef::of(&object),
                 field: "metadata.labels".to_owned(),
                 message: format!(
                     "exists without the label {MANAGED_BY_LABEL}: {MANAGED_BY}, and spinnaker-krm generates an object of \
                      the same name; rename or delete yours, or add the label to let spinnaker-krm manage it"
                 ),
-            }),
-            Place::New => {
-                let mut object = object;
-                if with_paths {
-                    let path = certs::generated_path(&object);
-                    if let Some(meta) = object.as_mapping_mut().and_then(|o| o.mapping_entry("metadata")) {
-                        if let Some(annotations) = meta.mapping_entry("annotations") {
-                            annotations.insert_str("config.kubernetes.io/path", &path);
-                            annotations.insert_str("internal.config.kubernetes.io/path", &path);
-                        }
+            });
+        } else {
+            let mut object = object;
+            if with_paths {
+                let path = certs::generated_path(&object);
+                if let Some(meta) = object.as_mapping_mut().and_then(|o| o.mapping_entry("metadata")) {
+                    if let Some(annotations) = meta.mapping_entry("annotations") {
+                        annotations.insert_str("config.kubernetes.io/path", &path);
+                        annotations.insert_str("internal.config.kubernetes.io/path", &path);
                     }
                 }
-                items.push(object);
             }
+            items.push(object);
         }
     }
     count

@@ -3,6 +3,11 @@
 //! per service (`spec.kustomize.<svc>.deployment.patchesStrategicMerge`, the one patch kind that merges
 //! containers, env and volumes by name instead of replacing the lists), `profiles.<svc>` for Spring, and
 //! `service-settings.<svc>` for the https scheme and TCP probes.
+//!
+//! What a run adds or changes there is recorded in the annotation [`SETTINGS_ANNOTATION`] (the keys it
+//! created, and the user's value of each key it changed), so that the next run first takes it all back,
+//! then injects what its own config asks for: a re-render with another config is a fresh render, and the
+//! user's own settings are never removed.
 
 use super::certs;
 use super::pod;
@@ -15,6 +20,128 @@ use crate::yaml::{build, emit, Mapping, Node};
 
 /// The first line of every patch we own; entries that start with it are replaced on each run.
 pub const PATCH_MARKER: &str = "# spinnaker-krm: generated patch, replaced on every render; do not edit";
+
+/// The SpinnakerService annotation recording, as a JSON tree, what the last run added under `spec`: a key
+/// whose value is `null` was created by it (removed on the next run), `{"/created": true, ...}` a mapping it
+/// created (removed when nothing else is left in it), `{"/was": v}` a value it replaced (`v` comes back).
+pub const SETTINGS_ANNOTATION: &str = "spinnaker-krm.dev/managed-settings";
+
+const CREATED: &str = "/created";
+const WAS: &str = "/was";
+
+/// What changed from `before` to `after` as a [`SETTINGS_ANNOTATION`] tree; `None` when nothing did. Lists are
+/// compared as a whole (our patch is found by [`PATCH_MARKER`] instead).
+fn changes(before: Option<&Node>, after: &Node) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match (before, after.as_mapping()) {
+        (None, Some(mapping)) => {
+            let mut tree = serde_json::Map::new();
+            tree.insert(CREATED.to_owned(), Value::Bool(true));
+            for (key, value) in mapping.iter() {
+                tree.insert(key.value().to_owned(), changes(None, value).unwrap_or(Value::Null));
+            }
+            Some(Value::Object(tree))
+        }
+        (None, None) => Some(Value::Null),
+        (Some(before), _) if before == after => None,
+        (Some(before), Some(mapping)) if before.as_mapping().is_some() => {
+            let old = before.as_mapping().expect("checked");
+            let tree: serde_json::Map<String, Value> = mapping
+                .iter()
+                .filter_map(|(key, value)| Some((key.value().to_owned(), changes(old.get(key.value()), value)?)))
+                .collect();
+            (!tree.is_empty()).then_some(Value::Object(tree))
+        }
+        (Some(before), _) if before.as_sequence().is_some() && after.as_sequence().is_some() => None,
+        (Some(before), _) => Some(serde_json::json!({ WAS: before.to_json() })),
+    }
+}
+
+/// Takes back what `tree` (a previous run's [`changes`]) says was added to the mapping `parent` at `key`.
+fn take_back(parent: &mut Mapping, key: &str, tree: &serde_json::Value) {
+    use serde_json::Value;
+    match tree {
+        Value::Null => {
+            let ours_only = match parent.get_mut(key).and_then(Node::as_sequence_mut) {
+                Some(list) => {
+                    list.retain(|n| !is_our_patch(n));
+                    list.is_empty()
+                }
+                None => true,
+            };
+            if ours_only {
+                parent.remove(key);
+            }
+        }
+        Value::Object(tree) if tree.contains_key(WAS) => {
+            let was = serde_json::to_string(&tree[WAS]).unwrap_or_default();
+            if let Some(node) = crate::yaml::parse_stream(&was, Default::default()).ok().and_then(|mut d| d.pop()) {
+                parent.insert(key, super::workload::as_written(&node));
+            }
+        }
+        Value::Object(tree) => {
+            let Some(mapping) = parent.get_mut(key).and_then(Node::as_mapping_mut) else { return };
+            for (child, subtree) in tree.iter().rev().filter(|(child, _)| *child != CREATED) {
+                take_back(mapping, child, subtree);
+            }
+            if tree.contains_key(CREATED) && mapping.is_empty() {
+                parent.remove(key);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_our_patch(node: &Node) -> bool {
+    node.as_str().is_some_and(|t| t.starts_with(PATCH_MARKER))
+}
+
+/// Takes back everything a previous run added to the SpinnakerService (its [`SETTINGS_ANNOTATION`] and its
+/// patches), leaving what the user wrote. Returns true when there was such a record.
+fn take_back_all(item: &mut Node) -> bool {
+    let recorded = item.path_str(&["metadata", "annotations", SETTINGS_ANNOTATION]).map(str::to_owned);
+    if let Some(kustomize) = item.path_mut(&["spec", "kustomize"]).and_then(Node::as_mapping_mut) {
+        for (_, service) in kustomize.iter_mut() {
+            let patches = service.path_mut(&["deployment", "patchesStrategicMerge"]).and_then(Node::as_sequence_mut);
+            if let Some(patches) = patches {
+                patches.retain(|n| !is_our_patch(n));
+            }
+        }
+    }
+    let Some(recorded) = recorded else { return false };
+    let tree: serde_json::Value = serde_json::from_str(&recorded).unwrap_or_default();
+    if let Some(root) = item.as_mapping_mut() {
+        // The annotations go with the record when it was their only entry (the run that recorded it made them).
+        if let Some(metadata) = root.get_mut("metadata").and_then(Node::as_mapping_mut) {
+            if let Some(annotations) = metadata.get_mut("annotations").and_then(Node::as_mapping_mut) {
+                annotations.remove(SETTINGS_ANNOTATION);
+                if annotations.is_empty() {
+                    metadata.remove("annotations");
+                }
+            }
+        }
+        if let serde_json::Value::Object(tree) = &tree {
+            for (key, subtree) in tree.iter().rev() {
+                take_back(root, key, subtree);
+            }
+        }
+    }
+    true
+}
+
+/// Records what this run changed from `before` (the SpinnakerService as the user wrote it, pinned) in
+/// [`SETTINGS_ANNOTATION`].
+fn record(item: &mut Node, before: &Node) {
+    let Some(mut tree) = changes(before.path(&["spec"]), item.path(&["spec"]).unwrap_or(before)) else { return };
+    let Some(metadata) = item.as_mapping_mut().and_then(|m| m.mapping_entry("metadata")) else { return };
+    let Some(annotations) = metadata.mapping_entry("annotations") else { return };
+    let mut root = serde_json::Map::new();
+    if let serde_json::Value::Object(spec) = &mut tree {
+        spec.remove(CREATED);
+    }
+    root.insert("spec".to_owned(), tree);
+    annotations.insert_str(SETTINGS_ANNOTATION, &serde_json::Value::Object(root).to_string());
+}
 
 /// The services the operator deploys from this SpinnakerService (keel never; kayenta with canary on).
 pub fn deployed_services(item: &Node) -> Vec<Service> {
@@ -32,7 +159,36 @@ pub fn deployed_services(item: &Node) -> Vec<Service> {
 }
 
 /// Injects into one SpinnakerService; returns the Certificates it needs.
-pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, String)) -> Vec<Node> {
+/// `pin` runs on the SpinnakerService as the user wrote it (a previous run taken back), so that what it
+/// changes is recorded too.
+pub fn inject(
+    item: &mut Node,
+    ctx: &Context,
+    pin: impl FnOnce(&mut Node),
+    report: &mut impl FnMut(String, String),
+) -> Vec<Node> {
+    // An output of a version that kept no record: the profiles' settings are a previous run's, not the user's.
+    let patched = item.path(&["spec", "kustomize"]).and_then(Node::as_mapping).is_some_and(|k| {
+        k.iter().any(|(_, s)| {
+            s.path(&["deployment", "patchesStrategicMerge"])
+                .and_then(Node::as_sequence)
+                .is_some_and(|p| p.iter().any(is_our_patch))
+        })
+    });
+    let unrecorded_previous_run = !take_back_all(item) && patched;
+    let before = item.clone();
+    pin(item);
+    let certificates = inject_settings(item, ctx, unrecorded_previous_run, report);
+    record(item, &before);
+    certificates
+}
+
+fn inject_settings(
+    item: &mut Node,
+    ctx: &Context,
+    unrecorded_previous_run: bool,
+    report: &mut impl FnMut(String, String),
+) -> Vec<Node> {
     let namespace = item.path_str(&["metadata", "namespace"]).unwrap_or(&ctx.config.spec.namespace).to_owned();
     let services: Vec<Service> =
         deployed_services(item).into_iter().filter(|s| s.is_jvm() && ctx.selects(*s)).collect();
@@ -86,11 +242,6 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
             .get("spinnakerConfig")
             .and_then(|c| c.path_str(&["service-settings", service.name(), "env", &pod::opts_env(service)]))
             .map(str::to_owned);
-        // A previous run left its patch: the profile's settings are then ours, not the user's.
-        let previous_run = spec
-            .get("kustomize")
-            .and_then(|k| k.path(&[service.name(), "deployment", "patchesStrategicMerge"])?.as_sequence())
-            .is_some_and(|p| p.iter().any(|n| n.as_str().is_some_and(|t| t.starts_with(PATCH_MARKER))));
         let need = mtls && ctx.config.spec.mtls.client_auth_for(service) == ClientAuth::Need;
         let patch =
             (!injection.is_empty()).then(|| strategic_merge_patch(service, &injection, user_opts.as_deref(), need));
@@ -105,7 +256,7 @@ pub fn inject(item: &mut Node, ctx: &Context, report: &mut impl FnMut(String, St
         if let Some(profile) = spinnaker_config.mapping_entry("profiles").and_then(|p| p.mapping_entry(service.name()))
         {
             let settings = spring::mtls_settings(ctx, service, &[]);
-            let conflicts = if previous_run { Vec::new() } else { profile_conflicts(profile, &settings) };
+            let conflicts = if unrecorded_previous_run { Vec::new() } else { profile_conflicts(profile, &settings) };
             if !conflicts.is_empty() {
                 report(
                     format!("spec.spinnakerConfig.profiles.{}", service.name()),

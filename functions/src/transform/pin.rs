@@ -29,8 +29,59 @@ pub(crate) fn pod_spec_path(item: &Node) -> Option<&'static [&'static str]> {
     }
 }
 
+/// The annotation of an object with a pod spec recording, as JSON, the images its manifest had where a pin
+/// changed them (`{"containers/gate": "gate:latest"}`): the next run starts from them, so a pin follows the
+/// config (a service left out of `spec.services` gets its own image back; an extra pin dropped gives the
+/// BOM's tag with the manifest's variant).
+pub const IMAGES_ANNOTATION: &str = "spinnaker-krm.dev/original-images";
+
+/// Puts back the images a previous run recorded in [`IMAGES_ANNOTATION`], and removes the record.
+fn restore_images(item: &mut Node, path: &[&str]) {
+    let Some(recorded) = item.path_str(&["metadata", "annotations", IMAGES_ANNOTATION]).map(str::to_owned) else {
+        return;
+    };
+    // The annotations go with the record when it was their only entry (the run that recorded it made them).
+    if let Some(metadata) = item.path_mut(&["metadata"]).and_then(Node::as_mapping_mut) {
+        if let Some(annotations) = metadata.get_mut("annotations").and_then(Node::as_mapping_mut) {
+            annotations.remove(IMAGES_ANNOTATION);
+            if annotations.is_empty() {
+                metadata.remove("annotations");
+            }
+        }
+    }
+    let Ok(serde_json::Value::Object(originals)) = serde_json::from_str::<serde_json::Value>(&recorded) else {
+        return;
+    };
+    let Some(pod) = item.path_mut(path).and_then(Node::as_mapping_mut) else { return };
+    for (at, image) in &originals {
+        let (Some((list, name)), Some(image)) = (at.split_once('/'), image.as_str()) else { continue };
+        let container = pod.get_mut(list).and_then(Node::as_sequence_mut).and_then(|c| c.find_by_mut("name", name));
+        if let Some(container) = container {
+            container.insert_str("image", image);
+        }
+    }
+}
+
+/// Writes the images a pin changed (`(list/name, image)`, in order) into [`IMAGES_ANNOTATION`].
+fn record_images(item: &mut Node, originals: &[(String, String)]) {
+    if originals.is_empty() {
+        return;
+    }
+    let entries: Vec<String> = originals
+        .iter()
+        .map(|(at, image)| {
+            let text = |t: &str| serde_json::Value::String(t.to_owned()).to_string();
+            format!("{}:{}", text(at), text(image))
+        })
+        .collect();
+    let Some(metadata) = item.as_mapping_mut().and_then(|m| m.mapping_entry("metadata")) else { return };
+    if let Some(annotations) = metadata.mapping_entry("annotations") {
+        annotations.insert_str(IMAGES_ANNOTATION, &format!("{{{}}}", entries.join(",")));
+    }
+}
+
 /// Pins the containers of an object that carries a pod spec ([`pod_spec_path`]), counting the images set
-/// in `count`. Returns true when it runs a Spinnaker service.
+/// in `count`. Returns true when it runs a Spinnaker service. A previous run's pins are undone first.
 pub(super) fn pin_workload(
     item: &mut Node,
     ctx: &Context,
@@ -38,6 +89,21 @@ pub(super) fn pin_workload(
     report: &mut impl FnMut(String, String),
 ) -> bool {
     let Some(path) = pod_spec_path(item) else { return false };
+    restore_images(item, path);
+    let mut originals: Vec<(String, String)> = Vec::new();
+    let found = pin_pod(item, path, ctx, count, report, &mut originals);
+    record_images(item, &originals);
+    found
+}
+
+fn pin_pod(
+    item: &mut Node,
+    path: &[&str],
+    ctx: &Context,
+    count: &mut usize,
+    report: &mut impl FnMut(String, String),
+    originals: &mut Vec<(String, String)>,
+) -> bool {
     let Some(pod) = item.path_mut(path).and_then(Node::as_mapping_mut) else {
         return false;
     };
@@ -47,6 +113,10 @@ pub(super) fn pin_workload(
         for (index, container) in containers.iter_mut().enumerate() {
             let Some(container) = container.as_mapping_mut() else { continue };
             let name = container.get_str("name").unwrap_or_default();
+            // spinnaker-krm's own init container gets its image from the injection, or goes with it.
+            if list == "initContainers" && name == super::pod::INIT_CONTAINER {
+                continue;
+            }
             let image = container.get_str("image");
             // Init containers are matched by image only: `gate-init` running busybox is not gate.
             let service = if list == "containers" { identify(name, image) } else { identify("", image) };
@@ -75,9 +145,12 @@ pub(super) fn pin_workload(
             let variant = variant.filter(|_| !ctx.config.spec.bom.extra_pins.contains_key(&service));
             match ctx.bom.image_for(service, &ctx.config.spec.bom, ctx.config.form) {
                 Ok(pinned) => {
-                    // spinnaker-krm's own init container runs the service's image: a re-run counts the same.
-                    *count += usize::from(name != super::pod::INIT_CONTAINER);
-                    container.insert_str("image", &with_variant(pinned, variant));
+                    *count += 1;
+                    let pinned = with_variant(pinned, variant);
+                    if let Some(original) = image.filter(|i| *i != pinned) {
+                        originals.push((format!("{list}/{name}"), original.to_owned()));
+                    }
+                    container.insert_str("image", &pinned);
                 }
                 Err(e) => report(field, e.to_string()),
             }

@@ -179,6 +179,11 @@ impl PodInjection {
 /// Where our options start inside a `<SVC>_OPTS` value; everything from there on is ours.
 const JVM_OPTIONS_START: &str = "-Djavax.net.ssl.trustStore=/spinnaker-krm/";
 
+/// True when a `<SVC>_OPTS` value holds options a previous run added.
+pub fn has_our_jvm_options(value: &str) -> bool {
+    value.contains(JVM_OPTIONS_START)
+}
+
 /// The `<SVC>_OPTS` value from the user's own value (a previous run's options removed) and ours:
 /// the user's options first, ours last. `None` when both are empty.
 pub fn merge_jvm_options(user: Option<&str>, ours: Option<&str>) -> Option<String> {

@@ -346,7 +346,16 @@ pub fn inject(
     let user_opts =
         container.get_sequence("env").and_then(|e| e.find_by("name", &opts)).and_then(|e| e.get_str("value"));
     let opts_entry = pod::jvm_options_env(workload.service, user_opts, &injection);
-    let wanted: Vec<&str> = injection.env.iter().filter_map(|e| e.path_str(&["name"])).collect();
+    // An `<SVC>_OPTS` holding nothing of the user's is ours alone: it goes, and comes back after the user's env.
+    let opts_ours = pod::merge_jvm_options(user_opts, None).is_none();
+    // Listed: the variables this run adds. One the user already set to the same value stays the user's.
+    let users = |name: &str| {
+        name != pod::PASSWORD_ENV
+            && !previous.contains(name)
+            && container.get_sequence("env").is_some_and(|e| e.position_by("name", name).is_some())
+    };
+    let wanted: Vec<&str> =
+        injection.env.iter().filter_map(|e| e.path_str(&["name"])).filter(|name| !users(name)).collect();
     let listed = (!wanted.is_empty()).then(|| wanted.join(","));
     let conflicts: Vec<String> = env_conflicts(container, &injection.env, &previous);
     if !conflicts.is_empty() {
@@ -374,7 +383,7 @@ pub fn inject(
         .expect("checked above");
     sync(container, "env", "name", env, |m| {
         let name = m.get_str("name").unwrap_or_default();
-        name == pod::PASSWORD_ENV || name == opts || previous.contains(name)
+        name == pod::PASSWORD_ENV || (name == opts && opts_ours) || previous.contains(name)
     });
     if let Some(list) = container.get_mut("env").and_then(Node::as_sequence_mut) {
         password_first(list);
@@ -398,10 +407,13 @@ pub fn inject(
     } else {
         originals.clear();
     }
+    // A probe this run leaves as the manifest had it (one already adapted: `scheme: HTTPS` under want) has
+    // nothing to restore, as on a first run.
+    originals.retain(|name, original| container.get(name).is_some_and(|probe| probe.to_json() != original.to_json()));
     let recorded = (!originals.is_empty()).then(|| {
-        let json: serde_json::Map<String, serde_json::Value> =
-            originals.iter().map(|(name, probe)| (name.clone(), probe.to_json())).collect();
-        serde_json::Value::Object(json).to_string()
+        let probes: Vec<String> =
+            originals.iter().map(|(name, probe)| format!("{}:{}", json_string(name), json_text(probe))).collect();
+        format!("{{{}}}", probes.join(","))
     });
     let hash = injected.unwrap_or_else(|| images_hash(item));
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
@@ -419,6 +431,50 @@ pub fn inject(
     })
 }
 
+/// Takes back everything a previous run injected into a workload this run injects nothing into (its service
+/// left out of `spec.services`): our volumes, init container, mounts, env and `<SVC>_OPTS` options go, the
+/// manifest's own probes come back, and the annotations that recorded them go. The user's entries stay.
+pub fn undo(item: &mut Node) {
+    let previous = managed_env(item);
+    let recorded =
+        item.path_str(&["spec", "template", "metadata", "annotations", PROBES_ANNOTATION]).map(str::to_owned);
+    let originals = original_probes(&recorded);
+    let container = service_container(item, |_| true).map(|(index, service)| (index, pod::opts_env(service)));
+    let Some(pod) = item.path_mut(&["spec", "template", "spec"]).and_then(Node::as_mapping_mut) else { return };
+    for key in ["volumes", "initContainers"] {
+        sync(pod, key, "name", Vec::new(), |m| is_ours(m.get_str("name")));
+    }
+    let service_container = container.and_then(|(index, opts)| {
+        let c = pod.get_mut("containers")?.as_sequence_mut()?.get_mut(index)?.as_mapping_mut()?;
+        Some((c, opts))
+    });
+    if let Some((container, opts)) = service_container {
+        sync(container, "volumeMounts", "name", Vec::new(), |m| is_ours(m.get_str("name")));
+        if let Some(entry) =
+            container.get_mut("env").and_then(Node::as_sequence_mut).and_then(|e| e.find_by_mut("name", &opts))
+        {
+            let value = entry.get_str("value").filter(|v| pod::has_our_jvm_options(v)).map(str::to_owned);
+            if let Some(value) = value {
+                match pod::merge_jvm_options(Some(&value), None) {
+                    Some(user) => entry.insert_str("value", &user),
+                    None => entry.insert_str("value", ""),
+                }
+            }
+        }
+        sync(container, "env", "name", Vec::new(), |m| {
+            let name = m.get_str("name").unwrap_or_default();
+            name == pod::PASSWORD_ENV || previous.contains(name) || (name == opts && m.get_str("value") == Some(""))
+        });
+        for (name, original) in originals {
+            if container.contains_key(&name) {
+                container.insert(&name, original);
+            }
+        }
+    }
+    set_annotation(item, MANAGED_ENV_ANNOTATION, None);
+    set_annotation(item, PROBES_ANNOTATION, None);
+}
+
 /// The pod-template annotation holding, as JSON, the probes of the service container as the manifest had them
 /// before spinnaker-krm adapted them to TLS (so they can be restored).
 pub const PROBES_ANNOTATION: &str = "spinnaker-krm.dev/original-probes";
@@ -428,6 +484,23 @@ const PROBES: [&str; 3] = ["readinessProbe", "livenessProbe", "startupProbe"];
 /// The container's probes, by name.
 fn probes_of(container: &Mapping) -> Vec<(&'static str, Node)> {
     PROBES.iter().filter_map(|name| Some((*name, container.get(name)?.clone()))).collect()
+}
+
+/// A node as JSON with its keys in their order (a probe restored from it reads as the manifest wrote it).
+pub(super) fn json_text(node: &Node) -> String {
+    match node.view() {
+        View::Scalar(_) => node.to_json().to_string(),
+        View::Mapping(mapping) => {
+            let entries: Vec<String> =
+                mapping.iter().map(|(k, v)| format!("{}:{}", json_string(k.value()), json_text(v))).collect();
+            format!("{{{}}}", entries.join(","))
+        }
+        View::Sequence(sequence) => format!("[{}]", sequence.iter().map(json_text).collect::<Vec<_>>().join(",")),
+    }
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
 }
 
 /// The probes a previous run recorded (JSON is YAML, so the parser reads it).
@@ -443,7 +516,7 @@ fn original_probes(recorded: &Option<String>) -> std::collections::BTreeMap<Stri
 
 /// A node read back from JSON written as a manifest would be: strings plain where that is safe (the JSON
 /// quotes every key and string), block collections. Numbers and booleans are plain already.
-fn as_written(node: &Node) -> Node {
+pub(super) fn as_written(node: &Node) -> Node {
     match node.view() {
         View::Scalar(scalar) => match scalar.as_str() {
             Some(text) => Node::string(text),
@@ -516,9 +589,10 @@ fn is_ours(name: Option<&str>) -> bool {
     name.is_some_and(|n| n.starts_with("spinnaker-krm-"))
 }
 
-/// Makes the list `key` of `parent` hold `items` (matched by `field`), dropping entries that `managed`
-/// claims but `items` no longer has. Other entries keep their place. The caller has checked that `key`
-/// is a list when present.
+/// Makes the list `key` of `parent` hold `items` (matched by `field`): the entries `managed` claims (a
+/// previous run's) go, and `items` are put in place of the user's entries of the same name or appended in
+/// their order, as on a first run, so that a re-render with another config is a fresh render. Other entries
+/// keep their place. The caller has checked that `key` is a list when present.
 pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: Vec<Node>, managed: impl Fn(&Mapping) -> bool) {
     if items.is_empty() {
         // Nothing to add: touch the list only to drop a previous run's entries, and drop the list only
@@ -531,12 +605,8 @@ pub fn sync(parent: &mut Mapping, key: &str, field: &str, items: Vec<Node>, mana
         }
         return;
     }
-    let wanted: Vec<&str> = items.iter().filter_map(|i| i.as_mapping()?.get_str(field)).collect();
     let Some(list) = parent.sequence_entry(key) else { return };
-    list.retain(|n| {
-        let Some(m) = n.as_mapping() else { return true };
-        !managed(m) || m.get_str(field).is_some_and(|name| wanted.contains(&name))
-    });
+    list.retain(|n| !n.as_mapping().is_some_and(&managed));
     list.upsert_all_by(field, items);
 }
 
