@@ -637,6 +637,18 @@ mod tests {
     }
 
     #[test]
+    fn finds_a_refused_character_wherever_it_falls_in_a_block_of_the_scan() {
+        // The check scans 32 bytes at a time: a character at either edge of a block is found all the same.
+        for before in [0, 1, 27, 28, 29, 59, 60, 61, 100] {
+            let text = format!("a: \"{}\u{1}\"\n", "x".repeat(before));
+            let err = parse_stream(&text, Limits::default()).unwrap_err();
+            assert!(err.message.starts_with("U+0001 is a control character"), "{before}: {err}");
+            assert_eq!((err.line, err.column), (1, 5 + before), "{before}: {err}");
+            assert!(parse_stream(&text.replace('\u{1}', "y"), Limits::default()).is_ok(), "{before}");
+        }
+    }
+
+    #[test]
     fn resolves_merge_keys_as_yaml_1_1_readers_do() {
         let doc = one("base: &b {a: 1, b: 2}\nmore: &m {c: 3, a: 9}\nx:\n  <<: [*b, *m]\n  b: own\n");
         let x = doc.path(&["x"]).unwrap().as_mapping().unwrap();
