@@ -11,7 +11,8 @@
 # Environment: BENCH_CASES (full,100,1000,5000), BENCH_REPS (7), BENCH_SLOW (30: a command slower than this many
 # seconds runs once per case), BENCH_SKIP (case:command pairs left out; default: the kustomize routes at 5,000),
 # BENCH_DOC (docs/benchmarks.md; empty: print only).
-# Needs ./test.sh to have run once: it installs standalone kustomize 4.5.4 and PyYAML into .tools/.
+# Needs ./test.sh to have run once: it installs standalone kustomize 4.5.4 and PyYAML into .tools/, the musl target
+# and musl-tools (the C compiler mimalloc needs for the static build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
