@@ -21,6 +21,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The static build (what the sidecar image ships) allocates with mimalloc: musl's malloc is far slower
+/// than glibc's on a tree of many small nodes (docs/benchmarks.md, "The shipped build").
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Injects Java truststores, mTLS and BOM-pinned images into Spinnaker manifests.
 ///
 /// Without a subcommand it is a KRM exec function: a ResourceList on stdin, one on stdout. Installed as

@@ -251,9 +251,10 @@ impl Mapping {
         self.entries.push((key, value));
     }
 
-    /// Gives back spare capacity (the parser calls it when a mapping is complete).
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
+    /// A complete mapping from its entries (the parser gathers them on a stack of its own and hands them
+    /// over in a `Vec` of their exact size).
+    pub(crate) fn from_entries(entries: Vec<(Scalar, Node)>, tag: Option<String>) -> Self {
+        Mapping { entries, tag: tag.map(Box::new) }
     }
 
     pub fn tag(&self) -> Option<&str> {
@@ -378,10 +379,6 @@ impl Sequence {
         Sequence::default()
     }
 
-    pub(crate) fn with_capacity_and_tag(capacity: usize, tag: Option<String>) -> Self {
-        Sequence { items: Vec::with_capacity(capacity), tag: tag.map(Box::new) }
-    }
-
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref().map(String::as_str)
     }
@@ -404,8 +401,9 @@ impl Sequence {
     }
 
     /// Gives back spare capacity (the parser calls it when a sequence is complete).
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.items.shrink_to_fit();
+    /// A complete sequence from its items (see [`Mapping::from_entries`]).
+    pub(crate) fn from_items(items: Vec<Node>, tag: Option<String>) -> Self {
+        Sequence { items, tag: tag.map(Box::new) }
     }
 
     pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Node> {

@@ -78,18 +78,18 @@ pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Node>, ParseError>
 /// to YAML 1.2, so a scalar or comment holding one means different things to different readers: refused
 /// raw rather than read one way and written for the other. Escaped in a double-quoted scalar (`\x01`, `\N`, `\L`, `\P`) they are fine.
 fn check_characters(text: &str) -> Result<(), ParseError> {
-    // Most streams are ASCII: one pass over the bytes, a table look-up each, finds the first byte worth a
-    // closer look (a control character, or the start of a non-ASCII one).
-    static SUSPECT: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            table[b] = (b < 0x20 && b != 0x09 && b != 0x0a && b != 0x0d) || b >= 0x7f;
-            b += 1;
-        }
-        table
-    };
-    let Some(first) = text.bytes().position(|b| SUSPECT[usize::from(b)]) else { return Ok(()) };
+    // Most streams are ASCII: one pass over the bytes finds the first byte worth a closer look (a control
+    // character, or the start of a non-ASCII one), a block of 32 at a time without branching inside the
+    // block, which the compiler turns into vector compares.
+    const BLOCK: usize = 32;
+    let suspect = |b: u8| b >= 0x7f || (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r');
+    let first = text
+        .as_bytes()
+        .chunks(BLOCK)
+        .enumerate()
+        .find(|(_, block)| block.iter().fold(false, |any, &b| any | suspect(b)))
+        .and_then(|(i, block)| block.iter().position(|&b| suspect(b)).map(|at| i * BLOCK + at));
+    let Some(first) = first else { return Ok(()) };
     for (at, c) in text[first..].char_indices() {
         let problem = match c {
             '\u{85}' => "(NEL) is a line break to YAML 1.1 readers (Kubernetes) but not to YAML 1.2 ones; write it escaped (\\N) in a double-quoted scalar, or remove it",
@@ -108,10 +108,13 @@ fn check_characters(text: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// A collection being built; `flow` when it is written `{…}`/`[…]` or sits inside one.
+/// A collection being built; `flow` when it is written `{…}`/`[…]` or sits inside one. Its entries (items)
+/// so far are the ones from `start` on of the builder's entry (item) stack, so that a finished collection is
+/// moved into a `Vec` of its exact size: no growing by doubling, no shrinking after.
 enum Frame {
     Mapping {
-        map: Mapping,
+        start: usize,
+        tag: Option<String>,
         pending_key: Option<Scalar>,
         /// The keys' YAML 1.1 meanings, once the mapping is large (small ones are scanned).
         seen: Option<HashSet<Key>>,
@@ -123,7 +126,8 @@ enum Frame {
         merge: bool,
     },
     Sequence {
-        seq: Sequence,
+        start: usize,
+        tag: Option<String>,
         anchor: usize,
         flow: bool,
         size: Size,
@@ -142,6 +146,10 @@ struct Builder<'a> {
     text: &'a str,
     limits: Limits,
     stack: Vec<Frame>,
+    /// The entries of the mappings on `stack`, innermost last.
+    entries: Vec<(Scalar, Node)>,
+    /// The items of the sequences on `stack`, innermost last.
+    items: Vec<Node>,
     anchors: HashMap<usize, (Node, Size)>,
     alias: Size,
     nodes: usize,
@@ -159,6 +167,8 @@ impl<'a> Builder<'a> {
             text,
             limits,
             stack: Vec::new(),
+            entries: Vec::new(),
+            items: Vec::new(),
             anchors: HashMap::new(),
             alias: Size::default(),
             nodes: 0,
@@ -193,9 +203,9 @@ impl<'a> Builder<'a> {
                     self.add(node, size, 0, &span)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    // The scanner builds text by pushing, so it has spare room; the tree keeps it for good.
-                    let mut value = value.into_owned();
-                    value.shrink_to_fit();
+                    // The scanner builds text by pushing, so it has spare room, which the tree would keep
+                    // for good: an exact copy costs less than giving the room back (a `realloc`).
+                    let value = String::from(&*value);
                     let size = Size { nodes: 1, bytes: value.len() };
                     self.count_node(&span)?;
                     let scalar = self.scalar(value, style, tag.as_deref(), &span);
@@ -206,7 +216,8 @@ impl<'a> Builder<'a> {
                     self.count_node(&span)?;
                     let flow = self.starts_flow(&span, '{');
                     self.stack.push(Frame::Mapping {
-                        map: Mapping::with_capacity_and_tag(0, tag_text(tag.as_deref())),
+                        start: self.entries.len(),
+                        tag: tag_text(tag.as_deref()),
                         pending_key: None,
                         seen: None,
                         anchor,
@@ -221,25 +232,26 @@ impl<'a> Builder<'a> {
                     self.count_node(&span)?;
                     let flow = self.starts_flow(&span, '[');
                     self.stack.push(Frame::Sequence {
-                        seq: Sequence::with_capacity_and_tag(0, tag_text(tag.as_deref())),
+                        start: self.items.len(),
+                        tag: tag_text(tag.as_deref()),
                         anchor,
                         flow,
                         size: Size { nodes: 1, bytes: 0 },
                     });
                 }
                 Event::MappingEnd => match self.stack.pop() {
-                    Some(Frame::Mapping { mut map, anchor, size, merge, .. }) => {
+                    Some(Frame::Mapping { start, tag, anchor, size, merge, .. }) => {
+                        let mut map = Mapping::from_entries(self.entries.drain(start..).collect(), tag);
                         if merge {
                             map = merged(map, &span)?;
                         }
-                        map.shrink_to_fit();
                         self.add(Node::Mapping(map), size, anchor, &span)?
                     }
                     _ => return Err(ParseError::at(&span, "unbalanced mapping end")),
                 },
                 Event::SequenceEnd => match self.stack.pop() {
-                    Some(Frame::Sequence { mut seq, anchor, size, .. }) => {
-                        seq.shrink_to_fit();
+                    Some(Frame::Sequence { start, tag, anchor, size, .. }) => {
+                        let seq = Sequence::from_items(self.items.drain(start..).collect(), tag);
                         self.add(Node::Sequence(seq), size, anchor, &span)?
                     }
                     _ => return Err(ParseError::at(&span, "unbalanced sequence end")),
@@ -295,14 +307,15 @@ impl<'a> Builder<'a> {
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
-            Some(Frame::Sequence { seq, size: total, .. }) => {
+            Some(Frame::Sequence { size: total, .. }) => {
                 total.add(size);
-                seq.push(node)
+                self.items.push(node)
             }
-            Some(Frame::Mapping { map, pending_key, seen, span: map_span, size: total, merge, .. }) => {
+            Some(Frame::Mapping { start, pending_key, seen, span: map_span, size: total, merge, .. }) => {
                 total.add(size);
+                let map = &self.entries[*start..];
                 match pending_key.take() {
-                    Some(key) => map.push_unchecked(key, node),
+                    Some(key) => self.entries.push((key, node)),
                     None => {
                         let key = match node {
                             Node::Scalar(key) => key,
@@ -456,7 +469,7 @@ const SCAN_KEYS: usize = 8;
 /// True when `map` already has a key that means what `key` means to YAML 1.1 readers. Most mappings are
 /// small: their keys are compared in place (text first, so the common case allocates nothing); a large
 /// one keeps a set of its keys' meanings, so a mapping of any size is checked in linear time.
-fn is_duplicate(map: &Mapping, seen: &mut Option<HashSet<Key>>, key: &Scalar) -> bool {
+fn is_duplicate(map: &[(Scalar, Node)], seen: &mut Option<HashSet<Key>>, key: &Scalar) -> bool {
     if let Some(set) = seen {
         return !set.insert(Key::of(key));
     }
@@ -621,6 +634,18 @@ mod tests {
         }
         let doc = one("a: \"x\\x01\\N\\L\"\nb: \"caf\u{e9} \u{feff}\"\n");
         assert_eq!(doc.path_str(&["a"]), Some("x\u{1}\u{85}\u{2028}"));
+    }
+
+    #[test]
+    fn finds_a_refused_character_wherever_it_falls_in_a_block_of_the_scan() {
+        // The check scans 32 bytes at a time: a character at either edge of a block is found all the same.
+        for before in [0, 1, 27, 28, 29, 59, 60, 61, 100] {
+            let text = format!("a: \"{}\u{1}\"\n", "x".repeat(before));
+            let err = parse_stream(&text, Limits::default()).unwrap_err();
+            assert!(err.message.starts_with("U+0001 is a control character"), "{before}: {err}");
+            assert_eq!((err.line, err.column), (1, 5 + before), "{before}: {err}");
+            assert!(parse_stream(&text.replace('\u{1}', "y"), Limits::default()).is_ok(), "{before}");
+        }
     }
 
     #[test]
