@@ -187,6 +187,47 @@ pub struct Memo {
     /// workload per service builds each service's env once, from these).
     env_entries: HashMap<(String, spring::Value), Node>,
     certificate: Option<certs::CertificateTemplate>,
+    tls: Option<TlsTemplate>,
+}
+
+/// The TLS part of an injection ([`pod::tls_injection`]) is the same for every workload but for the Secret
+/// its volume names, the last scalar of its first node: built once, and its digest split around that name
+/// (the digest's state before it, the bytes after it), so a workload hashes its Secret's name alone and
+/// gets the digest [`injection_digest`] gives.
+struct TlsTemplate {
+    injection: PodInjection,
+    before: sha2::Sha256,
+    after: Vec<u8>,
+}
+
+impl TlsTemplate {
+    fn new(ctx: &Context, secret: &str) -> Self {
+        let mut injection = pod::tls_injection(ctx, secret);
+        injection.share();
+        let (mut all, mut head, mut name) = (Vec::new(), Vec::new(), Vec::new());
+        feed_injection(&mut all, &injection);
+        hash_length(&mut head, 1);
+        hash_node(&mut head, &injection.volumes[0]);
+        hash_scalar(&mut name, secret_scalar(&injection.volumes[0]).expect("tls_volume names its Secret"));
+        assert!(injection.volumes.len() == 1 && all.starts_with(&head) && head.ends_with(&name));
+        let mut before = sha2::Sha256::new();
+        before.update(&head[..head.len() - name.len()]);
+        TlsTemplate { before, after: all[head.len()..].to_vec(), injection }
+    }
+
+    /// What `pod::tls_injection(ctx, secret)` builds, and its `injection_digest`.
+    fn for_secret(&self, secret: &str) -> (PodInjection, [u8; 32]) {
+        let mut injection = self.injection.clone();
+        injection.volumes[0] = pod::tls_volume(secret);
+        let mut digest = self.before.clone();
+        hash_scalar(&mut digest, secret_scalar(&injection.volumes[0]).expect("tls_volume names its Secret"));
+        digest.update(&self.after);
+        (injection, digest.finalize().into())
+    }
+}
+
+fn secret_scalar(volume: &Node) -> Option<&Scalar> {
+    volume.path(&["secret", "secretName"]).and_then(Node::as_scalar)
 }
 
 /// A service's mTLS env is the same for its workloads but for the peer a workload itself is, which is left
@@ -213,6 +254,7 @@ impl Memo {
             mtls_env: HashMap::new(),
             env_entries: HashMap::new(),
             certificate: None,
+            tls: None,
         };
         for (item, workload) in workloads {
             *memo.truststore_uses.entry(inherits_user(item)).or_default() += 1;
@@ -300,8 +342,14 @@ pub fn inject(
     pod::set_default_cacerts(&mut injection, ctx, workload.service);
     hash_text(&mut parts, ctx.config.spec.truststore.default_cacerts_for(workload.service).unwrap_or_default());
     if let Some(secret) = &tls_secret {
-        let tls = pod::tls_injection(ctx, secret);
-        parts.update(injection_digest(&tls));
+        let (tls, digest) = if memo.workloads > 1 {
+            memo.tls.get_or_insert_with(|| TlsTemplate::new(ctx, secret)).for_secret(secret)
+        } else {
+            let tls = pod::tls_injection(ctx, secret);
+            let digest = injection_digest(&tls);
+            (tls, digest)
+        };
+        parts.update(digest);
         injection.extend(tls);
     }
     if mtls {
@@ -703,21 +751,25 @@ pub fn injection_hash(injection: &PodInjection) -> Option<String> {
 /// The full digest of an injection's nodes and JVM options.
 fn injection_digest(injection: &PodInjection) -> [u8; 32] {
     let mut digest = sha2::Sha256::new();
+    feed_injection(&mut digest, injection);
+    digest.finalize().into()
+}
+
+fn feed_injection(digest: &mut impl Feed, injection: &PodInjection) {
     for group in [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env] {
-        hash_length(&mut digest, group.len());
+        hash_length(digest, group.len());
         for node in group {
-            hash_node(&mut digest, node);
+            hash_node(digest, node);
         }
     }
-    hash_text(&mut digest, injection.jvm_options.as_deref().unwrap_or_default());
-    digest.finalize().into()
+    hash_text(digest, injection.jvm_options.as_deref().unwrap_or_default());
 }
 
 /// Feeds a node into a digest: every scalar's value, tag and quoted-or-plain nature (what [`Node`]'s
 /// equality compares), every key, and every collection's length and tag, each with a kind byte and
 /// length-prefixed so that no two different trees feed the same bytes. The framing is a few bytes per
 /// scalar: the digest's cost is the bytes it reads.
-fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
+fn hash_node(digest: &mut impl Feed, node: &Node) {
     match node.view() {
         View::Scalar(scalar) => hash_scalar(digest, scalar),
         View::Mapping(mapping) => {
@@ -738,24 +790,24 @@ fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
     }
 }
 
-fn hash_scalar(digest: &mut sha2::Sha256, scalar: &Scalar) {
+fn hash_scalar(digest: &mut impl Feed, scalar: &Scalar) {
     hash_tagged(digest, if scalar.is_plain() { b'p' } else { b'q' }, scalar.tag());
     hash_text(digest, scalar.value());
 }
 
 /// A kind byte, upper case when a tag follows.
-fn hash_tagged(digest: &mut sha2::Sha256, kind: u8, tag: Option<&str>) {
+fn hash_tagged(digest: &mut impl Feed, kind: u8, tag: Option<&str>) {
     match tag {
-        None => digest.update([kind]),
+        None => digest.feed(&[kind]),
         Some(tag) => {
-            digest.update([kind.to_ascii_uppercase()]);
+            digest.feed(&[kind.to_ascii_uppercase()]);
             hash_text(digest, tag);
         }
     }
 }
 
 /// A length in LEB128: one byte below 128.
-fn hash_length(digest: &mut sha2::Sha256, length: usize) {
+fn hash_length(digest: &mut impl Feed, length: usize) {
     let mut rest = length as u64;
     let mut bytes = [0u8; 10];
     let mut n = 0;
@@ -768,12 +820,29 @@ fn hash_length(digest: &mut sha2::Sha256, length: usize) {
             break;
         }
     }
-    digest.update(&bytes[..n]);
+    digest.feed(&bytes[..n]);
 }
 
-fn hash_text(digest: &mut sha2::Sha256, text: &str) {
+fn hash_text(digest: &mut impl Feed, text: &str) {
     hash_length(digest, text.len());
-    digest.update(text.as_bytes());
+    digest.feed(text.as_bytes());
+}
+
+/// Where the digest's bytes go: the digest itself, or a buffer of them (see [`TlsTemplate`]).
+trait Feed {
+    fn feed(&mut self, bytes: &[u8]);
+}
+
+impl Feed for sha2::Sha256 {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+impl Feed for Vec<u8> {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
 }
 
 /// The hash of a workload that got nothing but pins: its images.
@@ -866,6 +935,25 @@ mod tests {
             let certificate = |out: &[String]| out.iter().find(|o| o.contains("name: gate-canary-mtls")).cloned();
             assert_eq!(certificate(&alone), certificate(&beside), "mTLS {mtls}");
             assert_eq!(certificate(&alone).is_some(), mtls);
+        }
+    }
+
+    #[test]
+    fn the_tls_part_copied_from_its_template_is_what_is_built_for_the_workload() {
+        let bom = Bom::parse(include_str!("../../../tests/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
+        let config = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  \
+                      bom: {version: 1.27.0}\n  mtls: {enabled: true}\n";
+        let config = SpinnakerPlatform::from_function_config(&parse_stream(config, Limits::default()).unwrap()[0]);
+        let config = config.unwrap();
+        let ctx = Context { config: &config, bom: &bom };
+        let template = TlsTemplate::new(&ctx, "gate-mtls");
+        // Names of other lengths and styles (a quoted one: `true`) than the template's.
+        for secret in ["gate-mtls", "clouddriver-ro-deck-mtls", "x", "true", "1e3", ""] {
+            let built = pod::tls_injection(&ctx, secret);
+            let (copied, digest) = template.for_secret(secret);
+            assert_eq!(digest, injection_digest(&built), "{secret:?}");
+            assert_eq!(copied.volumes, built.volumes, "{secret:?}");
+            assert_eq!((copied.mounts, copied.env), (built.mounts, built.env), "{secret:?}");
         }
     }
 
