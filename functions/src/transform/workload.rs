@@ -396,16 +396,14 @@ pub fn inject(
     let opts_entry = pod::jvm_options_env(workload.service, user_opts, &injection);
     // An `<SVC>_OPTS` holding nothing of the user's is ours alone: it goes, and comes back after the user's env.
     let opts_ours = pod::merge_jvm_options(user_opts, None).is_none();
+    // The container's env by name, read once: every injected variable is looked up in it.
+    let env_names = env_names(container);
     // Listed: the variables this run adds. One the user already set to the same value stays the user's.
-    let users = |name: &str| {
-        name != pod::PASSWORD_ENV
-            && !previous.contains(name)
-            && container.get_sequence("env").is_some_and(|e| e.position_by("name", name).is_some())
-    };
+    let users = |name: &str| name != pod::PASSWORD_ENV && !previous.contains(name) && env_names.contains(&Some(name));
     let wanted: Vec<&str> =
         injection.env.iter().filter_map(|e| e.path_str(&["name"])).filter(|name| !users(name)).collect();
     let listed = (!wanted.is_empty()).then(|| wanted.join(","));
-    let conflicts: Vec<String> = env_conflicts(container, &injection.env, &previous);
+    let conflicts: Vec<String> = env_conflicts(container, &env_names, &injection.env, &previous);
     if !conflicts.is_empty() {
         report(
             at("env"),
@@ -536,14 +534,37 @@ fn probes_of(container: &Mapping) -> Vec<(&'static str, Node)> {
 
 /// A node as JSON with its keys in their order (a probe restored from it reads as the manifest wrote it).
 pub(super) fn json_text(node: &Node) -> String {
+    let mut out = String::new();
+    write_json(&mut out, node);
+    out
+}
+
+/// Appends [`json_text`] of `node` to `out` (one buffer for the whole tree).
+fn write_json(out: &mut String, node: &Node) {
     match node.view() {
-        View::Scalar(_) => node.to_json().to_string(),
+        View::Scalar(_) => out.push_str(&node.to_json().to_string()),
         View::Mapping(mapping) => {
-            let entries: Vec<String> =
-                mapping.iter().map(|(k, v)| format!("{}:{}", json_string(k.value()), json_text(v))).collect();
-            format!("{{{}}}", entries.join(","))
+            out.push('{');
+            for (i, (k, v)) in mapping.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&json_string(k.value()));
+                out.push(':');
+                write_json(out, v);
+            }
+            out.push('}');
         }
-        View::Sequence(sequence) => format!("[{}]", sequence.iter().map(json_text).collect::<Vec<_>>().join(",")),
+        View::Sequence(sequence) => {
+            out.push('[');
+            for (i, item) in sequence.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
     }
 }
 
@@ -606,15 +627,26 @@ fn managed_env(item: &Node) -> HashSet<String> {
         .unwrap_or_default()
 }
 
+/// The `name` of each entry of the container's env, in order (what `position_by("name", …)` reads).
+fn env_names(container: &Mapping) -> Vec<Option<&str>> {
+    let env = container.get_sequence("env").map(|e| e.iter()).into_iter().flatten();
+    env.map(|n| n.as_mapping().and_then(|m| m.get_str("name"))).collect()
+}
+
 /// Names of `wanted` env vars the container already has with another value, set by the user (not by a
 /// previous run).
-fn env_conflicts(container: &Mapping, wanted: &[Node], previous: &HashSet<String>) -> Vec<String> {
+fn env_conflicts(
+    container: &Mapping,
+    env_names: &[Option<&str>],
+    wanted: &[Node],
+    previous: &HashSet<String>,
+) -> Vec<String> {
     let Some(env) = container.get_sequence("env") else { return Vec::new() };
     wanted
         .iter()
         .filter_map(|w| {
             let name = w.path_str(&["name"])?;
-            let existing = env.position_by("name", name).and_then(|i| env.get(i))?;
+            let existing = env_names.iter().position(|n| *n == Some(name)).and_then(|i| env.get(i))?;
             let ours = name == pod::PASSWORD_ENV || previous.contains(name);
             (!ours && existing != w).then(|| name.to_owned())
         })
