@@ -917,9 +917,10 @@ pub fn digest(parts: &[&str]) -> String {
 
 /// The first 8 bytes of a digest, in hex: enough to tell injections apart, short enough for an annotation.
 fn short_hex(digest: sha2::Sha256) -> String {
-    use std::fmt::Write;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     digest.finalize().iter().take(8).fold(String::with_capacity(16), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
         hex
     })
 }
