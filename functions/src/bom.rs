@@ -203,34 +203,48 @@ impl Bom {
     /// the functionConfig's fields in `form`, the way the user wrote them.
     pub fn image_for(&self, service: Service, pins: &PinConfig, form: Form) -> Result<String, BomError> {
         let name = service.name();
-        let (tag, tag_field) = match (pins.extra_pins.get(&service), self.service_version(service)) {
-            (Some(pin), _) => (pin.as_str(), format!("functionConfig {}", form.name_entry("spec.bom.extraPins", name))),
-            (None, Some(version)) => (version, format!("BOM {} services.{name}.version", self.origin)),
+        // The fields are named only for an error: formatting them for every workload cost more than the rest.
+        let (tag, pinned) = match (pins.extra_pins.get(&service), self.service_version(service)) {
+            (Some(pin), _) => (pin.as_str(), true),
+            (None, Some(version)) => (version, false),
             (None, None) => return Err(BomError::Unpinned { origin: self.origin.clone(), service, form }),
         };
-        check_tag(tag).map_err(|message| BomError::Invalid { field: tag_field, message })?;
+        let tag_field = || match pinned {
+            true => format!("functionConfig {}", form.name_entry("spec.bom.extraPins", name)),
+            false => format!("BOM {} services.{name}.version", self.origin),
+        };
+        check_tag(tag).map_err(|message| BomError::Invalid { field: tag_field(), message })?;
         let per_service = self.services.get(name).and_then(|a| a.artifact_sources.as_ref());
         let registry = [
-            (pins.registry.as_deref(), format!("functionConfig {}", form.name("spec.bom.registry"))),
-            (
-                per_service.and_then(|s| s.docker_registry.as_deref()),
-                format!("BOM {} services.{name}.artifactSources.dockerRegistry", self.origin),
-            ),
-            (
-                self.artifact_sources.as_ref().and_then(|s| s.docker_registry.as_deref()),
-                format!("BOM {} artifactSources.dockerRegistry", self.origin),
-            ),
+            (pins.registry.as_deref(), RegistrySource::Config),
+            (per_service.and_then(|s| s.docker_registry.as_deref()), RegistrySource::Service),
+            (self.artifact_sources.as_ref().and_then(|s| s.docker_registry.as_deref()), RegistrySource::Bom),
         ]
         .into_iter()
-        .find_map(|(registry, field)| registry.filter(|r| !r.is_empty()).map(|r| (r, field)));
+        .find_map(|(registry, source)| registry.filter(|r| !r.is_empty()).map(|r| (r, source)));
         match registry {
-            Some((registry, field)) => {
-                check_registry(registry).map_err(|message| BomError::Invalid { field, message })?;
+            Some((registry, source)) => {
+                let field = || match source {
+                    RegistrySource::Config => format!("functionConfig {}", form.name("spec.bom.registry")),
+                    RegistrySource::Service => {
+                        format!("BOM {} services.{name}.artifactSources.dockerRegistry", self.origin)
+                    }
+                    RegistrySource::Bom => format!("BOM {} artifactSources.dockerRegistry", self.origin),
+                };
+                check_registry(registry).map_err(|message| BomError::Invalid { field: field(), message })?;
                 Ok(format!("{registry}/{name}:{tag}"))
             }
             None => Ok(format!("{name}:{tag}")),
         }
     }
+}
+
+/// Where the registry of a pinned image comes from, in the order [`Bom::image_for`] looks.
+#[derive(Clone, Copy)]
+enum RegistrySource {
+    Config,
+    Service,
+    Bom,
 }
 
 #[cfg(test)]

@@ -40,21 +40,18 @@ pub fn tls_secret_name(host: &str) -> String {
 /// The DNS names a service answers to: `<host>` and `spin-<host>` (Operator/Halyard installs), each with
 /// `.ns`, `.ns.svc` and `.ns.svc.cluster.local`.
 pub fn dns_names(host: &str, namespace: &str) -> Vec<String> {
-    let mut hosts = vec![host.to_owned()];
-    if !host.starts_with("spin-") {
-        hosts.push(format!("spin-{host}"));
+    let spin = (!host.starts_with("spin-")).then(|| ["spin-", host].concat());
+    let mut names = Vec::with_capacity(8);
+    for h in std::iter::once(host).chain(spin.as_deref()) {
+        // `concat`, not `format!`: these are built for every workload.
+        names.extend([
+            h.to_owned(),
+            [h, ".", namespace].concat(),
+            [h, ".", namespace, ".svc"].concat(),
+            [h, ".", namespace, ".svc.cluster.local"].concat(),
+        ]);
     }
-    hosts
-        .iter()
-        .flat_map(|h| {
-            [
-                h.clone(),
-                format!("{h}.{namespace}"),
-                format!("{h}.{namespace}.svc"),
-                format!("{h}.{namespace}.svc.cluster.local"),
-            ]
-        })
-        .collect()
+    names
 }
 
 /// The `Certificate` of one JVM workload.
@@ -105,7 +102,7 @@ fn name_certificate(certificate: &mut Node, host: &str, namespace: &str, also: O
     }
     if let Some(spec) = certificate.path_mut(&["spec"]).and_then(Node::as_mapping_mut) {
         spec.insert_str("secretName", &name);
-        spec.insert_str("commonName", &format!("{host}.{namespace}.svc"));
+        spec.insert_str("commonName", &[host, ".", namespace, ".svc"].concat());
         let mut names = dns_names(host, namespace);
         if let Some(also) = also {
             let more = dns_names(also, namespace);

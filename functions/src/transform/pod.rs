@@ -290,10 +290,15 @@ pub fn set_default_cacerts(injection: &mut PodInjection, ctx: &Context, service:
 /// mount, and its password as an env var (read by Spring's `${...}` placeholders only).
 pub fn tls_injection(ctx: &Context, secret: &str) -> PodInjection {
     let mut injection = PodInjection::default();
-    injection.volumes.push(map([("name", s(TLS_VOLUME)), ("secret", map([("secretName", s(secret))]))]));
+    injection.volumes.push(tls_volume(secret));
     injection.mounts.push(mount(TLS_VOLUME, TLS_DIR, true));
     injection.env.push(env_secret(PASSWORD_ENV, ctx));
     injection
+}
+
+/// The volume of a workload's TLS Secret: the one part of [`tls_injection`] that differs between workloads.
+pub fn tls_volume(secret: &str) -> Node {
+    map([("name", s(TLS_VOLUME)), ("secret", map([("secretName", s(secret))]))])
 }
 
 /// The Gradle start script's per-application options variable: `CLOUDDRIVER_OPTS`, `FRONT50_OPTS`.

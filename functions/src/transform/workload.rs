@@ -187,6 +187,47 @@ pub struct Memo {
     /// workload per service builds each service's env once, from these).
     env_entries: HashMap<(String, spring::Value), Node>,
     certificate: Option<certs::CertificateTemplate>,
+    tls: Option<TlsTemplate>,
+}
+
+/// The TLS part of an injection ([`pod::tls_injection`]) is the same for every workload but for the Secret
+/// its volume names, the last scalar of its first node: built once, and its digest split around that name
+/// (the digest's state before it, the bytes after it), so a workload hashes its Secret's name alone and
+/// gets the digest [`injection_digest`] gives.
+struct TlsTemplate {
+    injection: PodInjection,
+    before: sha2::Sha256,
+    after: Vec<u8>,
+}
+
+impl TlsTemplate {
+    fn new(ctx: &Context, secret: &str) -> Self {
+        let mut injection = pod::tls_injection(ctx, secret);
+        injection.share();
+        let (mut all, mut head, mut name) = (Vec::new(), Vec::new(), Vec::new());
+        feed_injection(&mut all, &injection);
+        hash_length(&mut head, 1);
+        hash_node(&mut head, &injection.volumes[0]);
+        hash_scalar(&mut name, secret_scalar(&injection.volumes[0]).expect("tls_volume names its Secret"));
+        assert!(injection.volumes.len() == 1 && all.starts_with(&head) && head.ends_with(&name));
+        let mut before = sha2::Sha256::new();
+        before.update(&head[..head.len() - name.len()]);
+        TlsTemplate { before, after: all[head.len()..].to_vec(), injection }
+    }
+
+    /// What `pod::tls_injection(ctx, secret)` builds, and its `injection_digest`.
+    fn for_secret(&self, secret: &str) -> (PodInjection, [u8; 32]) {
+        let mut injection = self.injection.clone();
+        injection.volumes[0] = pod::tls_volume(secret);
+        let mut digest = self.before.clone();
+        hash_scalar(&mut digest, secret_scalar(&injection.volumes[0]).expect("tls_volume names its Secret"));
+        digest.update(&self.after);
+        (injection, digest.finalize().into())
+    }
+}
+
+fn secret_scalar(volume: &Node) -> Option<&Scalar> {
+    volume.path(&["secret", "secretName"]).and_then(Node::as_scalar)
 }
 
 /// A service's mTLS env is the same for its workloads but for the peer a workload itself is, which is left
@@ -213,6 +254,7 @@ impl Memo {
             mtls_env: HashMap::new(),
             env_entries: HashMap::new(),
             certificate: None,
+            tls: None,
         };
         for (item, workload) in workloads {
             *memo.truststore_uses.entry(inherits_user(item)).or_default() += 1;
@@ -300,8 +342,14 @@ pub fn inject(
     pod::set_default_cacerts(&mut injection, ctx, workload.service);
     hash_text(&mut parts, ctx.config.spec.truststore.default_cacerts_for(workload.service).unwrap_or_default());
     if let Some(secret) = &tls_secret {
-        let tls = pod::tls_injection(ctx, secret);
-        parts.update(injection_digest(&tls));
+        let (tls, digest) = if memo.workloads > 1 {
+            memo.tls.get_or_insert_with(|| TlsTemplate::new(ctx, secret)).for_secret(secret)
+        } else {
+            let tls = pod::tls_injection(ctx, secret);
+            let digest = injection_digest(&tls);
+            (tls, digest)
+        };
+        parts.update(digest);
         injection.extend(tls);
     }
     if mtls {
@@ -348,16 +396,14 @@ pub fn inject(
     let opts_entry = pod::jvm_options_env(workload.service, user_opts, &injection);
     // An `<SVC>_OPTS` holding nothing of the user's is ours alone: it goes, and comes back after the user's env.
     let opts_ours = pod::merge_jvm_options(user_opts, None).is_none();
+    // The container's env by name, read once: every injected variable is looked up in it.
+    let env_names = env_names(container);
     // Listed: the variables this run adds. One the user already set to the same value stays the user's.
-    let users = |name: &str| {
-        name != pod::PASSWORD_ENV
-            && !previous.contains(name)
-            && container.get_sequence("env").is_some_and(|e| e.position_by("name", name).is_some())
-    };
+    let users = |name: &str| name != pod::PASSWORD_ENV && !previous.contains(name) && env_names.contains(&Some(name));
     let wanted: Vec<&str> =
         injection.env.iter().filter_map(|e| e.path_str(&["name"])).filter(|name| !users(name)).collect();
     let listed = (!wanted.is_empty()).then(|| wanted.join(","));
-    let conflicts: Vec<String> = env_conflicts(container, &injection.env, &previous);
+    let conflicts: Vec<String> = env_conflicts(container, &env_names, &injection.env, &previous);
     if !conflicts.is_empty() {
         report(
             at("env"),
@@ -488,14 +534,37 @@ fn probes_of(container: &Mapping) -> Vec<(&'static str, Node)> {
 
 /// A node as JSON with its keys in their order (a probe restored from it reads as the manifest wrote it).
 pub(super) fn json_text(node: &Node) -> String {
+    let mut out = String::new();
+    write_json(&mut out, node);
+    out
+}
+
+/// Appends [`json_text`] of `node` to `out` (one buffer for the whole tree).
+fn write_json(out: &mut String, node: &Node) {
     match node.view() {
-        View::Scalar(_) => node.to_json().to_string(),
+        View::Scalar(_) => out.push_str(&node.to_json().to_string()),
         View::Mapping(mapping) => {
-            let entries: Vec<String> =
-                mapping.iter().map(|(k, v)| format!("{}:{}", json_string(k.value()), json_text(v))).collect();
-            format!("{{{}}}", entries.join(","))
+            out.push('{');
+            for (i, (k, v)) in mapping.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&json_string(k.value()));
+                out.push(':');
+                write_json(out, v);
+            }
+            out.push('}');
         }
-        View::Sequence(sequence) => format!("[{}]", sequence.iter().map(json_text).collect::<Vec<_>>().join(",")),
+        View::Sequence(sequence) => {
+            out.push('[');
+            for (i, item) in sequence.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
     }
 }
 
@@ -558,15 +627,26 @@ fn managed_env(item: &Node) -> HashSet<String> {
         .unwrap_or_default()
 }
 
+/// The `name` of each entry of the container's env, in order (what `position_by("name", …)` reads).
+fn env_names(container: &Mapping) -> Vec<Option<&str>> {
+    let env = container.get_sequence("env").map(|e| e.iter()).into_iter().flatten();
+    env.map(|n| n.as_mapping().and_then(|m| m.get_str("name"))).collect()
+}
+
 /// Names of `wanted` env vars the container already has with another value, set by the user (not by a
 /// previous run).
-fn env_conflicts(container: &Mapping, wanted: &[Node], previous: &HashSet<String>) -> Vec<String> {
+fn env_conflicts(
+    container: &Mapping,
+    env_names: &[Option<&str>],
+    wanted: &[Node],
+    previous: &HashSet<String>,
+) -> Vec<String> {
     let Some(env) = container.get_sequence("env") else { return Vec::new() };
     wanted
         .iter()
         .filter_map(|w| {
             let name = w.path_str(&["name"])?;
-            let existing = env.position_by("name", name).and_then(|i| env.get(i))?;
+            let existing = env_names.iter().position(|n| *n == Some(name)).and_then(|i| env.get(i))?;
             let ours = name == pod::PASSWORD_ENV || previous.contains(name);
             (!ours && existing != w).then(|| name.to_owned())
         })
@@ -703,21 +783,25 @@ pub fn injection_hash(injection: &PodInjection) -> Option<String> {
 /// The full digest of an injection's nodes and JVM options.
 fn injection_digest(injection: &PodInjection) -> [u8; 32] {
     let mut digest = sha2::Sha256::new();
+    feed_injection(&mut digest, injection);
+    digest.finalize().into()
+}
+
+fn feed_injection(digest: &mut impl Feed, injection: &PodInjection) {
     for group in [&injection.volumes, &injection.init_containers, &injection.mounts, &injection.env] {
-        hash_length(&mut digest, group.len());
+        hash_length(digest, group.len());
         for node in group {
-            hash_node(&mut digest, node);
+            hash_node(digest, node);
         }
     }
-    hash_text(&mut digest, injection.jvm_options.as_deref().unwrap_or_default());
-    digest.finalize().into()
+    hash_text(digest, injection.jvm_options.as_deref().unwrap_or_default());
 }
 
 /// Feeds a node into a digest: every scalar's value, tag and quoted-or-plain nature (what [`Node`]'s
 /// equality compares), every key, and every collection's length and tag, each with a kind byte and
 /// length-prefixed so that no two different trees feed the same bytes. The framing is a few bytes per
 /// scalar: the digest's cost is the bytes it reads.
-fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
+fn hash_node(digest: &mut impl Feed, node: &Node) {
     match node.view() {
         View::Scalar(scalar) => hash_scalar(digest, scalar),
         View::Mapping(mapping) => {
@@ -738,24 +822,24 @@ fn hash_node(digest: &mut sha2::Sha256, node: &Node) {
     }
 }
 
-fn hash_scalar(digest: &mut sha2::Sha256, scalar: &Scalar) {
+fn hash_scalar(digest: &mut impl Feed, scalar: &Scalar) {
     hash_tagged(digest, if scalar.is_plain() { b'p' } else { b'q' }, scalar.tag());
     hash_text(digest, scalar.value());
 }
 
 /// A kind byte, upper case when a tag follows.
-fn hash_tagged(digest: &mut sha2::Sha256, kind: u8, tag: Option<&str>) {
+fn hash_tagged(digest: &mut impl Feed, kind: u8, tag: Option<&str>) {
     match tag {
-        None => digest.update([kind]),
+        None => digest.feed(&[kind]),
         Some(tag) => {
-            digest.update([kind.to_ascii_uppercase()]);
+            digest.feed(&[kind.to_ascii_uppercase()]);
             hash_text(digest, tag);
         }
     }
 }
 
 /// A length in LEB128: one byte below 128.
-fn hash_length(digest: &mut sha2::Sha256, length: usize) {
+fn hash_length(digest: &mut impl Feed, length: usize) {
     let mut rest = length as u64;
     let mut bytes = [0u8; 10];
     let mut n = 0;
@@ -768,12 +852,29 @@ fn hash_length(digest: &mut sha2::Sha256, length: usize) {
             break;
         }
     }
-    digest.update(&bytes[..n]);
+    digest.feed(&bytes[..n]);
 }
 
-fn hash_text(digest: &mut sha2::Sha256, text: &str) {
+fn hash_text(digest: &mut impl Feed, text: &str) {
     hash_length(digest, text.len());
-    digest.update(text.as_bytes());
+    digest.feed(text.as_bytes());
+}
+
+/// Where the digest's bytes go: the digest itself, or a buffer of them (see [`TlsTemplate`]).
+trait Feed {
+    fn feed(&mut self, bytes: &[u8]);
+}
+
+impl Feed for sha2::Sha256 {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+impl Feed for Vec<u8> {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
 }
 
 /// The hash of a workload that got nothing but pins: its images.
@@ -816,9 +917,10 @@ pub fn digest(parts: &[&str]) -> String {
 
 /// The first 8 bytes of a digest, in hex: enough to tell injections apart, short enough for an annotation.
 fn short_hex(digest: sha2::Sha256) -> String {
-    use std::fmt::Write;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     digest.finalize().iter().take(8).fold(String::with_capacity(16), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
         hex
     })
 }
@@ -866,6 +968,25 @@ mod tests {
             let certificate = |out: &[String]| out.iter().find(|o| o.contains("name: gate-canary-mtls")).cloned();
             assert_eq!(certificate(&alone), certificate(&beside), "mTLS {mtls}");
             assert_eq!(certificate(&alone).is_some(), mtls);
+        }
+    }
+
+    #[test]
+    fn the_tls_part_copied_from_its_template_is_what_is_built_for_the_workload() {
+        let bom = Bom::parse(include_str!("../../../tests/fixtures/bom/1.27.0.yml"), "bom/1.27.0.yml").unwrap();
+        let config = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec:\n  \
+                      bom: {version: 1.27.0}\n  mtls: {enabled: true}\n";
+        let config = SpinnakerPlatform::from_function_config(&parse_stream(config, Limits::default()).unwrap()[0]);
+        let config = config.unwrap();
+        let ctx = Context { config: &config, bom: &bom };
+        let template = TlsTemplate::new(&ctx, "gate-mtls");
+        // Names of other lengths and styles (a quoted one: `true`) than the template's.
+        for secret in ["gate-mtls", "clouddriver-ro-deck-mtls", "x", "true", "1e3", ""] {
+            let built = pod::tls_injection(&ctx, secret);
+            let (copied, digest) = template.for_secret(secret);
+            assert_eq!(digest, injection_digest(&built), "{secret:?}");
+            assert_eq!(copied.volumes, built.volumes, "{secret:?}");
+            assert_eq!((copied.mounts, copied.env), (built.mounts, built.env), "{secret:?}");
         }
     }
 

@@ -435,7 +435,8 @@ impl Sequence {
             node.as_mapping().and_then(|m| m.get_str(field))
         }
         let places: Vec<Option<usize>> = {
-            let mut keys: Vec<Option<&str>> = self.items.iter().map(|n| key_of(n, field)).collect();
+            let mut keys: Vec<Option<&str>> = Vec::with_capacity(self.items.len() + items.len());
+            keys.extend(self.items.iter().map(|n| key_of(n, field)));
             items
                 .iter()
                 .map(|item| {
@@ -448,6 +449,7 @@ impl Sequence {
                 })
                 .collect()
         };
+        self.items.reserve(places.iter().filter(|at| at.is_none()).count());
         for (item, at) in items.into_iter().zip(places) {
             match at {
                 Some(i) if self.items[i] == item => {}
