@@ -245,7 +245,7 @@ fn env_key(workload: &JvmWorkload, peers: &[Peer]) -> EnvKey {
 
 impl Memo {
     /// A memo for `workloads` (the items and their JVM workloads the run will inject into).
-    pub fn for_workloads(workloads: &[(&Node, JvmWorkload)], peers: &[Peer]) -> Self {
+    pub fn for_workloads(workloads: &[(&Node, &JvmWorkload)], peers: &[Peer]) -> Self {
         let mut memo = Memo {
             truststore_uses: HashMap::new(),
             env_uses: HashMap::new(),
