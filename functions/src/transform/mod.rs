@@ -134,6 +134,8 @@ struct Survey {
     jvm: Option<workload::JvmWorkload>,
     /// A `v1` Service: a front door, or what gives a peer its name and port.
     service: bool,
+    /// The workload's pod sets runAsUser ([`workload::inherits_user`]).
+    inherits_user: bool,
 }
 
 impl Survey {
@@ -144,7 +146,8 @@ impl Survey {
         let service = target.is_none()
             && item.path_str(&["apiVersion"]) == Some("v1")
             && item.path_str(&["kind"]) == Some("Service");
-        Survey { target, in_scope, jvm, service }
+        let inherits_user = jvm.is_some() && workload::inherits_user(item);
+        Survey { target, in_scope, jvm, service, inherits_user }
     }
 }
 
@@ -173,13 +176,22 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         })
         .collect();
     let jvm_workloads_services: Vec<Service> = jvm_workloads.iter().map(|(_, w)| w.service).collect();
-    let mut memo = workload::Memo::for_workloads(&jvm_workloads, &peers);
+    let in_scope_jvm =
+        surveys.iter().filter(|seen| seen.in_scope).filter_map(|seen| Some((seen.inherits_user, seen.jvm.as_ref()?)));
+    let mut memo = workload::Memo::for_workloads(in_scope_jvm, &peers);
     // Read before anything changes: front doors are never edited, only checked.
     if ctx.config.spec.mtls.enabled && ctx.selects(Service::Gate) {
         let mut gate_services: Vec<String> = vec!["gate".into(), "spin-gate".into()];
         gate_services
             .extend(jvm_workloads.iter().filter(|(_, w)| w.service == Service::Gate).map(|(_, w)| w.name.clone()));
-        findings.extend(front_door::check(items, ctx, &gate_services));
+        // A Deployment or StatefulSet of apps/v1 is never a front door.
+        let doors: Vec<&Node> = items
+            .iter()
+            .zip(&surveys)
+            .filter(|(_, seen)| !matches!(seen.target, Some(Target::Workload)))
+            .map(|(item, _)| item)
+            .collect();
+        findings.extend(front_door::check(&doors, ctx, &gate_services));
     }
     for (item, seen) in items.iter_mut().zip(&surveys) {
         let Some(target) = &seen.target else { continue };

@@ -235,7 +235,7 @@ fn secret_scalar(volume: &Node) -> Option<&Scalar> {
 type EnvKey = (Service, Option<usize>);
 
 /// Whether a workload's pod sets runAsUser (the truststore's init container then runs as that user).
-fn inherits_user(item: &Node) -> bool {
+pub fn inherits_user(item: &Node) -> bool {
     item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some()
 }
 
@@ -244,20 +244,22 @@ fn env_key(workload: &JvmWorkload, peers: &[Peer]) -> EnvKey {
 }
 
 impl Memo {
-    /// A memo for `workloads` (the items and their JVM workloads the run will inject into).
-    pub fn for_workloads(workloads: &[(&Node, &JvmWorkload)], peers: &[Peer]) -> Self {
+    /// A memo for `workloads` (the JVM workloads the run will inject into, each with whether its pod sets
+    /// runAsUser: [`inherits_user`]).
+    pub fn for_workloads<'a>(workloads: impl IntoIterator<Item = (bool, &'a JvmWorkload)>, peers: &[Peer]) -> Self {
         let mut memo = Memo {
             truststore_uses: HashMap::new(),
             env_uses: HashMap::new(),
-            workloads: workloads.len(),
+            workloads: 0,
             truststore: HashMap::new(),
             mtls_env: HashMap::new(),
             env_entries: HashMap::new(),
             certificate: None,
             tls: None,
         };
-        for (item, workload) in workloads {
-            *memo.truststore_uses.entry(inherits_user(item)).or_default() += 1;
+        for (inherit_user, workload) in workloads {
+            memo.workloads += 1;
+            *memo.truststore_uses.entry(inherit_user).or_default() += 1;
             *memo.env_uses.entry(env_key(workload, peers)).or_default() += 1;
         }
         memo
@@ -549,7 +551,7 @@ fn write_json(out: &mut String, node: &Node) {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&json_string(k.value()));
+                push_json_string(out, k.value());
                 out.push(':');
                 write_json(out, v);
             }
@@ -569,7 +571,21 @@ fn write_json(out: &mut String, node: &Node) {
 }
 
 fn json_string(text: &str) -> String {
-    serde_json::Value::String(text.to_owned()).to_string()
+    let mut out = String::with_capacity(text.len() + 2);
+    push_json_string(&mut out, text);
+    out
+}
+
+/// Appends `text` as a JSON string, exactly as serde_json writes it: quoted as it is when nothing in it
+/// needs an escape (the common case: names, images, paths), else by serde_json.
+pub(super) fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::Value::String(text.to_owned()).to_string());
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
 }
 
 /// The probes a previous run recorded (JSON is YAML, so the parser reads it).
