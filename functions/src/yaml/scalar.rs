@@ -193,6 +193,13 @@ pub fn is_null_word(s: &str) -> bool {
 
 /// True when a plain scalar with this text is a string to a YAML 1.1 reader (Kubernetes).
 pub fn plain_is_string(s: &str) -> bool {
+    // Most text is a word longer than any null or bool word that starts with a letter, so it can be no
+    // number or timestamp either (this is asked of every scalar a lookup reads).
+    (s.len() > LONGEST_WORD && s.as_bytes()[0].is_ascii_alphabetic()) || resolves_to_string(s)
+}
+
+/// [`plain_is_string`] by the rules alone.
+fn resolves_to_string(s: &str) -> bool {
     !(is_null_word(s)
         || (s.len() <= LONGEST_WORD && YAML11_BOOLS.contains(&s))
         || (may_be_number(s) && number::yaml11(s))
@@ -737,6 +744,18 @@ mod tests {
         // Strings to YAML 1.1, numbers to YAML 1.2: read as strings, still quoted when written anew.
         for s in ["1e3", "0o17", "1.27.0"] {
             assert!(plain_is_string(s), "{s:?} is a string to YAML 1.1");
+        }
+    }
+
+    /// The shortcut for long words that start with a letter gives what the rules give.
+    #[test]
+    fn plain_is_string_agrees_with_the_rules() {
+        for s in &strings_over("yNo0.e_-:x", 6) {
+            assert_eq!(plain_is_string(s), resolves_to_string(s), "{s:?}");
+        }
+        for s in ["Infinity", "nullable", "yesterday", "offline", "False1", "e12345", "x0x1F", "NaN.nan", "clouddriver"]
+        {
+            assert_eq!(plain_is_string(s), resolves_to_string(s), "{s:?}");
         }
     }
 
