@@ -457,11 +457,19 @@ pub fn inject(
     }
     // A probe this run leaves as the manifest had it (one already adapted: `scheme: HTTPS` under want) has
     // nothing to restore, as on a first run.
-    originals.retain(|name, original| container.get(name).is_some_and(|probe| probe.to_json() != original.to_json()));
+    originals.retain(|name, original| container.get(name).is_some_and(|probe| !probe.same_json(original)));
     let recorded = (!originals.is_empty()).then(|| {
-        let probes: Vec<String> =
-            originals.iter().map(|(name, probe)| format!("{}:{}", json_string(name), json_text(probe))).collect();
-        format!("{{{}}}", probes.join(","))
+        let mut record = String::from("{");
+        for (i, (name, probe)) in originals.iter().enumerate() {
+            if i > 0 {
+                record.push(',');
+            }
+            push_json_string(&mut record, name);
+            record.push(':');
+            write_json(&mut record, probe);
+        }
+        record.push('}');
+        record
     });
     let hash = injected.unwrap_or_else(|| images_hash(item));
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
@@ -534,17 +542,14 @@ fn probes_of(container: &Mapping) -> Vec<(&'static str, Node)> {
     PROBES.iter().filter_map(|name| Some((*name, container.get(name)?.clone()))).collect()
 }
 
-/// A node as JSON with its keys in their order (a probe restored from it reads as the manifest wrote it).
-pub(super) fn json_text(node: &Node) -> String {
-    let mut out = String::new();
-    write_json(&mut out, node);
-    out
-}
-
-/// Appends [`json_text`] of `node` to `out` (one buffer for the whole tree).
+/// Appends `node` as JSON with its keys in their order (a probe restored from it reads as the manifest wrote
+/// it) to `out`.
 fn write_json(out: &mut String, node: &Node) {
     match node.view() {
-        View::Scalar(_) => out.push_str(&node.to_json().to_string()),
+        View::Scalar(scalar) => match scalar.json_string() {
+            Some(text) => push_json_string(out, text),
+            None => out.push_str(&node.to_json().to_string()),
+        },
         View::Mapping(mapping) => {
             out.push('{');
             for (i, (k, v)) in mapping.iter().enumerate() {
@@ -568,12 +573,6 @@ fn write_json(out: &mut String, node: &Node) {
             out.push(']');
         }
     }
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    push_json_string(&mut out, text);
-    out
 }
 
 /// Appends `text` as a JSON string, exactly as serde_json writes it: quoted as it is when nothing in it
