@@ -108,7 +108,7 @@ fn name_certificate(certificate: &mut Node, host: &str, namespace: &str, also: O
             let more = dns_names(also, namespace);
             names.extend(more.into_iter().filter(|n| !names.contains(n)).collect::<Vec<_>>());
         }
-        spec.insert("dnsNames", list(names.iter().map(|d| s(d))));
+        spec.insert("dnsNames", list(names.into_iter().map(Node::string)));
     }
 }
 

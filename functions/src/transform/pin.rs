@@ -67,7 +67,9 @@ fn record_images(item: &mut Node, originals: &[(String, String)]) {
     if originals.is_empty() {
         return;
     }
-    let mut record = String::from("{");
+    let size: usize = originals.iter().map(|(at, image)| at.len() + image.len() + 6).sum();
+    let mut record = String::with_capacity(size + 2);
+    record.push('{');
     for (i, (at, image)) in originals.iter().enumerate() {
         if i > 0 {
             record.push(',');

@@ -459,7 +459,9 @@ pub fn inject(
     // nothing to restore, as on a first run.
     originals.retain(|name, original| container.get(name).is_some_and(|probe| !probe.same_json(original)));
     let recorded = (!originals.is_empty()).then(|| {
-        let mut record = String::from("{");
+        // A probe is a few hundred bytes of JSON.
+        let mut record = String::with_capacity(512 * originals.len());
+        record.push('{');
         for (i, (name, probe)) in originals.iter().enumerate() {
             if i > 0 {
                 record.push(',');

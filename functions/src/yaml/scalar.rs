@@ -324,7 +324,8 @@ fn has_escape_besides_line_breaks(s: &str) -> bool {
 
 /// `s` as a double-quoted scalar.
 pub fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    // Room for some escapes: JSON text in an annotation has a `\"` for every quote.
+    let mut out = String::with_capacity(s.len() + s.len() / 4 + 2);
     out.push('"');
     let mut rest = s;
     loop {
