@@ -50,9 +50,13 @@ spec:
 }
 
 fn transform_twice(item: &str) -> String {
+    transform_all_twice(&[item])
+}
+
+fn transform_all_twice(items: &[&str]) -> String {
     let root = h::TempDir::new("regression-env");
     h::install_bom(root.path());
-    let out = h::run_function(root.path(), &h::resource_list(&[item], FULL_CONFIG)).success();
+    let out = h::run_function(root.path(), &h::resource_list(items, FULL_CONFIG)).success();
     let again = h::run_function(root.path(), &h::with_function_config(&out.stdout, FULL_CONFIG)).success();
     assert_eq!(again.stdout, out.stdout, "not idempotent");
     out.stdout
@@ -725,4 +729,18 @@ fn a_probe_left_as_the_manifest_had_it_is_not_recorded() {
     let want = format!("{FULL_CONFIG}  mtls: {{gateListener: https}}\n");
     let out = converges(&[&gate], &need, &want);
     assert!(!out.contains("original-probes"), "{out}");
+}
+
+/// A Deployment labelled `app.kubernetes.io/managed-by: spinnaker-krm` (a kustomize `labels:` entry does
+/// it to every object) was taken for an object an earlier run generated, and dropped from the output.
+#[test]
+fn a_users_object_with_our_managed_by_label_is_kept() {
+    let labelled = clouddriver_with_env("        - name: A\n          value: b\n").replace(
+        "  name: clouddriver\n",
+        "  name: clouddriver\n  labels:\n    app.kubernetes.io/managed-by: spinnaker-krm\n",
+    );
+    let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n  labels:\n    app.kubernetes.io/managed-by: spinnaker-krm\ndata:\n  a: b\n";
+    let out = transform_all_twice(&[&labelled, config_map]);
+    assert_eq!(out.matches("\n  kind: Deployment\n").count(), 1, "{out}");
+    assert_eq!(out.matches("\n  kind: ConfigMap\n").count(), 1, "{out}");
 }

@@ -1024,3 +1024,46 @@ fn a_null_sequence_item_stays_null() {
     let again = yaml::parse_stream(&written, Limits::default()).unwrap_or_else(|e| panic!("{e}\n{written}"));
     assert_eq!(meaning(&again[0]), meaning(&docs[0]), "{written}");
 }
+
+// ------------------------------------------------------------------------------------------------
+// Node::same_json is what comparing to_json says
+
+fn json_doc() -> impl Strategy<Value = Vec<(&'static str, &'static str)>> {
+    #[rustfmt::skip]
+    const KEYS: &[&str] = &["a", "b", "1", "'1'", "\"a\"", "!!str 1", "yes", "~"];
+    #[rustfmt::skip]
+    const VALUES: &[&str] = &[
+        "7002", "'7002'", "yes", "\"yes\"", "~", "x", "[1, '1']", "[1]", "{a: 1}", "{a: '1'}", "!!int 3", "!t 3",
+        "0x1F", "1.0", "1", "\"1\"", "2001-12-14", "[]", "{}", "z", "'x'",
+    ];
+    prop::collection::vec((proptest::sample::select(KEYS), proptest::sample::select(VALUES)), 0..4)
+}
+
+fn json_node(entries: &[(&str, &str)]) -> Option<Node> {
+    let text: String = entries.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+    let text = if text.is_empty() { "{}\n".to_owned() } else { text };
+    yaml::parse_stream(&text, Limits::default()).ok().map(|mut docs| docs.remove(0))
+}
+
+proptest! {
+    #![proptest_config(config(4096))]
+
+    #[test]
+    fn same_json_is_comparing_to_json(a in json_doc(), b in json_doc(), shuffle in any::<bool>(), seed in 0..24usize) {
+        // Half the pairs are one document and the same entries in another order, so equal pairs are common.
+        let b = if shuffle {
+            let mut b = a.clone();
+            if !b.is_empty() {
+                let len = b.len();
+                b.rotate_left(seed % len);
+            }
+            b
+        } else {
+            b
+        };
+        let (Some(a), Some(b)) = (json_node(&a), json_node(&b)) else { return Ok(()) };
+        prop_assert_eq!(a.same_json(&b), a.to_json() == b.to_json(), "{:?} vs {:?}", a.to_json(), b.to_json());
+        let (x, y) = (seq(vec![a.clone()]), seq(vec![b.clone()]));
+        prop_assert_eq!(x.same_json(&y), x.to_json() == y.to_json());
+    }
+}

@@ -108,7 +108,7 @@ fn name_certificate(certificate: &mut Node, host: &str, namespace: &str, also: O
             let more = dns_names(also, namespace);
             names.extend(more.into_iter().filter(|n| !names.contains(n)).collect::<Vec<_>>());
         }
-        spec.insert("dnsNames", list(names.iter().map(|d| s(d))));
+        spec.insert("dnsNames", list(names.into_iter().map(Node::string)));
     }
 }
 
@@ -221,8 +221,14 @@ pub fn generated_path(object: &Node) -> String {
     }
 }
 
+/// True for an object an earlier run generated: one of the kinds spinnaker-krm generates (cert-manager's and
+/// trust-manager's) with its label. The label alone is not enough: a user's Deployment may carry
+/// `app.kubernetes.io/managed-by: spinnaker-krm` too (a kustomize `labels:` entry), and is theirs.
 pub fn is_managed(object: &Node) -> bool {
-    object.path_str(&["metadata", "labels", MANAGED_BY_LABEL]) == Some(MANAGED_BY)
+    object
+        .path_str(&["apiVersion"])
+        .is_some_and(|v| v.starts_with("cert-manager.io/") || v.starts_with("trust.cert-manager.io/"))
+        && object.path_str(&["metadata", "labels", MANAGED_BY_LABEL]) == Some(MANAGED_BY)
 }
 
 #[cfg(test)]

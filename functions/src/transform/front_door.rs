@@ -47,7 +47,7 @@ fn https_annotation(item: &Node) -> Option<String> {
 
 /// Every front door to gate in `items` that disagrees with gate's listener. `gate_services` are the
 /// names gate's Service may have (`gate`, `spin-gate`, and the gate workloads' names).
-pub fn check(items: &[Node], ctx: &Context, gate_services: &[String]) -> Vec<Finding> {
+pub fn check(items: &[&Node], ctx: &Context, gate_services: &[String]) -> Vec<Finding> {
     let https = ctx.config.spec.mtls.gate_listener() == GateListener::Https;
     let mut findings = Vec::new();
     let mut report = |item: &Node, field: &str, message: String| {
@@ -58,11 +58,12 @@ pub fn check(items: &[Node], ctx: &Context, gate_services: &[String]) -> Vec<Fin
     let is_gate = |name: &str| gate_services.iter().any(|g| g == name);
     let gate_service = items
         .iter()
+        .copied()
         .filter(|i| i.path_str(&["apiVersion"]) == Some("v1") && i.path_str(&["kind"]) == Some("Service"))
         .filter(|i| in_namespace(i))
         .find(|i| i.path_str(&["metadata", "name"]).is_some_and(is_gate));
     let service_https = gate_service.and_then(https_annotation);
-    for item in items.iter().filter(|i| in_namespace(i)) {
+    for &item in items.iter().filter(|i| in_namespace(i)) {
         match (item.path_str(&["apiVersion"]).unwrap_or_default(), item.path_str(&["kind"]).unwrap_or_default()) {
             ("networking.k8s.io/v1" | "extensions/v1beta1" | "networking.k8s.io/v1beta1", "Ingress") => {
                 let Some(field) = ingress_backends(item).into_iter().find(|(_, name)| is_gate(name)).map(|(f, _)| f)

@@ -125,21 +125,46 @@ fn target_of(item: &Node) -> Option<Target> {
     }
 }
 
+/// What the transform reads of an input item before it changes anything: read in one pass, since a pass
+/// over a large install's items costs more in memory reads than the little it looks at.
+struct Survey {
+    target: Option<Target>,
+    in_scope: bool,
+    /// The JVM service of a Deployment or StatefulSet (in scope or not).
+    jvm: Option<workload::JvmWorkload>,
+    /// A `v1` Service: a front door, or what gives a peer its name and port.
+    service: bool,
+    /// The workload's pod sets runAsUser ([`workload::inherits_user`]).
+    inherits_user: bool,
+}
+
+impl Survey {
+    fn of(item: &Node, ctx: &Context) -> Self {
+        let target = target_of(item);
+        let in_scope = workload::in_scope(item, ctx);
+        let jvm = matches!(target, Some(Target::Workload)).then(|| workload::jvm_workload(item, ctx)).flatten();
+        let service = target.is_none()
+            && item.path_str(&["apiVersion"]) == Some("v1")
+            && item.path_str(&["kind"]) == Some("Service");
+        let inherits_user = jvm.is_some() && workload::inherits_user(item);
+        Survey { target, in_scope, jvm, service, inherits_user }
+    }
+}
+
 /// Runs the transform over every item: pins first, then truststore and mTLS, then the generated objects.
 pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut findings = Vec::new();
     let mut summary = Summary::default();
     let mut generated = Vec::new();
     let mut elsewhere: Vec<String> = Vec::new();
-    let jvm_workloads: Vec<(&Node, workload::JvmWorkload)> = items
+    let surveys: Vec<Survey> = items.iter().map(|item| Survey::of(item, ctx)).collect();
+    let jvm_workloads: Vec<(&Node, &workload::JvmWorkload)> = items
         .iter()
-        .filter(|item| matches!(target_of(item), Some(Target::Workload)) && workload::in_scope(item, ctx))
-        .filter_map(|item| Some((item, workload::jvm_workload(item, ctx)?)))
+        .zip(&surveys)
+        .filter(|(_, seen)| seen.in_scope)
+        .filter_map(|(item, seen)| Some((item, seen.jvm.as_ref()?)))
         .collect();
-    let services: Vec<&Node> = items
-        .iter()
-        .filter(|i| i.path_str(&["apiVersion"]) == Some("v1") && i.path_str(&["kind"]) == Some("Service"))
-        .collect();
+    let services: Vec<&Node> = items.iter().zip(&surveys).filter(|(_, seen)| seen.service).map(|(i, _)| i).collect();
     // Peers are called over https, so a service that serves plain HTTP (gate, by default) is none.
     let peers: Vec<spring::Peer> = jvm_workloads
         .iter()
@@ -151,23 +176,32 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         })
         .collect();
     let jvm_workloads_services: Vec<Service> = jvm_workloads.iter().map(|(_, w)| w.service).collect();
-    let mut memo = workload::Memo::for_workloads(&jvm_workloads, &peers);
+    let in_scope_jvm =
+        surveys.iter().filter(|seen| seen.in_scope).filter_map(|seen| Some((seen.inherits_user, seen.jvm.as_ref()?)));
+    let mut memo = workload::Memo::for_workloads(in_scope_jvm, &peers);
     // Read before anything changes: front doors are never edited, only checked.
     if ctx.config.spec.mtls.enabled && ctx.selects(Service::Gate) {
         let mut gate_services: Vec<String> = vec!["gate".into(), "spin-gate".into()];
         gate_services
             .extend(jvm_workloads.iter().filter(|(_, w)| w.service == Service::Gate).map(|(_, w)| w.name.clone()));
-        findings.extend(front_door::check(items, ctx, &gate_services));
+        // A Deployment or StatefulSet of apps/v1 is never a front door.
+        let doors: Vec<&Node> = items
+            .iter()
+            .zip(&surveys)
+            .filter(|(_, seen)| !matches!(seen.target, Some(Target::Workload)))
+            .map(|(item, _)| item)
+            .collect();
+        findings.extend(front_door::check(&doors, ctx, &gate_services));
     }
-    for item in items.iter_mut() {
-        let Some(target) = target_of(item) else { continue };
+    for (item, seen) in items.iter_mut().zip(&surveys) {
+        let Some(target) = &seen.target else { continue };
         // Problems are named with the item's identity, which the transform never changes: it is read
         // after the item is done, and only when there is a problem.
         let mut problems: Vec<(String, String)> = Vec::new();
         let mut report = |field: String, message: String| problems.push((field, message));
         match target {
-            Target::Workload if !workload::in_scope(item, ctx) => {
-                if workload::jvm_workload(item, ctx).is_some() {
+            Target::Workload if !seen.in_scope => {
+                if seen.jvm.is_some() {
                     elsewhere.extend(item.path_str(&["metadata", "namespace"]).map(str::to_owned));
                 }
             }
@@ -175,9 +209,10 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             Target::Workload => {
                 if pin::pin_workload(item, ctx, &mut summary.pinned, &mut report) {
                     summary.workloads += 1;
-                    match workload::jvm_workload(item, ctx) {
+                    // Pinning changes no container's service (an image is pinned to its own service's).
+                    match &seen.jvm {
                         Some(jvm) => {
-                            generated.extend(workload::inject(item, &jvm, ctx, &peers, &mut memo, &mut report));
+                            generated.extend(workload::inject(item, jvm, ctx, &peers, &mut memo, &mut report));
                             summary.injected += 1;
                         }
                         // Pinned only (deck, or nothing to inject): the annotation still names the tool and
@@ -190,7 +225,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                     }
                 }
             }
-            Target::PinOnly if workload::in_scope(item, ctx) => {
+            Target::PinOnly if seen.in_scope => {
                 if pin::pin_workload(item, ctx, &mut summary.pinned, &mut report) {
                     summary.workloads += 1;
                 }
@@ -231,7 +266,9 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         services.extend(
             items
                 .iter()
-                .filter(|i| matches!(target_of(i), Some(Target::SpinnakerService)))
+                .zip(&surveys)
+                .filter(|(_, seen)| matches!(seen.target, Some(Target::SpinnakerService)))
+                .map(|(i, _)| i)
                 .flat_map(|i| operator::deployed_services(i).into_iter().filter(|s| s.is_jvm() && ctx.selects(*s))),
         );
         if let Err(message) = check_pkcs12_profile(ctx, &services) {
@@ -339,19 +376,26 @@ fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<F
         let id = Identity::of(item);
         (id.api_version.to_owned(), id.kind.to_owned(), id.name.to_owned(), id.namespace.map(str::to_owned))
     };
+    // One pass over the items: an earlier run's objects, and the identities of the user's objects of a kind
+    // this run generates (only those can collide with a generated object).
+    let kinds: HashSet<&str> = objects.iter().filter_map(|o| o.path_str(&["kind"])).collect();
+    let mut theirs: HashSet<Owned> = HashSet::new();
+    let mut any_managed = false;
+    for item in items.iter() {
+        if certs::is_managed(item) {
+            any_managed = true;
+        } else if item.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind)) {
+            theirs.insert(owned(item));
+        }
+    }
     let mut earlier: HashMap<Owned, Node> = HashMap::new();
-    if items.iter().any(certs::is_managed) {
+    if any_managed {
         let (managed, rest): (Vec<Node>, Vec<Node>) = std::mem::take(items).into_iter().partition(certs::is_managed);
         *items = rest;
         for item in managed {
             earlier.entry(owned(&item)).or_insert(item);
         }
     }
-    let theirs: HashSet<Owned> = {
-        // Only input items of a generated kind can have a generated object's identity.
-        let kinds: HashSet<&str> = objects.iter().filter_map(|o| o.path_str(&["kind"])).collect();
-        items.iter().filter(|i| i.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind))).map(owned).collect()
-    };
     let mut added: HashSet<Owned> = HashSet::with_capacity(objects.len());
     let mut count = 0;
     for object in objects {

@@ -67,16 +67,21 @@ fn record_images(item: &mut Node, originals: &[(String, String)]) {
     if originals.is_empty() {
         return;
     }
-    let entries: Vec<String> = originals
-        .iter()
-        .map(|(at, image)| {
-            let text = |t: &str| serde_json::Value::String(t.to_owned()).to_string();
-            format!("{}:{}", text(at), text(image))
-        })
-        .collect();
+    let size: usize = originals.iter().map(|(at, image)| at.len() + image.len() + 6).sum();
+    let mut record = String::with_capacity(size + 2);
+    record.push('{');
+    for (i, (at, image)) in originals.iter().enumerate() {
+        if i > 0 {
+            record.push(',');
+        }
+        super::workload::push_json_string(&mut record, at);
+        record.push(':');
+        super::workload::push_json_string(&mut record, image);
+    }
+    record.push('}');
     let Some(metadata) = item.as_mapping_mut().and_then(|m| m.mapping_entry("metadata")) else { return };
     if let Some(annotations) = metadata.mapping_entry("annotations") {
-        annotations.insert_str(IMAGES_ANNOTATION, &format!("{{{}}}", entries.join(",")));
+        annotations.insert_str(IMAGES_ANNOTATION, &record);
     }
 }
 
@@ -125,11 +130,11 @@ fn pin_pod(
             if !ctx.selects(service) {
                 continue;
             }
-            let field = format!("{}.{list}[{index}].image", path.join("."));
+            let field = || format!("{}.{list}[{index}].image", path.join("."));
             if let Some(image) = image {
                 if let Some(digest) = split_image(image).digest {
                     report(
-                        field,
+                        field(),
                         format!(
                             "{} is pinned by digest ({digest}); spinnaker-krm pins Spinnaker images to the BOM by tag: \
                              remove the digest, or leave {} out of spec.services",
@@ -152,7 +157,7 @@ fn pin_pod(
                     }
                     container.insert_str("image", &pinned);
                 }
-                Err(e) => report(field, e.to_string()),
+                Err(e) => report(field(), e.to_string()),
             }
         }
     }

@@ -235,7 +235,7 @@ fn secret_scalar(volume: &Node) -> Option<&Scalar> {
 type EnvKey = (Service, Option<usize>);
 
 /// Whether a workload's pod sets runAsUser (the truststore's init container then runs as that user).
-fn inherits_user(item: &Node) -> bool {
+pub fn inherits_user(item: &Node) -> bool {
     item.path(&["spec", "template", "spec", "securityContext", "runAsUser"]).is_some()
 }
 
@@ -244,20 +244,22 @@ fn env_key(workload: &JvmWorkload, peers: &[Peer]) -> EnvKey {
 }
 
 impl Memo {
-    /// A memo for `workloads` (the items and their JVM workloads the run will inject into).
-    pub fn for_workloads(workloads: &[(&Node, JvmWorkload)], peers: &[Peer]) -> Self {
+    /// A memo for `workloads` (the JVM workloads the run will inject into, each with whether its pod sets
+    /// runAsUser: [`inherits_user`]).
+    pub fn for_workloads<'a>(workloads: impl IntoIterator<Item = (bool, &'a JvmWorkload)>, peers: &[Peer]) -> Self {
         let mut memo = Memo {
             truststore_uses: HashMap::new(),
             env_uses: HashMap::new(),
-            workloads: workloads.len(),
+            workloads: 0,
             truststore: HashMap::new(),
             mtls_env: HashMap::new(),
             env_entries: HashMap::new(),
             certificate: None,
             tls: None,
         };
-        for (item, workload) in workloads {
-            *memo.truststore_uses.entry(inherits_user(item)).or_default() += 1;
+        for (inherit_user, workload) in workloads {
+            memo.workloads += 1;
+            *memo.truststore_uses.entry(inherit_user).or_default() += 1;
             *memo.env_uses.entry(env_key(workload, peers)).or_default() += 1;
         }
         memo
@@ -455,11 +457,21 @@ pub fn inject(
     }
     // A probe this run leaves as the manifest had it (one already adapted: `scheme: HTTPS` under want) has
     // nothing to restore, as on a first run.
-    originals.retain(|name, original| container.get(name).is_some_and(|probe| probe.to_json() != original.to_json()));
+    originals.retain(|name, original| container.get(name).is_some_and(|probe| !probe.same_json(original)));
     let recorded = (!originals.is_empty()).then(|| {
-        let probes: Vec<String> =
-            originals.iter().map(|(name, probe)| format!("{}:{}", json_string(name), json_text(probe))).collect();
-        format!("{{{}}}", probes.join(","))
+        // A probe is a few hundred bytes of JSON.
+        let mut record = String::with_capacity(512 * originals.len());
+        record.push('{');
+        for (i, (name, probe)) in originals.iter().enumerate() {
+            if i > 0 {
+                record.push(',');
+            }
+            push_json_string(&mut record, name);
+            record.push(':');
+            write_json(&mut record, probe);
+        }
+        record.push('}');
+        record
     });
     let hash = injected.unwrap_or_else(|| images_hash(item));
     set_annotation(item, HASH_ANNOTATION, Some(&hash));
@@ -532,24 +544,21 @@ fn probes_of(container: &Mapping) -> Vec<(&'static str, Node)> {
     PROBES.iter().filter_map(|name| Some((*name, container.get(name)?.clone()))).collect()
 }
 
-/// A node as JSON with its keys in their order (a probe restored from it reads as the manifest wrote it).
-pub(super) fn json_text(node: &Node) -> String {
-    let mut out = String::new();
-    write_json(&mut out, node);
-    out
-}
-
-/// Appends [`json_text`] of `node` to `out` (one buffer for the whole tree).
+/// Appends `node` as JSON with its keys in their order (a probe restored from it reads as the manifest wrote
+/// it) to `out`.
 fn write_json(out: &mut String, node: &Node) {
     match node.view() {
-        View::Scalar(_) => out.push_str(&node.to_json().to_string()),
+        View::Scalar(scalar) => match scalar.json_string() {
+            Some(text) => push_json_string(out, text),
+            None => out.push_str(&node.to_json().to_string()),
+        },
         View::Mapping(mapping) => {
             out.push('{');
             for (i, (k, v)) in mapping.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&json_string(k.value()));
+                push_json_string(out, k.value());
                 out.push(':');
                 write_json(out, v);
             }
@@ -568,8 +577,16 @@ fn write_json(out: &mut String, node: &Node) {
     }
 }
 
-fn json_string(text: &str) -> String {
-    serde_json::Value::String(text.to_owned()).to_string()
+/// Appends `text` as a JSON string, exactly as serde_json writes it: quoted as it is when nothing in it
+/// needs an escape (the common case: names, images, paths), else by serde_json.
+pub(super) fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::Value::String(text.to_owned()).to_string());
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
 }
 
 /// The probes a previous run recorded (JSON is YAML, so the parser reads it).

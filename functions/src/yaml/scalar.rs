@@ -193,6 +193,13 @@ pub fn is_null_word(s: &str) -> bool {
 
 /// True when a plain scalar with this text is a string to a YAML 1.1 reader (Kubernetes).
 pub fn plain_is_string(s: &str) -> bool {
+    // Most text is a word longer than any null or bool word that starts with a letter, so it can be no
+    // number or timestamp either (this is asked of every scalar a lookup reads).
+    (s.len() > LONGEST_WORD && s.as_bytes()[0].is_ascii_alphabetic()) || resolves_to_string(s)
+}
+
+/// [`plain_is_string`] by the rules alone.
+fn resolves_to_string(s: &str) -> bool {
     !(is_null_word(s)
         || (s.len() <= LONGEST_WORD && YAML11_BOOLS.contains(&s))
         || (may_be_number(s) && number::yaml11(s))
@@ -238,7 +245,7 @@ pub fn breaks_plain_syntax(s: &str) -> bool {
     // Jump from one byte that may matter to the next; most bytes are letters, digits and punctuation.
     let mut ascii = true;
     let mut rest = bytes;
-    while let Some(at) = rest.iter().position(|&c| MAY_BREAK_PLAIN[usize::from(c)]) {
+    while let Some(at) = next_may_break(rest) {
         let next = rest.get(at + 1).copied();
         match rest[at] {
             // `: ` and ` #` (or with a tab) end a plain scalar.
@@ -252,6 +259,28 @@ pub fn breaks_plain_syntax(s: &str) -> bool {
         rest = &rest[at + 1..];
     }
     !ascii && s.chars().any(needs_escape)
+}
+
+/// The offset of the first byte of `bytes` that [`MAY_BREAK_PLAIN`] marks. Eight bytes at a time while
+/// none of them can be one (below 0x21, above 0x7e, or `:`), then byte by byte: new strings (annotation
+/// records, env lists) run to hundreds of bytes with nothing in them that matters.
+fn next_may_break(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        // Each term is nonzero exactly when some byte is below 0x21, above 0x7e, or a colon.
+        let low = x.wrapping_sub(ONES * 0x21) & !x & HIGHS;
+        let high = (x.wrapping_add(ONES) | x) & HIGHS;
+        let colon = x ^ (ONES * u64::from(b':'));
+        let colon = colon.wrapping_sub(ONES) & !colon & HIGHS;
+        if low | high | colon != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&c| MAY_BREAK_PLAIN[usize::from(c)]).map(|p| at + p)
 }
 
 /// Characters that must be escaped in a double-quoted scalar and cannot stand in plain or block text:
@@ -295,9 +324,21 @@ fn has_escape_besides_line_breaks(s: &str) -> bool {
 
 /// `s` as a double-quoted scalar.
 pub fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+    // Room for some escapes: JSON text in an annotation has a `\"` for every quote.
+    let mut out = String::with_capacity(s.len() + s.len() / 4 + 2);
     out.push('"');
-    for c in s.chars() {
+    let mut rest = s;
+    loop {
+        // Printable ASCII but `"` and `\` stands as it is: copied a run at a time.
+        let run = rest.bytes().position(|b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\');
+        let Some(run) = run else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let c = rest.chars().next().expect("a character at a char boundary");
+        rest = &rest[c.len_utf8()..];
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -516,6 +557,52 @@ mod tests {
         }
     }
 
+    /// `double_quoted` a character at a time: the version that copies runs must agree.
+    fn double_quoted_by_chars(s: &str) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\0' => out.push_str("\\0"),
+                '\u{85}' => out.push_str("\\N"),
+                '\u{2028}' => out.push_str("\\L"),
+                '\u{2029}' => out.push_str("\\P"),
+                c if needs_escape(c) && (c as u32) <= 0xff => out.push_str(&format!("\\x{:02X}", c as u32)),
+                c if needs_escape(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    /// The scans that read eight bytes at a time find what matters at every offset of a word, and across
+    /// the boundary of two.
+    #[test]
+    fn word_at_a_time_scans_agree_with_the_rules_at_every_offset() {
+        let filler = "abcdefghijklmnopqrstuvwx";
+        let specials = [
+            ":", ": ", ":\t", " #", "\t#", " ", "\t", "\n", "\r", "\u{1f}", "!", "\u{7f}", "\u{80}", "é", "\u{85}",
+            "\u{2028}", "\u{feff}", "\u{ffff}", "\"", "\\", "\0", "#", "~", "ÿ",
+        ];
+        for special in specials {
+            for len in 0..=filler.len() {
+                for at in 0..=len {
+                    let s = format!("{}{special}{}", &filler[..at], &filler[at..len]);
+                    assert_eq!(breaks_plain_syntax(&s), breaks_plain_syntax_by_rules(&s), "{s:?}");
+                    assert_eq!(double_quoted(&s), double_quoted_by_chars(&s), "{s:?}");
+                }
+            }
+        }
+        for s in &strings_over("a :#\"\\\né\u{85}\u{7f}", 4) {
+            assert_eq!(double_quoted(s), double_quoted_by_chars(s), "{s:?}");
+        }
+    }
+
     /// `breaks_plain_syntax` as a list of rules, one pass each: the single-pass version must agree.
     fn breaks_plain_syntax_by_rules(s: &str) -> bool {
         let Some(first) = s.chars().next() else { return true };
@@ -658,6 +745,18 @@ mod tests {
         // Strings to YAML 1.1, numbers to YAML 1.2: read as strings, still quoted when written anew.
         for s in ["1e3", "0o17", "1.27.0"] {
             assert!(plain_is_string(s), "{s:?} is a string to YAML 1.1");
+        }
+    }
+
+    /// The shortcut for long words that start with a letter gives what the rules give.
+    #[test]
+    fn plain_is_string_agrees_with_the_rules() {
+        for s in &strings_over("yNo0.e_-:x", 6) {
+            assert_eq!(plain_is_string(s), resolves_to_string(s), "{s:?}");
+        }
+        for s in ["Infinity", "nullable", "yesterday", "offline", "False1", "e12345", "x0x1F", "NaN.nan", "clouddriver"]
+        {
+            assert_eq!(plain_is_string(s), resolves_to_string(s), "{s:?}");
         }
     }
 
