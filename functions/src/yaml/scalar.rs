@@ -339,29 +339,34 @@ pub fn double_quoted(s: &str) -> String {
         rest = &rest[run..];
         let c = rest.chars().next().expect("a character at a char boundary");
         rest = &rest[c.len_utf8()..];
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0' => out.push_str("\\0"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if needs_escape(c) => {
-                let code = c as u32;
-                if code <= 0xff {
-                    out.push_str(&format!("\\x{code:02X}"));
-                } else {
-                    out.push_str(&format!("\\u{code:04X}"));
-                }
-            }
-            c => out.push(c),
-        }
+        push_double_quoted_char(&mut out, c);
     }
     out.push('"');
     out
+}
+
+/// Appends `c` as it stands in a double-quoted scalar: escaped when it must be.
+fn push_double_quoted_char(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\0' => out.push_str("\\0"),
+        '\u{85}' => out.push_str("\\N"),
+        '\u{2028}' => out.push_str("\\L"),
+        '\u{2029}' => out.push_str("\\P"),
+        c if needs_escape(c) => {
+            let code = c as u32;
+            if code <= 0xff {
+                out.push_str(&format!("\\x{code:02X}"));
+            } else {
+                out.push_str(&format!("\\u{code:04X}"));
+            }
+        }
+        c => out.push(c),
+    }
 }
 
 /// `s` as a single-quoted scalar (only for text without line breaks).
@@ -560,22 +565,7 @@ mod tests {
     /// `double_quoted` a character at a time: the version that copies runs must agree.
     fn double_quoted_by_chars(s: &str) -> String {
         let mut out = String::from('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\0' => out.push_str("\\0"),
-                '\u{85}' => out.push_str("\\N"),
-                '\u{2028}' => out.push_str("\\L"),
-                '\u{2029}' => out.push_str("\\P"),
-                c if needs_escape(c) && (c as u32) <= 0xff => out.push_str(&format!("\\x{:02X}", c as u32)),
-                c if needs_escape(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
-                c => out.push(c),
-            }
-        }
+        s.chars().for_each(|c| push_double_quoted_char(&mut out, c));
         out.push('"');
         out
     }
