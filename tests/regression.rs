@@ -744,3 +744,40 @@ fn a_users_object_with_our_managed_by_label_is_kept() {
     assert_eq!(out.matches("\n  kind: Deployment\n").count(), 1, "{out}");
     assert_eq!(out.matches("\n  kind: ConfigMap\n").count(), 1, "{out}");
 }
+
+/// After `spec.namespace` changed, a workload an earlier run had pinned and injected, now outside the
+/// namespace, kept that run's image, init container, env and records (a kpt package rendered in place kept
+/// them for good): a re-render differed from a fresh render of the source.
+#[test]
+fn a_workload_outside_a_changed_namespace_gets_its_earlier_run_taken_back() {
+    let in_namespace = |service: &str, namespace: &str| {
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {service}
+  namespace: {namespace}
+spec:
+  template:
+    metadata:
+      labels:
+        app: {service}
+    spec:
+      containers:
+      - name: {service}
+        image: us-docker.pkg.dev/spinnaker-community/docker/{service}:latest
+"
+        )
+    };
+    let (clouddriver, front50) = (in_namespace("clouddriver", "spinnaker"), in_namespace("front50", "spin"));
+    let config = |namespace: &str| FULL_CONFIG.replace("spec:\n", &format!("spec:\n  namespace: {namespace}\n"));
+    let root = h::TempDir::new("regression-namespace");
+    h::install_bom(root.path());
+    let source = h::resource_list(&[&clouddriver, &front50], &config("spinnaker"));
+    let first = h::run_function(root.path(), &source).success();
+    assert!(first.stdout.contains("clouddriver:5.74.3"), "the first run pins clouddriver:\n{}", first.stdout);
+    let fresh = h::run_function(root.path(), &h::with_function_config(&source, &config("spin"))).success();
+    let again = h::run_function(root.path(), &h::with_function_config(&first.stdout, &config("spin"))).success();
+    assert_eq!(again.stdout, fresh.stdout, "a re-render is not a fresh render");
+    assert!(fresh.stdout.contains("clouddriver:latest"), "clouddriver is left as written:\n{}", fresh.stdout);
+}

@@ -43,6 +43,8 @@ const INPUTS: &[(&str, &str)] = &[
 /// One config: every setting that changes what the transform writes.
 #[derive(Clone, Debug)]
 struct Config {
+    /// `spec.namespace`: a kpt package renamed to another namespace (inputs that name none follow it).
+    namespace: &'static str,
     mtls: bool,
     client_auth: &'static str,
     gate_listener: Option<&'static str>,
@@ -60,9 +62,9 @@ struct Config {
 impl Config {
     fn text(&self) -> String {
         let mut t = String::from(
-            "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: spinnaker}\nspec:\n  \
-             namespace: spinnaker\n  bom:\n    version: 1.27.0\n",
+            "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: spinnaker}\nspec:\n",
         );
+        t.push_str(&format!("  namespace: {}\n  bom:\n    version: 1.27.0\n", self.namespace));
         if !self.extra_pins.is_empty() {
             t.push_str("    extraPins:\n");
             for (service, tag) in &self.extra_pins {
@@ -102,6 +104,7 @@ impl Config {
 /// The config that the golden cases' own default is: mTLS on, need, init-container, the CA chain created.
 fn base() -> Config {
     Config {
+        namespace: "spinnaker",
         mtls: true,
         client_auth: "need",
         gate_listener: None,
@@ -126,7 +129,11 @@ fn config() -> impl Strategy<Value = Config> {
         ),
     ];
     (
-        (any::<bool>(), prop::sample::select(vec!["need", "want"])),
+        (
+            any::<bool>(),
+            prop::sample::select(vec!["need", "want"]),
+            prop::sample::select(vec!["spinnaker", "spinnaker", "spin"]),
+        ),
         (
             prop::option::of(prop::sample::select(vec!["http", "https"])),
             prop::option::of(prop::sample::select(vec!["need", "want"])),
@@ -152,7 +159,7 @@ fn config() -> impl Strategy<Value = Config> {
     )
         .prop_map(
             |(
-                (mtls, client_auth),
+                (mtls, client_auth, namespace),
                 (gate_listener, gate_client_auth),
                 truststore,
                 services,
@@ -162,6 +169,7 @@ fn config() -> impl Strategy<Value = Config> {
                 extra_pins,
                 ca_bundle,
             )| Config {
+                namespace,
                 mtls,
                 client_auth,
                 gate_listener,

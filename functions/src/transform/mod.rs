@@ -151,6 +151,25 @@ impl Survey {
     }
 }
 
+/// Takes back what an earlier run did to a workload this run leaves alone (it is outside `spec.namespace` now,
+/// after the namespace changed): its pins, injection and records. A workload without our records (somebody
+/// else's keel in another namespace) is not touched.
+fn take_back(item: &mut Node) {
+    let template_annotations = item.path(&["spec", "template", "metadata", "annotations"]).and_then(Node::as_mapping);
+    let injected = template_annotations.is_some_and(|a| a.contains_key(HASH_ANNOTATION));
+    if injected {
+        workload::undo(item);
+        workload::set_annotation(item, HASH_ANNOTATION, None);
+        // The annotations go with our records when they were their only entries (the run that wrote them made them).
+        if let Some(metadata) = item.path_mut(&["spec", "template", "metadata"]).and_then(Node::as_mapping_mut) {
+            if metadata.get("annotations").and_then(Node::as_mapping).is_some_and(|a| a.is_empty()) {
+                metadata.remove("annotations");
+            }
+        }
+    }
+    pin::unpin(item);
+}
+
 /// Runs the transform over every item: pins first, then truststore and mTLS, then the generated objects.
 pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut findings = Vec::new();
@@ -204,6 +223,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 if seen.jvm.is_some() {
                     elsewhere.extend(item.path_str(&["metadata", "namespace"]).map(str::to_owned));
                 }
+                take_back(item);
             }
             // A workload whose images cannot be pinned is reported and left as it is.
             Target::Workload => {
@@ -230,7 +250,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                     summary.workloads += 1;
                 }
             }
-            Target::PinOnly => {}
+            Target::PinOnly => pin::unpin(item),
             Target::List => {
                 let Some(list) = item.path_mut(&["items"]).and_then(Node::as_sequence_mut) else { continue };
                 for (i, inner) in list.iter_mut().enumerate() {
