@@ -113,37 +113,37 @@ impl FromStr for Service {
 
 /// A container image reference split into its parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
+pub struct ImageRef<'a> {
     /// Everything before the tag and digest, registry host (and port) included.
-    pub repository: String,
-    pub tag: Option<String>,
+    pub repository: &'a str,
+    pub tag: Option<&'a str>,
     /// The digest without its `@`, e.g. `sha256:…`.
-    pub digest: Option<String>,
+    pub digest: Option<&'a str>,
 }
 
-impl ImageRef {
+impl<'a> ImageRef<'a> {
     /// The last path segment of the repository: `clouddriver` in `host:5000/spinnaker/clouddriver`.
-    pub fn name(&self) -> &str {
-        self.repository.rsplit('/').next().unwrap_or(&self.repository)
+    pub fn name(&self) -> &'a str {
+        self.repository.rsplit('/').next().unwrap_or(self.repository)
     }
 }
 
-/// Splits `[host[:port]/]path[:tag][@digest]`. A `:` counts as the tag separator only after the last `/`,
-/// so a registry port (`host:5000/x`) is never taken for a tag.
-pub fn split_image(image: &str) -> ImageRef {
+/// Splits `[host[:port]/]path[:tag][@digest]`, borrowing the parts. A `:` counts as the tag separator only
+/// after the last `/`, so a registry port (`host:5000/x`) is never taken for a tag.
+pub fn split_image(image: &str) -> ImageRef<'_> {
     let (rest, digest) = match image.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest.to_owned())),
+        Some((rest, digest)) => (rest, Some(digest)),
         None => (image, None),
     };
     let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
     let (repository, tag) = match rest[last_slash..].rfind(':') {
         Some(colon) => {
             let at = last_slash + colon;
-            (&rest[..at], Some(rest[at + 1..].to_owned()))
+            (&rest[..at], Some(&rest[at + 1..]))
         }
         None => (rest, None),
     };
-    ImageRef { repository: repository.to_owned(), tag, digest }
+    ImageRef { repository, tag, digest }
 }
 
 /// Which service a container runs: by its image's last path segment, or else by its name (`<svc>` or an HA
@@ -151,8 +151,8 @@ pub fn split_image(image: &str) -> ImageRef {
 /// service as one of its dash-separated words (`spinnaker-gate`). A `gate-proxy` sidecar running envoy is
 /// not gate.
 pub fn identify(container_name: &str, image: Option<&str>) -> Option<Service> {
-    let image_name = image.map(|image| split_image(image).name().to_owned());
-    if let Some(service) = image_name.as_deref().and_then(Service::parse) {
+    let image_name = image.map(|image| split_image(image).name());
+    if let Some(service) = image_name.and_then(Service::parse) {
         return Some(service);
     }
     let base = match container_name.split_once('-') {
@@ -161,7 +161,7 @@ pub fn identify(container_name: &str, image: Option<&str>) -> Option<Service> {
         None => container_name,
     };
     let service = Service::parse(base)?;
-    match image_name.as_deref() {
+    match image_name {
         None | Some("") => Some(service),
         Some(name) => name.split('-').any(|word| word == service.name()).then_some(service),
     }
@@ -237,8 +237,8 @@ mod tests {
         for (image, repository, tag, digest) in cases {
             let r = split_image(image);
             assert_eq!(r.repository, repository, "{image}");
-            assert_eq!(r.tag.as_deref(), tag, "{image}");
-            assert_eq!(r.digest.as_deref(), digest, "{image}");
+            assert_eq!(r.tag, tag, "{image}");
+            assert_eq!(r.digest, digest, "{image}");
         }
         assert_eq!(split_image("host:5000/x/clouddriver:1.0").name(), "clouddriver");
         assert_eq!(split_image("keel").name(), "keel");

@@ -154,7 +154,7 @@ fn pin_pod(
                 }
             }
             // An extra pin is the exact tag the user wrote; a BOM version gets the manifest's variant.
-            let variant = image.map(split_image).and_then(|i| i.tag).and_then(|tag| variant_of(&tag));
+            let variant = image.map(split_image).and_then(|i| i.tag).and_then(variant_of);
             let variant = variant.filter(|_| !ctx.config.spec.bom.extra_pins.contains_key(&service));
             match ctx.bom.image_for(service, &ctx.config.spec.bom, ctx.config.form) {
                 Ok(pinned) => {
@@ -214,7 +214,7 @@ pub(super) fn pin_spinnaker_service(
         match settings.mapping_entry(service.name()) {
             Some(svc_settings) => {
                 let previous = svc_settings.get_str("artifactId").map(split_image).and_then(|i| i.tag);
-                let variant = previous.and_then(|tag| variant_of(&tag)).or(image_variant);
+                let variant = previous.and_then(variant_of).or(image_variant);
                 let variant = variant.filter(|_| !ctx.config.spec.bom.extra_pins.contains_key(&service));
                 svc_settings.insert_str("artifactId", &with_variant(pinned, variant));
                 *count += 1;
@@ -248,7 +248,7 @@ fn halyard_variant(variant: &str) -> Option<&'static str> {
 /// `pinned` with the variant suffix, unless its tag already ends with one (an extra pin written with it).
 fn with_variant(pinned: String, variant: Option<&str>) -> String {
     match variant {
-        Some(suffix) if split_image(&pinned).tag.as_deref().and_then(variant_of).is_none() => pinned + suffix,
+        Some(suffix) if split_image(&pinned).tag.and_then(variant_of).is_none() => pinned + suffix,
         _ => pinned,
     }
 }
