@@ -136,6 +136,9 @@ struct Survey {
     service: bool,
     /// The workload's pod sets runAsUser ([`workload::inherits_user`]).
     inherits_user: bool,
+    /// An earlier run recorded the images it pinned ([`IMAGES_ANNOTATION`]): pinning puts them back first,
+    /// so the workload's service is identified again after it.
+    recorded_images: bool,
 }
 
 impl Survey {
@@ -147,7 +150,11 @@ impl Survey {
             && item.path_str(&["apiVersion"]) == Some("v1")
             && item.path_str(&["kind"]) == Some("Service");
         let inherits_user = jvm.is_some() && workload::inherits_user(item);
-        Survey { target, in_scope, jvm, service, inherits_user }
+        let recorded_images = item
+            .path(&["metadata", "annotations"])
+            .and_then(Node::as_mapping)
+            .is_some_and(|a| a.contains_key(IMAGES_ANNOTATION));
+        Survey { target, in_scope, jvm, service, inherits_user, recorded_images }
     }
 }
 
@@ -160,10 +167,18 @@ fn take_back(item: &mut Node) {
     if injected {
         workload::undo(item);
         workload::set_annotation(item, HASH_ANNOTATION, None);
-        // The annotations go with our records when they were their only entries (the run that wrote them made them).
-        if let Some(metadata) = item.path_mut(&["spec", "template", "metadata"]).and_then(Node::as_mapping_mut) {
-            if metadata.get("annotations").and_then(Node::as_mapping).is_some_and(|a| a.is_empty()) {
-                metadata.remove("annotations");
+        // The annotations go with our records when they were their only entries, and the template's metadata
+        // when that emptied it: the run that wrote the records made them. (A pod template's own empty
+        // `annotations: {}` goes too; to Kubernetes it is the same as none.)
+        if let Some(template) = item.path_mut(&["spec", "template"]).and_then(Node::as_mapping_mut) {
+            let empty = |node: Option<&Node>| node.and_then(Node::as_mapping).is_some_and(|m| m.is_empty());
+            if let Some(metadata) = template.get_mut("metadata").and_then(Node::as_mapping_mut) {
+                if empty(metadata.get("annotations")) {
+                    metadata.remove("annotations");
+                }
+            }
+            if empty(template.get("metadata")) {
+                template.remove("metadata");
             }
         }
     }
@@ -229,8 +244,16 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             Target::Workload => {
                 if pin::pin_workload(item, ctx, &mut summary.pinned, &mut report) {
                     summary.workloads += 1;
-                    // Pinning changes no container's service (an image is pinned to its own service's).
-                    match &seen.jvm {
+                    // Pinning changes no container's service (an image is pinned to its own service's), but
+                    // putting back the images an earlier run recorded may (the manifest was edited since).
+                    let identified_again;
+                    let jvm = if seen.recorded_images {
+                        identified_again = workload::jvm_workload(item, ctx);
+                        identified_again.as_ref()
+                    } else {
+                        seen.jvm.as_ref()
+                    };
+                    match jvm {
                         Some(jvm) => {
                             generated.extend(workload::inject(item, jvm, ctx, &peers, &mut memo, &mut report));
                             summary.injected += 1;
@@ -254,12 +277,16 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             Target::List => {
                 let Some(list) = item.path_mut(&["items"]).and_then(Node::as_sequence_mut) else { continue };
                 for (i, inner) in list.iter_mut().enumerate() {
-                    if pin::pod_spec_path(inner).is_some() && workload::in_scope(inner, ctx) {
-                        let mut report =
-                            |field: String, message: String| report(format!("items[{i}].{field}"), message);
-                        if pin::pin_workload(inner, ctx, &mut summary.pinned, &mut report) {
-                            summary.workloads += 1;
-                        }
+                    if pin::pod_spec_path(inner).is_none() {
+                        continue;
+                    }
+                    if !workload::in_scope(inner, ctx) {
+                        pin::unpin(inner);
+                        continue;
+                    }
+                    let mut report = |field: String, message: String| report(format!("items[{i}].{field}"), message);
+                    if pin::pin_workload(inner, ctx, &mut summary.pinned, &mut report) {
+                        summary.workloads += 1;
                     }
                 }
             }
