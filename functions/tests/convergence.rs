@@ -38,7 +38,63 @@ const INPUTS: &[(&str, &str)] = &[
         "images-variants-and-service-ports",
         include_str!("../../tests/golden/images-variants-and-service-ports/input.yaml"),
     ),
+    ("namespaces-and-lists", NAMESPACES_AND_LISTS),
 ];
+
+/// Shapes a namespace change meets: a workload in the install's namespace whose pod template has no metadata,
+/// one that names no namespace (it follows the config), and a Job in each namespace. (A `v1 List` cannot be
+/// here: the rendered output is read back as a plain stream, which lists a List's items; the binary keeps it,
+/// see `tests/regression.rs`.)
+const NAMESPACES_AND_LISTS: &str = "apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: clouddriver
+    namespace: spinnaker
+  spec:
+    template:
+      spec:
+        containers:
+        - name: clouddriver
+          image: us-docker.pkg.dev/spinnaker-community/docker/clouddriver:latest
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: front50
+  spec:
+    template:
+      metadata:
+        labels:
+          app: front50
+      spec:
+        containers:
+        - name: front50
+          image: us-docker.pkg.dev/spinnaker-community/docker/front50:latest
+- apiVersion: batch/v1
+  kind: Job
+  metadata:
+    name: bake
+    namespace: spinnaker
+  spec:
+    template:
+      spec:
+        containers:
+        - name: rosco
+          image: us-docker.pkg.dev/spinnaker-community/docker/rosco:latest
+- apiVersion: batch/v1
+  kind: Job
+  metadata:
+    name: other
+    namespace: spin
+  spec:
+    template:
+      spec:
+        containers:
+        - name: echo
+          image: us-docker.pkg.dev/spinnaker-community/docker/echo:latest
+";
 
 /// One config: every setting that changes what the transform writes.
 #[derive(Clone, Debug)]
