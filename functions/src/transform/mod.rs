@@ -158,33 +158,6 @@ impl Survey {
     }
 }
 
-/// Takes back what an earlier run did to a workload this run leaves alone (it is outside `spec.namespace` now,
-/// after the namespace changed): its pins, injection and records. A workload without our records (somebody
-/// else's keel in another namespace) is not touched.
-fn take_back(item: &mut Node) {
-    let template_annotations = item.path(&["spec", "template", "metadata", "annotations"]).and_then(Node::as_mapping);
-    let injected = template_annotations.is_some_and(|a| a.contains_key(HASH_ANNOTATION));
-    if injected {
-        workload::undo(item);
-        workload::set_annotation(item, HASH_ANNOTATION, None);
-        // The annotations go with our records when they were their only entries, and the template's metadata
-        // when that emptied it: the run that wrote the records made them. (A pod template's own empty
-        // `annotations: {}` goes too; to Kubernetes it is the same as none.)
-        if let Some(template) = item.path_mut(&["spec", "template"]).and_then(Node::as_mapping_mut) {
-            let empty = |node: Option<&Node>| node.and_then(Node::as_mapping).is_some_and(|m| m.is_empty());
-            if let Some(metadata) = template.get_mut("metadata").and_then(Node::as_mapping_mut) {
-                if empty(metadata.get("annotations")) {
-                    metadata.remove("annotations");
-                }
-            }
-            if empty(template.get("metadata")) {
-                template.remove("metadata");
-            }
-        }
-    }
-    pin::unpin(item);
-}
-
 /// Runs the transform over every item: pins first, then truststore and mTLS, then the generated objects.
 pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut findings = Vec::new();
@@ -238,7 +211,6 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 if seen.jvm.is_some() {
                     elsewhere.extend(item.path_str(&["metadata", "namespace"]).map(str::to_owned));
                 }
-                take_back(item);
             }
             // A workload whose images cannot be pinned is reported and left as it is.
             Target::Workload => {
@@ -273,15 +245,11 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                     summary.workloads += 1;
                 }
             }
-            Target::PinOnly => pin::unpin(item),
+            Target::PinOnly => {}
             Target::List => {
                 let Some(list) = item.path_mut(&["items"]).and_then(Node::as_sequence_mut) else { continue };
                 for (i, inner) in list.iter_mut().enumerate() {
-                    if pin::pod_spec_path(inner).is_none() {
-                        continue;
-                    }
-                    if !workload::in_scope(inner, ctx) {
-                        pin::unpin(inner);
+                    if pin::pod_spec_path(inner).is_none() || !workload::in_scope(inner, ctx) {
                         continue;
                     }
                     let mut report = |field: String, message: String| report(format!("items[{i}].{field}"), message);

@@ -85,14 +85,6 @@ fn record_images(item: &mut Node, originals: &[(String, String)]) {
     }
 }
 
-/// Puts back the images an earlier run pinned in an object this run does not pin (outside the install's
-/// namespace now), and removes the record.
-pub(super) fn unpin(item: &mut Node) {
-    if let Some(path) = pod_spec_path(item) {
-        restore_images(item, path);
-    }
-}
-
 /// Pins the containers of an object that carries a pod spec ([`pod_spec_path`]), counting the images set
 /// in `count`. Returns true when it runs a Spinnaker service. A previous run's pins are undone first.
 pub(super) fn pin_workload(
