@@ -320,14 +320,14 @@ fn a_component_outside_the_repository_needs_the_bom_carried_in_the_stream() {
     std::fs::create_dir_all(repo.join(".git")).unwrap();
     h::install_bom(&repo);
     write_base(&repo);
-    write_components(&outer.path().join("shared"));
+    write_components(&outer.path().join("elsewhere"));
     h::write_file(&repo.join("spinnaker-krm.yaml"), &transformer());
-    let plain = "namespace: spinnaker\nresources: [base]\ncomponents: [../shared/components/java-opts]\ntransformers: [spinnaker-krm.yaml]\n";
+    let plain = "namespace: spinnaker\nresources: [base]\ncomponents: [../elsewhere/components/java-opts]\ntransformers: [spinnaker-krm.yaml]\n";
     h::write_file(&repo.join("kustomization.yaml"), plain);
     let out = kustomize_build(&repo).failure();
-    let shared = outer.path().join("shared/components/java-opts");
+    let elsewhere = outer.path().join("elsewhere/components/java-opts");
     assert!(
-        out.stderr.contains(&format!("in {} only (it is in no Git repository", shared.display())),
+        out.stderr.contains(&format!("in {} only (it is in no Git repository", elsewhere.display())),
         "{}",
         out.stderr
     );
@@ -342,7 +342,7 @@ fn a_component_outside_the_repository_needs_the_bom_carried_in_the_stream() {
 
     // A copy on disk where the function runs must pin the same.
     let bom = h::read_file(&repo.join("bom/1.27.0.yml"));
-    h::write_file(&shared.join("bom/1.27.0.yml"), &bom.replace("version: 6.54.1", "version: 6.54.9"));
+    h::write_file(&elsewhere.join("bom/1.27.0.yml"), &bom.replace("version: 6.54.1", "version: 6.54.9"));
     let out = kustomize_build(&repo).failure();
     assert!(
         out.stderr.contains("two different BOMs for 1.27.0 in reach: the ConfigMap spinnaker-bom in the stream and"),

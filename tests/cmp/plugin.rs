@@ -461,16 +461,16 @@ fn kustomize_build_options_are_passed_from_the_sidecar_or_the_application() {
     let bin = Bin::new();
     let repo = h::TempDir::new("build-options");
     copy_dir(&examples(), repo.path());
-    std::fs::create_dir_all(repo.path().join("shared")).unwrap();
+    std::fs::create_dir_all(repo.path().join("common")).unwrap();
     std::fs::rename(
         repo.path().join("spinnaker/spinnakerservice.yml"),
-        repo.path().join("shared/spinnakerservice.yml"),
+        repo.path().join("common/spinnakerservice.yml"),
     )
     .unwrap();
     let kustomization = repo.path().join("spinnaker/kustomization.yaml");
     h::write_file(
         &kustomization,
-        &h::read_file(&kustomization).replace("- spinnakerservice.yml", "- ../shared/spinnakerservice.yml"),
+        &h::read_file(&kustomization).replace("- spinnakerservice.yml", "- ../common/spinnakerservice.yml"),
     );
     let options = "--load-restrictor   LoadRestrictionsNone";
     for engine in [None, Some(h::on_path("kubectl"))] {
