@@ -165,32 +165,33 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut generated = Vec::new();
     let mut elsewhere: Vec<String> = Vec::new();
     let surveys: Vec<Survey> = items.iter().map(|item| Survey::of(item, ctx)).collect();
-    let jvm_workloads: Vec<(&Node, &workload::JvmWorkload)> = items
+    // The JVM workloads the run injects into, with what the survey read of them.
+    let jvm_workloads: Vec<(&Node, &Survey, &workload::JvmWorkload)> = items
         .iter()
         .zip(&surveys)
         .filter(|(_, seen)| seen.in_scope)
-        .filter_map(|(item, seen)| Some((item, seen.jvm.as_ref()?)))
+        .filter_map(|(item, seen)| Some((item, seen, seen.jvm.as_ref()?)))
         .collect();
     let services: Vec<&Node> = items.iter().zip(&surveys).filter(|(_, seen)| seen.service).map(|(i, _)| i).collect();
     // Peers are called over https, so a service that serves plain HTTP (gate, by default) is none.
     let peers: Vec<spring::Peer> = jvm_workloads
         .iter()
-        .filter(|(_, w)| ctx.config.spec.mtls.serves_tls(w.service))
-        .filter_map(|(item, w)| {
+        .filter(|(_, _, w)| ctx.config.spec.mtls.serves_tls(w.service))
+        .filter_map(|(item, _, w)| {
             let mut peer = workload::as_peer(w)?;
             workload::use_service(&mut peer, item, &services);
             Some(peer)
         })
         .collect();
-    let jvm_workloads_services: Vec<Service> = jvm_workloads.iter().map(|(_, w)| w.service).collect();
-    let in_scope_jvm =
-        surveys.iter().filter(|seen| seen.in_scope).filter_map(|seen| Some((seen.inherits_user, seen.jvm.as_ref()?)));
-    let mut memo = workload::Memo::for_workloads(in_scope_jvm, &peers);
+    let jvm_workloads_services: Vec<Service> = jvm_workloads.iter().map(|(_, _, w)| w.service).collect();
+    let mut memo =
+        workload::Memo::for_workloads(jvm_workloads.iter().map(|(_, seen, w)| (seen.inherits_user, *w)), &peers);
     // Read before anything changes: front doors are never edited, only checked.
     if ctx.config.spec.mtls.enabled && ctx.selects(Service::Gate) {
         let mut gate_services: Vec<String> = vec!["gate".into(), "spin-gate".into()];
-        gate_services
-            .extend(jvm_workloads.iter().filter(|(_, w)| w.service == Service::Gate).map(|(_, w)| w.name.clone()));
+        gate_services.extend(
+            jvm_workloads.iter().filter(|(_, _, w)| w.service == Service::Gate).map(|(_, _, w)| w.name.clone()),
+        );
         // A Deployment or StatefulSet of apps/v1 is never a front door.
         let doors: Vec<&Node> = items
             .iter()
