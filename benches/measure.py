@@ -38,6 +38,13 @@ TARGETS = {
     "rss_per_input": 20.0,  # peak RSS / input size
 }
 GNU_TIME = "/usr/bin/time"
+# The single-threaded commands run pinned to one CPU (the last one this process may use). Unpinned, the
+# scheduler moves a run between CPUs and the medians of the same binary drifted 30-70% between sessions on a
+# 2-CPU machine; pinned they repeat within a few percent. kubectl and kustomize are multi-threaded Go
+# programs (and kustomize runs the function as a child process): pinning would slow them, so they run free.
+PINNED = {"transform", "identity", "transform_musl", "identity_musl", "serde_json", "identity_out", "cat", "true",
+          "footprint"}
+PIN_CPU = max(os.sched_getaffinity(0))
 BEGIN = "<!-- results:begin (written by benches/measure.py) -->"
 END = "<!-- results:end -->"
 
@@ -128,8 +135,14 @@ def run_once(key, argv, stdin, cwd, out_dir):
     here = os.getcwd()
     os.chdir(cwd)
     try:
+        free = os.sched_getaffinity(0)
+        if key in PINNED:
+            os.sched_setaffinity(0, {PIN_CPU})  # the child inherits it
         start = time.perf_counter_ns()
-        pid = os.posix_spawn(GNU_TIME, timed, os.environ, file_actions=actions)
+        try:
+            pid = os.posix_spawn(GNU_TIME, timed, os.environ, file_actions=actions)
+        finally:
+            os.sched_setaffinity(0, free)
         _, status = os.waitpid(pid, 0)
         wall = (time.perf_counter_ns() - start) / 1e9
     finally:
@@ -329,7 +342,7 @@ def render(results, meta, command_line):
     lines.append(
         f"Machine: {meta['nproc']} CPUs ({meta['cpu']}), {meta['memory_gib']} GiB RAM, Linux {meta['kernel']}; "
         f"{meta['rustc']}; kubectl {meta['kubectl']} ({meta['kubectl_kustomize']}); standalone kustomize "
-        f"{meta['kustomize']}; Python {meta['python']}."
+        f"{meta['kustomize']}; Python {meta['python']}. Single-threaded commands pinned to CPU {PIN_CPU}."
     )
     lines.append("")
 
