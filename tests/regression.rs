@@ -800,6 +800,36 @@ fn a_second_install_in_another_namespace_leaves_the_first_alone() {
     assert!(both.stdout.contains("front50:2.23.3"), "the second install pins its own:\n{}", both.stdout);
 }
 
+/// The same with mTLS: the second install dropped the first's Certificates (an earlier run's generated objects
+/// were all taken for its own, and what it did not generate again went). A generated object in a namespace
+/// where the render holds another install's workloads is that install's, and stays as it is.
+#[test]
+fn a_second_mtls_install_in_another_namespace_keeps_the_first_ones_certificates() {
+    let config = |namespace: &str| FULL_CONFIG.replace("spec:\n", &format!("spec:\n  namespace: {namespace}\n"));
+    let root = h::TempDir::new("regression-two-mtls-installs");
+    h::install_bom(root.path());
+    let (clouddriver, front50) =
+        (in_namespace("clouddriver", "prod", LABELS), in_namespace("front50", "staging", LABELS));
+    let source = h::resource_list(&[&clouddriver, &front50], &config("prod"));
+    let prod = h::run_function(root.path(), &source).success();
+    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &config("staging"))).success();
+    let certificate = |text: &str, namespace: &str| {
+        text.split("\n- ")
+            .find(|i| i.contains("kind: Certificate\n") && i.contains(&format!("  namespace: {namespace}\n")))
+            .map(|i| i.trim_end().to_owned())
+    };
+    let first = certificate(&prod.stdout, "prod");
+    assert!(first.as_deref().is_some_and(|c| c.contains("secretName: clouddriver-mtls")), "{}", prod.stdout);
+    assert!(
+        certificate(&both.stdout, "prod") == first,
+        "the second install dropped or changed the first's Certificate:\n{}",
+        first_difference(first.as_deref().unwrap_or_default(), &certificate(&both.stdout, "prod").unwrap_or_default())
+    );
+    assert!(certificate(&both.stdout, "staging").is_some(), "the second install generates its own:\n{}", both.stdout);
+    let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &config("staging"))).success();
+    assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
+}
+
 /// A rendered workload whose image was changed afterwards (a `set image` step) while the record of the
 /// original image stayed: the run puts the recorded image back, pins it, and must inject as for that image.
 /// Reusing the service identified before the record was applied left it pinned but not injected, and the

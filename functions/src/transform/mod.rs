@@ -309,15 +309,20 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             ),
         });
     }
+    // An object in a namespace where the render holds another install's Spinnaker workloads (two
+    // SpinnakerPlatform transformers in one render, one per namespace): an earlier run's there is that
+    // install's, unless this run generates it too.
+    let elsewhere_object =
+        |item: &Node| item.path_str(&["metadata", "namespace"]).is_some_and(|ns| elsewhere.iter().any(|e| e == ns));
     // With nothing injected, nothing is generated, and an earlier run's generated objects go.
-    if findings.is_empty() && (summary.injected + summary.spinnaker_services > 0 || items.iter().any(certs::is_managed))
-    {
+    let earlier = |item: &Node| certs::is_managed(item) && !elsewhere_object(item);
+    if findings.is_empty() && (summary.injected + summary.spinnaker_services > 0 || items.iter().any(earlier)) {
         let mut objects = Vec::new();
         if summary.injected + summary.spinnaker_services > 0 {
             objects = certs::trust_objects(ctx);
             objects.extend(generated);
         }
-        summary.generated = add_generated(items, objects, &mut findings);
+        summary.generated = add_generated(items, objects, elsewhere_object, &mut findings);
     }
     if findings.is_empty() {
         Ok(summary)
@@ -379,9 +384,15 @@ impl<'a> Identity<'a> {
 /// the same identity (an earlier run's) is updated and moved there (its metadata, and so kpt's annotations,
 /// stay), so a re-render lists them as a fresh render does; one this run no longer generates (mTLS turned
 /// off, a service removed) goes; an unmanaged one of the same identity is a conflict. New objects get kpt
-/// path annotations when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`. Returns
-/// how many objects were added or updated.
-fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<Finding>) -> usize {
+/// path annotations when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`. A managed
+/// object `elsewhere` accepts (in another install's namespace) that this run does not generate is that
+/// install's, and stays where it is. Returns how many objects were added or updated.
+fn add_generated(
+    items: &mut Vec<Node>,
+    objects: Vec<Node>,
+    elsewhere: impl Fn(&Node) -> bool,
+    findings: &mut Vec<Finding>,
+) -> usize {
     let with_paths = items.iter().any(|i| {
         i.path(&["metadata", "annotations"]).and_then(Node::as_mapping).is_some_and(|a| {
             a.contains_key("config.kubernetes.io/path") || a.contains_key("internal.config.kubernetes.io/path")
@@ -392,13 +403,20 @@ fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<F
         let id = Identity::of(item);
         (id.api_version.to_owned(), id.kind.to_owned(), id.name.to_owned(), id.namespace.map(str::to_owned))
     };
-    // One pass over the items: an earlier run's objects, and the identities of the user's objects of a kind
-    // this run generates (only those can collide with a generated object).
+    // Read only when another install's namespace holds a managed object (never in a render of one install).
+    let generates: std::cell::OnceCell<HashSet<Owned>> = std::cell::OnceCell::new();
+    let ours = |item: &Node| {
+        certs::is_managed(item)
+            && (!elsewhere(item)
+                || generates.get_or_init(|| objects.iter().map(owned).collect()).contains(&owned(item)))
+    };
+    // One pass over the items: this install's earlier objects, and the identities of the user's objects of a
+    // kind this run generates (only those can collide with a generated object).
     let kinds: HashSet<&str> = objects.iter().filter_map(|o| o.path_str(&["kind"])).collect();
     let mut theirs: HashSet<Owned> = HashSet::new();
     let mut any_managed = false;
     for item in items.iter() {
-        if certs::is_managed(item) {
+        if ours(item) {
             any_managed = true;
         } else if item.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind)) {
             theirs.insert(owned(item));
@@ -406,7 +424,7 @@ fn add_generated(items: &mut Vec<Node>, objects: Vec<Node>, findings: &mut Vec<F
     }
     let mut earlier: HashMap<Owned, Node> = HashMap::new();
     if any_managed {
-        let (managed, rest): (Vec<Node>, Vec<Node>) = std::mem::take(items).into_iter().partition(certs::is_managed);
+        let (managed, rest): (Vec<Node>, Vec<Node>) = std::mem::take(items).into_iter().partition(|item| ours(item));
         *items = rest;
         for item in managed {
             earlier.entry(owned(&item)).or_insert(item);
