@@ -800,34 +800,68 @@ fn a_second_install_in_another_namespace_leaves_the_first_alone() {
     assert!(both.stdout.contains("front50:2.23.3"), "the second install pins its own:\n{}", both.stdout);
 }
 
-/// The same with mTLS: the second install dropped the first's Certificates (an earlier run's generated objects
-/// were all taken for its own, and what it did not generate again went). A generated object in a namespace
-/// where the render holds another install's workloads is that install's, and stays as it is.
+/// The same with mTLS, each install with its own cluster-scoped names as README asks: the second install
+/// dropped the first's Certificates and its CA chain and Bundle (an earlier run's generated objects were all
+/// taken for its own, and what it did not generate again went). A generated object in another install's
+/// namespace is that install's, and a cluster-scoped one (or one in the trust namespace) may be: either stays
+/// unless this run generates it. The second install here selects only front50, so it would not take the
+/// first's clouddriver for Spinnaker if it looked only at the services it selects.
 #[test]
-fn a_second_mtls_install_in_another_namespace_keeps_the_first_ones_certificates() {
-    let config = |namespace: &str| FULL_CONFIG.replace("spec:\n", &format!("spec:\n  namespace: {namespace}\n"));
+fn a_second_mtls_install_in_another_namespace_keeps_the_first_ones_objects() {
+    let config = |namespace: &str, services: &str| {
+        FULL_CONFIG.replace(
+            "spec:\n",
+            &format!(
+                "spec:\n  namespace: {namespace}\n  services: [{services}]\n  mtls:\n    issuer: {{name: {namespace}-ca}}\n  \
+                 truststore:\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
+            ),
+        )
+    };
     let root = h::TempDir::new("regression-two-mtls-installs");
     h::install_bom(root.path());
     let (clouddriver, front50) =
         (in_namespace("clouddriver", "prod", LABELS), in_namespace("front50", "staging", LABELS));
-    let source = h::resource_list(&[&clouddriver, &front50], &config("prod"));
+    let source = h::resource_list(&[&clouddriver, &front50], &config("prod", ""));
     let prod = h::run_function(root.path(), &source).success();
-    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &config("staging"))).success();
-    let certificate = |text: &str, namespace: &str| {
+    let staging = config("staging", "front50");
+    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &staging)).success();
+    let generated = |text: &str| -> Vec<String> {
         text.split("\n- ")
-            .find(|i| i.contains("kind: Certificate\n") && i.contains(&format!("  namespace: {namespace}\n")))
+            .filter(|i| i.contains("app.kubernetes.io/managed-by: spinnaker-krm"))
             .map(|i| i.trim_end().to_owned())
+            .collect()
     };
-    let first = certificate(&prod.stdout, "prod");
-    assert!(first.as_deref().is_some_and(|c| c.contains("secretName: clouddriver-mtls")), "{}", prod.stdout);
-    assert!(
-        certificate(&both.stdout, "prod") == first,
-        "the second install dropped or changed the first's Certificate:\n{}",
-        first_difference(first.as_deref().unwrap_or_default(), &certificate(&both.stdout, "prod").unwrap_or_default())
-    );
-    assert!(certificate(&both.stdout, "staging").is_some(), "the second install generates its own:\n{}", both.stdout);
-    let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &config("staging"))).success();
+    let (first, after) = (generated(&prod.stdout), generated(&both.stdout));
+    assert!(first.len() >= 4 && first.iter().any(|o| o.contains("secretName: clouddriver-mtls")), "{}", prod.stdout);
+    for object in &first {
+        assert!(after.contains(object), "the second install dropped or changed the first's\n{object}\n{}", both.stdout);
+    }
+    assert!(after.iter().any(|o| o.contains("secretName: front50-mtls")), "its own:\n{}", both.stdout);
+    assert!(after.iter().any(|o| o.contains("name: staging-trust-bundle")), "its own:\n{}", both.stdout);
+    let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &staging)).success();
     assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
+}
+
+/// Two installs that leave the cluster-scoped names at their defaults share one Bundle: the second rewrote its
+/// target to its own namespace, and the first install's pods lost their CA bundle without a word. It is an
+/// error naming the Bundle and the two settings to change.
+#[test]
+fn a_second_install_that_shares_the_first_ones_bundle_is_refused() {
+    let config = |namespace: &str| FULL_CONFIG.replace("spec:\n", &format!("spec:\n  namespace: {namespace}\n"));
+    let root = h::TempDir::new("regression-shared-bundle");
+    h::install_bom(root.path());
+    let (clouddriver, front50) =
+        (in_namespace("clouddriver", "prod", LABELS), in_namespace("front50", "staging", LABELS));
+    let prod = h::run_function(root.path(), &h::resource_list(&[&clouddriver, &front50], &config("prod"))).success();
+    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &config("staging")));
+    let refused = both.failure();
+    assert!(
+        refused.stderr.contains("distributes the CA to namespace prod, another install's in this render")
+            && refused.stderr.contains("spec.truststore.caBundle.configMap and spec.mtls.issuer.name"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stdout.contains("kind: Deployment"), "no partial output:\n{}", refused.stdout);
 }
 
 /// A rendered workload whose image was changed afterwards (a `set image` step) while the record of the

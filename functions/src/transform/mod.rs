@@ -164,6 +164,9 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut summary = Summary::default();
     let mut generated = Vec::new();
     let mut elsewhere: Vec<String> = Vec::new();
+    // The namespaces of other installs in this render: of the workloads outside ours that run any Spinnaker
+    // service (`elsewhere` names only the services this config selects).
+    let mut other_installs: Vec<String> = Vec::new();
     let surveys: Vec<Survey> = items.iter().map(|item| Survey::of(item, ctx)).collect();
     // The JVM workloads the run injects into, with what the survey read of them.
     let jvm_workloads: Vec<(&Node, &Survey, &workload::JvmWorkload)> = items
@@ -209,8 +212,12 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         let mut report = |field: String, message: String| problems.push((field, message));
         match target {
             Target::Workload if !seen.in_scope => {
+                let namespace = item.path_str(&["metadata", "namespace"]).map(str::to_owned);
                 if seen.jvm.is_some() {
-                    elsewhere.extend(item.path_str(&["metadata", "namespace"]).map(str::to_owned));
+                    elsewhere.extend(namespace.clone());
+                }
+                if workload::service_container(item, |_| true).is_some() {
+                    other_installs.extend(namespace);
                 }
             }
             // A workload whose images cannot be pinned is reported and left as it is.
@@ -309,20 +316,18 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             ),
         });
     }
-    // An object in a namespace where the render holds another install's Spinnaker workloads (two
-    // SpinnakerPlatform transformers in one render, one per namespace): an earlier run's there is that
-    // install's, unless this run generates it too.
-    let elsewhere_object =
-        |item: &Node| item.path_str(&["metadata", "namespace"]).is_some_and(|ns| elsewhere.iter().any(|e| e == ns));
+    other_installs.sort();
+    other_installs.dedup();
+    let owners = Owners { others: &other_installs, trust_namespace: &ctx.config.spec.truststore.trust_namespace };
     // With nothing injected, nothing is generated, and an earlier run's generated objects go.
-    let earlier = |item: &Node| certs::is_managed(item) && !elsewhere_object(item);
+    let earlier = |item: &Node| certs::is_managed(item) && !owners.may_be_anothers(item);
     if findings.is_empty() && (summary.injected + summary.spinnaker_services > 0 || items.iter().any(earlier)) {
         let mut objects = Vec::new();
         if summary.injected + summary.spinnaker_services > 0 {
             objects = certs::trust_objects(ctx);
             objects.extend(generated);
         }
-        summary.generated = add_generated(items, objects, elsewhere_object, &mut findings);
+        summary.generated = add_generated(items, objects, &owners, ctx, &mut findings);
     }
     if findings.is_empty() {
         Ok(summary)
@@ -380,17 +385,45 @@ impl<'a> Identity<'a> {
     }
 }
 
+/// Who an earlier run's generated object may belong to when one render holds two installs (two
+/// SpinnakerPlatform transformers, one per namespace, the second reading the first's output).
+struct Owners<'a> {
+    /// The namespaces of the other installs' Spinnaker workloads.
+    others: &'a [String],
+    trust_namespace: &'a str,
+}
+
+impl Owners<'_> {
+    /// An object in another install's namespace is that install's; a cluster-scoped one or one in the trust
+    /// namespace (the ClusterIssuers, the CA Certificate, the Bundle) may be either's when there is another
+    /// install. Either way it is this run's only when this run generates it too.
+    fn may_be_anothers(&self, object: &Node) -> bool {
+        match object.path_str(&["metadata", "namespace"]) {
+            Some(namespace) if namespace != self.trust_namespace => self.others.iter().any(|o| o == namespace),
+            _ => !self.others.is_empty(),
+        }
+    }
+
+    /// The other install's namespace an earlier run's Bundle distributes the CA to, when it does.
+    fn bundle_target<'n>(&self, bundle: &'n Node) -> Option<&'n str> {
+        let selector = ["spec", "target", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"];
+        bundle.path_str(&selector).filter(|namespace| self.others.iter().any(|o| o == namespace))
+    }
+}
+
 /// Adds generated objects after the input items, in the order this run generates them: a managed object of
 /// the same identity (an earlier run's) is updated and moved there (its metadata, and so kpt's annotations,
 /// stay), so a re-render lists them as a fresh render does; one this run no longer generates (mTLS turned
 /// off, a service removed) goes; an unmanaged one of the same identity is a conflict. New objects get kpt
 /// path annotations when the input has them, so `kpt fn eval` writes them under `spinnaker-krm/`. A managed
-/// object `elsewhere` accepts (in another install's namespace) that this run does not generate is that
-/// install's, and stays where it is. Returns how many objects were added or updated.
+/// object that may be another install's ([`Owners`]) and that this run does not generate stays where it is;
+/// a Bundle of the same name that distributes the CA to another install's namespace is a conflict. Returns how
+/// many objects were added or updated.
 fn add_generated(
     items: &mut Vec<Node>,
     objects: Vec<Node>,
-    elsewhere: impl Fn(&Node) -> bool,
+    owners: &Owners,
+    ctx: &Context,
     findings: &mut Vec<Finding>,
 ) -> usize {
     let with_paths = items.iter().any(|i| {
@@ -407,7 +440,7 @@ fn add_generated(
     let generates: std::cell::OnceCell<HashSet<Owned>> = std::cell::OnceCell::new();
     let ours = |item: &Node| {
         certs::is_managed(item)
-            && (!elsewhere(item)
+            && (!owners.may_be_anothers(item)
                 || generates.get_or_init(|| objects.iter().map(owned).collect()).contains(&owned(item)))
     };
     // One pass over the items: this install's earlier objects, and the identities of the user's objects of a
@@ -438,7 +471,21 @@ fn add_generated(
             continue;
         }
         count += 1;
-        if let Some(mut existing) = earlier.remove(&id) {
+        let existing = earlier.remove(&id);
+        let clash = existing.as_ref().filter(|_| id.1 == "Bundle").and_then(|e| owners.bundle_target(e));
+        if let Some(namespace) = clash.map(str::to_owned) {
+            findings.push(Finding {
+                resource: ResourceRef::of(&object),
+                field: "spec.target.namespaceSelector".to_owned(),
+                message: format!(
+                    "distributes the CA to namespace {namespace}, another install's in this render; give each install \
+                     its own functionConfig {} and {}",
+                    ctx.config.form.name("spec.truststore.caBundle.configMap"),
+                    ctx.config.form.name("spec.mtls.issuer.name"),
+                ),
+            });
+            items.extend(existing);
+        } else if let Some(mut existing) = existing {
             if let (Some(mapping), Some(spec)) = (existing.as_mapping_mut(), object.path(&["spec"])) {
                 mapping.insert("spec", spec.clone());
             }
