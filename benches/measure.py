@@ -77,10 +77,17 @@ def commands(case_dir, binary, kustomize, musl=None, json_floor=None):
             ("serde_json", "serde_json parse + emit of the same ResourceList as JSON (the limit of a tree parser)",
              [json_floor], json_rl, case_dir)
         )
-    return [
+    # The order they run in, each pair of a target's ratio back to back: musl then glibc transform, glibc
+    # transform then its floor, the floor then serde_json (`paired`). The tables list them in DISPLAY order.
+    glibc = [
         ("transform", "`spinnaker-krm` (pins, truststore, mTLS)", [binary], rl, case_dir),
         ("identity", "`spinnaker-krm --identity` (parse + emit floor)", [binary, "--identity"], rl, case_dir),
-        *shipped,
+    ]
+    by_key = {c[0]: c for c in shipped}
+    paired_order = [by_key[k] for k in ("transform_musl",) if k in by_key] + glibc
+    paired_order += [by_key[k] for k in ("serde_json", "identity_musl") if k in by_key]
+    return [
+        *paired_order,
         (
             "identity_out",
             "`spinnaker-krm --identity` on the transform's output (reference: parse + emit at the output's size)",
@@ -120,6 +127,10 @@ def commands(case_dir, binary, kustomize, musl=None, json_floor=None):
         ),
         ("kustomize_plain", "`kustomize build`, resources only", [kustomize, "build", "plain"], None, case_dir),
     ]
+
+
+# The order of the rows in the tables (the run order differs: see `commands`).
+DISPLAY = ["transform", "identity", "transform_musl", "identity_musl", "serde_json"]
 
 
 def run_once(key, argv, stdin, cwd, out_dir):
@@ -274,6 +285,7 @@ def machine(binary, kustomize):
         ),
         "kustomize": tool_version([kustomize, "version"]),
         "python": platform.python_version(),
+        "pinned_cpu": PIN_CPU,
     }
 
 
@@ -330,12 +342,20 @@ def rss(case, key):
     return med(c["rss"]) if c else float("nan")
 
 
+def pinning(meta):
+    if meta.get("pinned_cpu") is None:
+        return "Commands ran unpinned."
+    return f"Single-threaded commands pinned to CPU {meta['pinned_cpu']}."
+
+
 def paired(case, a, b):
     """The median of the per-round ratios a/b: the two commands ran one after the other in every round, so
     noise that lasts longer than a round (another tenant of the machine) hits both and cancels out of each
     ratio, where it would not cancel out of the ratio of two medians. Falls back to the ratio of the medians
     when either command was capped."""
     ca, cb = cmd(case, a), cmd(case, b)
+    if not ca or not cb:
+        return float("nan")
     if ca["capped"] or cb["capped"] or len(ca["wall"]) != len(cb["wall"]):
         return wall(case, a) / wall(case, b)
     return med([x / y for x, y in zip(ca["wall"], cb["wall"])])
@@ -353,7 +373,7 @@ def render(results, meta, command_line):
     lines.append(
         f"Machine: {meta['nproc']} CPUs ({meta['cpu']}), {meta['memory_gib']} GiB RAM, Linux {meta['kernel']}; "
         f"{meta['rustc']}; kubectl {meta['kubectl']} ({meta['kubectl_kustomize']}); standalone kustomize "
-        f"{meta['kustomize']}; Python {meta['python']}. Single-threaded commands pinned to CPU {PIN_CPU}."
+        f"{meta['kustomize']}; Python {meta['python']}. {pinning(meta)}"
     )
     lines.append("")
 
@@ -446,7 +466,8 @@ def render(results, meta, command_line):
         lines.append("| command | wall median | wall min – max | runs | peak RSS median | vs transform |")
         lines.append("|---|---|---|---|---|---|")
         t = wall(case, "transform")
-        for c in case["commands"]:
+        shown = sorted(case["commands"], key=lambda c: DISPLAY.index(c["key"]) if c["key"] in DISPLAY else len(DISPLAY))
+        for c in shown:
             w = med(c["wall"])
             runs = f"{len(c['wall'])}" + (" (capped)" if c["capped"] else "")
             spread = f"{fmt_time(min(c['wall']))} – {fmt_time(max(c['wall']))}"
