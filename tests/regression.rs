@@ -857,11 +857,37 @@ fn a_second_install_that_shares_the_first_ones_bundle_is_refused() {
     let refused = both.failure();
     assert!(
         refused.stderr.contains("distributes the CA to namespace prod, another install's in this render")
-            && refused.stderr.contains("spec.truststore.caBundle.configMap and spec.mtls.issuer.name"),
+            && refused.stderr.contains("give this install its own functionConfig spec.truststore.caBundle.configMap"),
         "{}",
         refused.stderr
     );
     assert!(!refused.stdout.contains("kind: Deployment"), "no partial output:\n{}", refused.stdout);
+}
+
+/// keel.sh (a Deployment named keel running `keelhq/keel`) in its own namespace looks like Spinnaker's keel but
+/// no spinnaker-krm run changed it: it is no other install, so a config change takes back this install's
+/// cluster-scoped objects as a fresh render would not have them. Counting any Spinnaker-looking workload
+/// outside the namespace as an install kept the CA chain and Bundle after mTLS was turned off.
+#[test]
+fn a_lookalike_workload_in_another_namespace_is_no_other_install() {
+    let keel_sh =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: keel\n  namespace: keel\nspec:\n  template:\n    \
+                   spec:\n      containers:\n      - name: keel\n        image: keelhq/keel:0.19.1\n";
+    let clouddriver = in_namespace("clouddriver", "spinnaker", LABELS);
+    let off = FULL_CONFIG.replace("spec:\n", "spec:\n  mtls:\n    enabled: false\n");
+    let root = h::TempDir::new("regression-lookalike");
+    h::install_bom(root.path());
+    let source = h::resource_list(&[&clouddriver, keel_sh], FULL_CONFIG);
+    let on = h::run_function(root.path(), &source).success();
+    assert!(on.stdout.contains("kind: Bundle"), "{}", on.stdout);
+    let rerender = h::run_function(root.path(), &h::with_function_config(&on.stdout, &off)).success();
+    let fresh = h::run_function(root.path(), &h::resource_list(&[&clouddriver, keel_sh], &off)).success();
+    assert!(!rerender.stdout.contains("kind: Bundle"), "the CA chain stayed:\n{}", rerender.stdout);
+    assert!(
+        !rerender.stdout.contains("managed-by: spinnaker-krm") && !fresh.stdout.contains("managed-by: spinnaker-krm"),
+        "{}",
+        first_difference(&fresh.stdout, &rerender.stdout)
+    );
 }
 
 /// A rendered workload whose image was changed afterwards (a `set image` step) while the record of the

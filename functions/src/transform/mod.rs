@@ -164,8 +164,9 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut summary = Summary::default();
     let mut generated = Vec::new();
     let mut elsewhere: Vec<String> = Vec::new();
-    // The namespaces of other installs in this render: of the workloads outside ours that run any Spinnaker
-    // service (`elsewhere` names only the services this config selects).
+    // The namespaces of other installs in this render: of the workloads outside ours that an earlier run of
+    // spinnaker-krm changed (they carry its hash annotation; a second install reads the first's output). A
+    // workload that only looks like Spinnaker's (keel.sh's `keel`) is no install.
     let mut other_installs: Vec<String> = Vec::new();
     let surveys: Vec<Survey> = items.iter().map(|item| Survey::of(item, ctx)).collect();
     // The JVM workloads the run injects into, with what the survey read of them.
@@ -216,7 +217,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 if seen.jvm.is_some() {
                     elsewhere.extend(namespace.clone());
                 }
-                if workload::service_container(item, |_| true).is_some() {
+                if item.path(&["spec", "template", "metadata", "annotations", HASH_ANNOTATION]).is_some() {
                     other_installs.extend(namespace);
                 }
             }
@@ -386,7 +387,9 @@ impl<'a> Identity<'a> {
 }
 
 /// Who an earlier run's generated object may belong to when one render holds two installs (two
-/// SpinnakerPlatform transformers, one per namespace, the second reading the first's output).
+/// SpinnakerPlatform transformers, one per namespace, the second reading the first's output). While it does, a
+/// cluster-scoped object an install no longer generates (after a rename, or with mTLS off) cannot be told from
+/// the other install's and stays: README says to delete it by hand.
 struct Owners<'a> {
     /// The namespaces of the other installs' Spinnaker workloads.
     others: &'a [String],
@@ -478,10 +481,11 @@ fn add_generated(
                 resource: ResourceRef::of(&object),
                 field: "spec.target.namespaceSelector".to_owned(),
                 message: format!(
-                    "distributes the CA to namespace {namespace}, another install's in this render; give each install \
-                     its own functionConfig {} and {}",
+                    "distributes the CA to namespace {namespace}, another install's in this render, and a Bundle \
+                     targets one install's namespace; give this install its own functionConfig {} (in trust-manager \
+                     mode or with your own CA, that is also the ConfigMap the CA is read from), or delete this \
+                     Bundle if it is left over from an install that renamed its own",
                     ctx.config.form.name("spec.truststore.caBundle.configMap"),
-                    ctx.config.form.name("spec.mtls.issuer.name"),
                 ),
             });
             items.extend(existing);
