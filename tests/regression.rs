@@ -844,7 +844,7 @@ fn a_second_mtls_install_in_another_namespace_keeps_the_first_ones_objects() {
 
 /// Two installs that leave the cluster-scoped names at their defaults share one Bundle: the second rewrote its
 /// target to its own namespace, and the first install's pods lost their CA bundle without a word. It is an
-/// error naming the Bundle and the two settings to change.
+/// error naming the Bundle, this install and the setting to change.
 #[test]
 fn a_second_install_that_shares_the_first_ones_bundle_is_refused() {
     let config = |namespace: &str| FULL_CONFIG.replace("spec:\n", &format!("spec:\n  namespace: {namespace}\n"));
@@ -857,7 +857,9 @@ fn a_second_install_that_shares_the_first_ones_bundle_is_refused() {
     let refused = both.failure();
     assert!(
         refused.stderr.contains("distributes the CA to namespace prod, another install's in this render")
-            && refused.stderr.contains("give this install its own functionConfig spec.truststore.caBundle.configMap"),
+            && refused.stderr.contains(
+                "give this install (spec.namespace staging) its own functionConfig spec.truststore.caBundle.configMap",
+            ),
         "{}",
         refused.stderr
     );

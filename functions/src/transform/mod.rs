@@ -482,9 +482,12 @@ fn add_generated(
                 field: "spec.target.namespaceSelector".to_owned(),
                 message: format!(
                     "distributes the CA to namespace {namespace}, another install's in this render, and a Bundle \
-                     targets one install's namespace; give this install its own functionConfig {} (in trust-manager \
-                     mode or with your own CA, that is also the ConfigMap the CA is read from), or delete this \
-                     Bundle if it is left over from an install that renamed its own",
+                     targets one namespace; give this install ({} {}) its own functionConfig {}, the ConfigMap its \
+                     pods mount (with your own CA in trust-manager mode, rename that ConfigMap in the trust namespace \
+                     too), or delete this Bundle if it is left over from a renamed install or from this install's \
+                     old namespace",
+                    ctx.config.form.name("spec.namespace"),
+                    ctx.config.spec.namespace,
                     ctx.config.form.name("spec.truststore.caBundle.configMap"),
                 ),
             });
