@@ -21,8 +21,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The static build (what the sidecar image ships) allocates with mimalloc: musl's malloc is far slower
-/// than glibc's on a tree of many small nodes (docs/benchmarks.md, "The shipped build").
+/// The static build (what the sidecar image ships) allocates with mimalloc (version 2: plugin/Cargo.toml says
+/// why): musl's malloc is far slower than glibc's on a tree of many small nodes (docs/benchmarks.md, "The
+/// shipped build").
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
