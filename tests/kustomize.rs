@@ -89,3 +89,79 @@ fn kustomize_fails_the_build_when_the_function_fails() {
     assert!(out.stdout.is_empty(), "output on failure:\n{}", out.stdout);
     assert!(out.stderr.contains("bom/1.27.0.yml"), "the error should name the missing BOM:\n{}", out.stderr);
 }
+
+/// One kustomization rendering two Spinnaker installs (prod and staging, each an overlay of the
+/// spinnaker-kustomize base) with two SpinnakerPlatform transformers: kustomize runs the second on the first's
+/// output. Each install keeps its own Certificates, CA chain and Bundle, each Bundle targets its own namespace,
+/// and nothing of one is dropped or retargeted by the other (the second install used to drop the first's).
+#[test]
+fn two_installs_in_one_kustomization_keep_each_others_objects() {
+    let root = h::TempDir::new("kustomize-two-installs");
+    // A repository, as users keep one: kustomize starts an exec function in the last kustomization it loaded
+    // (here `staging/`, README "Where the BOM goes"), and the BOM is found up to the repository root.
+    std::fs::create_dir_all(root.path().join(".git")).expect("a .git directory");
+    let dir = root.path().join("install");
+    let mut transformers = String::new();
+    for namespace in ["prod", "staging"] {
+        let overlay = dir.join(namespace);
+        let resources = h::copy_spinnaker_kustomize_base(&overlay);
+        h::write_file(
+            &overlay.join("kustomization.yaml"),
+            &format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {namespace}\nresources:\n{resources}"),
+        );
+        let config = format!(
+            "apiVersion: spinnaker-krm.dev/v1alpha1
+kind: SpinnakerPlatform
+metadata:
+  name: spinnaker-{namespace}
+  annotations:
+    config.kubernetes.io/local-config: \"true\"
+spec:
+  namespace: {namespace}
+  bom:
+    version: 1.27.0
+    dir: bom
+    extraPins:
+      keel: 0.1.0-20210331200022-slim
+  mtls:
+    issuer: {{name: {namespace}-ca}}
+  truststore:
+    caBundle: {{configMap: {namespace}-trust-bundle}}
+"
+        );
+        h::write_file(&dir.join(format!("spinnaker-krm-{namespace}.yaml")), &h::as_exec_transformer(&config));
+        transformers.push_str(&format!("- spinnaker-krm-{namespace}.yaml\n"));
+    }
+    h::write_file(
+        &dir.join("kustomization.yaml"),
+        &format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- prod\n- staging\n\
+             transformers:\n{transformers}"
+        ),
+    );
+    h::install_bom(&dir);
+    let out = kustomize_build(&dir).success();
+    let documents: Vec<String> = out.stdout.split("\n---\n").map(|d| format!("{}\n", d.trim_end())).collect();
+    let find = |kind: &str, name: &str, namespace: Option<&str>| {
+        documents.iter().any(|d| {
+            d.contains(&format!("kind: {kind}\n"))
+                && d.contains(&format!("  name: {name}\n"))
+                && namespace.is_none_or(|ns| d.contains(&format!("  namespace: {ns}\n")))
+        })
+    };
+    for namespace in ["prod", "staging"] {
+        assert!(find("Certificate", "clouddriver-mtls", Some(namespace)), "{namespace}: {}", out.stdout);
+        assert!(find("Certificate", &format!("{namespace}-ca"), Some("cert-manager")), "{namespace}: {}", out.stdout);
+        assert!(find("ClusterIssuer", &format!("{namespace}-ca"), None), "{namespace}: {}", out.stdout);
+        let bundle = documents
+            .iter()
+            .find(|d| d.contains("kind: Bundle\n") && d.contains(&format!("  name: {namespace}-trust-bundle\n")))
+            .unwrap_or_else(|| panic!("no Bundle for {namespace}:\n{}", out.stdout));
+        let target = bundle.split("kubernetes.io/metadata.name: ").nth(1).map(str::trim_end);
+        assert_eq!(target, Some(namespace), "{bundle}");
+    }
+    let injected = out.stdout.matches("name: spinnaker-krm-truststore\n").count();
+    let once = kustomize_build(&dir).success();
+    assert_eq!(once.stdout, out.stdout, "not deterministic");
+    assert!(injected >= 2 * 9, "both installs' workloads are injected: {injected}");
+}
