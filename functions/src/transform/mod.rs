@@ -450,19 +450,17 @@ fn add_generated(
     // kind this run generates (only those can collide with a generated object).
     let kinds: HashSet<&str> = objects.iter().filter_map(|o| o.path_str(&["kind"])).collect();
     let mut theirs: HashSet<Owned> = HashSet::new();
-    let mut any_managed = false;
-    for item in items.iter() {
-        if ours(item) {
-            any_managed = true;
-        } else if item.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind)) {
+    let mine: Vec<bool> = items.iter().map(ours).collect();
+    for (item, _) in items.iter().zip(&mine).filter(|(_, mine)| !**mine) {
+        if item.path_str(&["kind"]).is_some_and(|kind| kinds.contains(kind)) {
             theirs.insert(owned(item));
         }
     }
     let mut earlier: HashMap<Owned, Node> = HashMap::new();
-    if any_managed {
-        let (managed, rest): (Vec<Node>, Vec<Node>) = std::mem::take(items).into_iter().partition(|item| ours(item));
-        *items = rest;
-        for item in managed {
+    if mine.contains(&true) {
+        let (managed, rest): (Vec<_>, Vec<_>) = std::mem::take(items).into_iter().zip(mine).partition(|(_, m)| *m);
+        *items = rest.into_iter().map(|(item, _)| item).collect();
+        for (item, _) in managed {
             earlier.entry(owned(&item)).or_insert(item);
         }
     }
@@ -491,7 +489,6 @@ fn add_generated(
                     ctx.config.form.name("spec.truststore.caBundle.configMap"),
                 ),
             });
-            items.extend(existing);
         } else if let Some(mut existing) = existing {
             if let (Some(mapping), Some(spec)) = (existing.as_mapping_mut(), object.path(&["spec"])) {
                 mapping.insert("spec", spec.clone());
