@@ -33,28 +33,11 @@ pub struct Scalar {
     extra: Option<Box<Extra>>,
 }
 
-/// A scalar's text: owned (as the parser reads it), or shared by the copies of a node that is built once
-/// and written into many places (see [`Node::share`]), so that copying it is a reference count.
-#[derive(Clone, Debug)]
-enum Text {
-    Owned(Box<str>),
-    Shared(Arc<str>),
-}
-
-impl Text {
-    fn as_str(&self) -> &str {
-        match self {
-            Text::Owned(text) => text,
-            Text::Shared(text) => text,
-        }
-    }
-
-    fn share(&mut self) {
-        if let Text::Owned(text) = self {
-            *self = Text::Shared(Arc::from(&**text));
-        }
-    }
-}
+/// A scalar's text. Most of a manifest's keys and values are short (`name`, `image`, `containerPort`), so
+/// text of up to 23 bytes is held inline, with no allocation of its own and nothing behind a pointer to read
+/// when a key is compared; longer text is reference-counted, so copying a node built once into many
+/// workloads (see [`Node::share`]) copies no text.
+type Text = smol_str::SmolStr;
 
 /// The rare parts of a scalar.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +70,7 @@ impl PartialEq for Scalar {
 impl Scalar {
     /// A scalar as read from a document (used by the parser); `in_block` when it was read in block context
     /// (not inside `[…]` or `{…}`, where plain text may hold what block context reads differently).
-    pub(crate) fn parsed(value: String, style: Style, tag: Option<String>, source: Source, in_block: bool) -> Self {
+    pub(crate) fn parsed(value: &str, style: Style, tag: Option<String>, source: Source, in_block: bool) -> Self {
         let (source_from_value, text) = match source {
             Source::Unknown => (false, None),
             Source::FromValue => (true, None),
@@ -96,36 +79,35 @@ impl Scalar {
         let style_checked = in_block && source_from_value && style == Style::Plain;
         let extra =
             (tag.is_some() || text.is_some()).then(|| Box::new(Extra { tag: tag.map(String::into_boxed_str), text }));
-        Scalar { value: Text::Owned(value.into_boxed_str()), style, source_from_value, style_checked, extra }
+        Scalar { value: Text::from(value), style, source_from_value, style_checked, extra }
     }
 
     /// A new scalar styled by the quote guard (or a number or bool): its style is checked.
-    fn new(value: String, style: Style) -> Self {
-        let value = Text::Owned(value.into_boxed_str());
+    fn new(value: &str, style: Style) -> Self {
+        let value = Text::new(value);
         Scalar { value, style, source_from_value: false, style_checked: true, extra: None }
     }
 
     /// A new string. It is written plain only when no YAML 1.1 or 1.2 reader could take it for anything
     /// but this string; otherwise it is double-quoted (or a literal block when it spans lines).
-    pub fn string(value: impl Into<String>) -> Self {
-        let value = value.into();
-        let style = scalar::style_for_string(&value);
-        Scalar::new(value, style)
+    pub fn string(value: impl AsRef<str>) -> Self {
+        let value = value.as_ref();
+        Scalar::new(value, scalar::style_for_string(value))
     }
 
     /// A new plain integer.
     pub fn int(value: i64) -> Self {
-        Scalar::new(value.to_string(), Style::Plain)
+        Scalar::new(&value.to_string(), Style::Plain)
     }
 
     /// A new plain boolean (`true` / `false`, the spelling every reader agrees on).
     pub fn bool(value: bool) -> Self {
-        Scalar::new(value.to_string(), Style::Plain)
+        Scalar::new(&value.to_string(), Style::Plain)
     }
 
     /// A new plain `null` (what a strategic-merge patch reads as "delete this field").
     pub fn null() -> Self {
-        Scalar::new("null".to_owned(), Style::Plain)
+        Scalar::new("null", Style::Plain)
     }
 
     /// The decoded value (for a plain scalar, its text).
@@ -492,7 +474,7 @@ impl Sequence {
 
 impl Node {
     /// A new string node (see [`Scalar::string`]).
-    pub fn string(value: impl Into<String>) -> Self {
+    pub fn string(value: impl AsRef<str>) -> Self {
         Node::Scalar(Scalar::string(value))
     }
 
@@ -595,17 +577,11 @@ impl Node {
 
     /// Makes this tree cheap to copy: for a node built once and copied into many workloads. Every mapping
     /// and sequence becomes [`Node::Shared`] (a copy is a reference count; changing a copy copies only the
-    /// collections on the path to the change), and every scalar and key shares its text.
+    /// collections on the path to the change); a scalar's text is shared by its copies already ([`Text`]).
     pub fn share(&mut self) {
         match self {
-            Node::Scalar(scalar) => return scalar.value.share(),
-            Node::Shared(_) => return,
-            Node::Mapping(mapping) => {
-                for (key, value) in &mut mapping.entries {
-                    key.value.share();
-                    value.share();
-                }
-            }
+            Node::Scalar(_) | Node::Shared(_) => return,
+            Node::Mapping(mapping) => mapping.entries.iter_mut().for_each(|(_, value)| value.share()),
             Node::Sequence(sequence) => sequence.items.iter_mut().for_each(Node::share),
         }
         let collection = std::mem::replace(self, Node::Sequence(Sequence::new()));
@@ -702,6 +678,16 @@ mod tests {
 
     fn var(name: &str, value: &str) -> Node {
         map([("name", s(name)), ("value", s(value))])
+    }
+
+    #[test]
+    fn a_scalar_holds_short_text_inline_and_stays_40_bytes() {
+        assert_eq!(std::mem::size_of::<Scalar>(), 40);
+        let key = Scalar::string("containerPort");
+        assert!(!key.value.is_heap_allocated(), "a short key has no allocation of its own");
+        let long = Scalar::string("us-docker.pkg.dev/spinnaker-community/docker/clouddriver:5.87.0");
+        let copy = long.clone();
+        assert!(std::ptr::eq(long.value().as_ptr(), copy.value().as_ptr()), "a copy shares long text");
     }
 
     #[test]

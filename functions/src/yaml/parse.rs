@@ -204,11 +204,10 @@ impl<'a> Builder<'a> {
                 }
                 Event::Scalar(value, style, anchor, tag) => {
                     // The scanner builds text by pushing, so it has spare room, which the tree would keep
-                    // for good: an exact copy costs less than giving the room back (a `realloc`).
-                    let value = String::from(&*value);
+                    // for good: the scalar copies the text (inline when short, else to an exact allocation).
                     let size = Size { nodes: 1, bytes: value.len() };
                     self.count_node(&span)?;
-                    let scalar = self.scalar(value, style, tag.as_deref(), &span);
+                    let scalar = self.scalar(&value, style, tag.as_deref(), &span);
                     self.add(Node::Scalar(scalar), size, anchor, &span)?;
                 }
                 Event::MappingStart(anchor, tag) => {
@@ -351,7 +350,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn scalar(&mut self, value: String, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Scalar {
+    fn scalar(&mut self, value: &str, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Scalar {
         let tag = tag_text(tag);
         let one_line = !self.spans_lines(span);
         let (style, source) = match style {
