@@ -842,6 +842,67 @@ fn a_second_mtls_install_in_another_namespace_keeps_the_first_ones_objects() {
     assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
 }
 
+/// A SpinnakerService in another namespace than `spec.namespace` was injected anyway: its Certificates went into
+/// its namespace, the Bundle put the CA bundle only into `spec.namespace`, and the operator's pods, which mount
+/// that bundle in the SpinnakerService's namespace, could never start, from a render that exited 0. It is
+/// somebody else's install, as a Deployment there is: with nothing of this install in the render, the run fails
+/// and names the setting.
+#[test]
+fn a_spinnaker_service_outside_spec_namespace_is_refused_not_half_protected() {
+    let service = SPINNAKER_SERVICE.replace("  name: spinnaker\n", "  name: spinnaker\n  namespace: prod\n");
+    let root = h::TempDir::new("regression-operator-namespace");
+    h::install_bom(root.path());
+    let refused = h::run_function(root.path(), &h::resource_list(&[&service], FULL_CONFIG)).failure();
+    assert!(
+        refused.stderr.contains(
+            "functionConfig spec.namespace: Spinnaker workloads are in namespace prod but spec.namespace is spinnaker; \
+             set spec.namespace to where Spinnaker runs"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stdout.contains("kind: SpinnakerService"), "no partial output:\n{}", refused.stdout);
+    let config = FULL_CONFIG.replace("spec:\n", "spec:\n  namespace: prod\n");
+    let done = h::run_function(root.path(), &h::resource_list(&[&service], &config)).success();
+    assert!(done.stdout.contains("kubernetes.io/metadata.name: prod\n"), "the Bundle serves prod:\n{}", done.stdout);
+}
+
+/// Two installs in one render, the first an operator install: the second (Deployments in staging) re-injected
+/// the first's SpinnakerService with its own issuer and CA bundle, and, not counting it as another install,
+/// dropped its Certificates.
+#[test]
+fn a_second_install_keeps_an_operator_install_in_another_namespace() {
+    let config = |namespace: &str| {
+        FULL_CONFIG.replace(
+            "spec:\n",
+            &format!(
+                "spec:\n  namespace: {namespace}\n  mtls:\n    issuer: {{name: {namespace}-ca}}\n  \
+                 truststore:\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
+            ),
+        )
+    };
+    let root = h::TempDir::new("regression-operator-and-deployments");
+    h::install_bom(root.path());
+    let service = SPINNAKER_SERVICE.replace("  name: spinnaker\n", "  name: spinnaker\n  namespace: prod\n");
+    let front50 = in_namespace("front50", "staging", LABELS);
+    let prod = h::run_function(root.path(), &h::resource_list(&[&service, &front50], &config("prod"))).success();
+    let staging = config("staging");
+    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &staging)).success();
+    let items = |text: &str| -> Vec<String> { text.split("\n- ").map(|i| i.trim_end().to_owned()).collect() };
+    let (first, after) = (items(&prod.stdout), items(&both.stdout));
+    let operator_install: Vec<&String> = first
+        .iter()
+        .filter(|i| i.contains("kind: SpinnakerService") || i.contains("app.kubernetes.io/managed-by: spinnaker-krm"))
+        .collect();
+    assert!(operator_install.iter().any(|o| o.contains("secretName: clouddriver-mtls")), "{}", prod.stdout);
+    for object in operator_install {
+        assert!(after.contains(object), "the second install dropped or changed the first's\n{object}\n{}", both.stdout);
+    }
+    assert!(after.iter().any(|o| o.contains("secretName: front50-mtls")), "its own:\n{}", both.stdout);
+    let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &staging)).success();
+    assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
+}
+
 /// Two installs that leave the cluster-scoped names at their defaults share one Bundle: the second rewrote its
 /// target to its own namespace, and the first install's pods lost their CA bundle without a word. It is an
 /// error naming the Bundle, this install and the setting to change.

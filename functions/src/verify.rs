@@ -62,7 +62,9 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
             {
                 checked.workloads += 1;
             }
-            ("spinnaker.io/v1alpha2" | "spinnaker.armory.io/v1alpha2", "SpinnakerService") => {
+            ("spinnaker.io/v1alpha2" | "spinnaker.armory.io/v1alpha2", "SpinnakerService")
+                if in_namespace(item, expect) =>
+            {
                 verify_spinnaker_service(item, expect, &mut report);
                 checked.spinnaker_services += 1;
             }
@@ -83,7 +85,8 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
     (checked, findings)
 }
 
-/// The transform's scope: workloads in `spec.namespace`, or in none (see `transform::workload::in_scope`).
+/// The transform's scope: workloads and SpinnakerServices in `spec.namespace`, or in none (see
+/// `transform::workload::in_scope`).
 fn in_namespace(item: &Node, expect: &Expectations) -> bool {
     item.path_str(&["metadata", "namespace"]).is_none_or(|ns| ns == expect.config.spec.namespace)
 }
@@ -390,6 +393,22 @@ mod tests {
         apply(&mut rendered, &Context { config: &platform, bom: &bom }).unwrap();
         let (_, findings) = verify(&rendered, &expect);
         assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn what_is_outside_spec_namespace_is_not_checked_as_the_transform_does_not_change_it() {
+        let bom = Bom::parse(BOM, "bom/1.27.0.yml").unwrap();
+        let platform = config(CONFIG);
+        let expect = Expectations { config: &platform, bom: Some(&bom) };
+        let service =
+            "apiVersion: spinnaker.io/v1alpha2\nkind: SpinnakerService\nmetadata: {name: s, namespace: NS}\nspec: {}\n";
+        let gate = GATE.replacen("metadata:\n", "metadata:\n  namespace: NS\n", 1);
+        for (namespace, checked) in [("prod", 0), ("spinnaker", 1)] {
+            let items = parse_stream(&[service, "---\n", &gate].concat().replace("NS", namespace), Limits::default());
+            let (seen, findings) = verify(&items.unwrap(), &expect);
+            assert_eq!((seen.spinnaker_services, seen.workloads), (checked, checked), "{namespace}");
+            assert_eq!(findings.is_empty(), checked == 0, "{namespace}: {findings:?}");
+        }
     }
 
     #[test]

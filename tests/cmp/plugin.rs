@@ -163,17 +163,30 @@ fn parameters_override_spinnaker_krm_yaml() {
     let mut app = spinnaker_app().with_parameters(&format!(
         "[{{name: bom-registry, string: {registry}}}, {{name: client-auth, string: want}}, {{name: namespace, string: spin}}]"
     ));
-    // A namespace parameter must agree with the destination (the_namespace_is_the_applications_destination).
+    // A namespace parameter must agree with the destination (the_namespace_is_the_applications_destination)
+    // and with the SpinnakerService's own namespace (the kustomization's `namespace:`): the operator deploys
+    // the services there, and the Bundle puts the CA bundle only into `namespace`.
     app.destination_namespace = "spin".to_owned();
-    let out = sidecar.generate(&examples(), &app).unwrap_or_else(|e| panic!("{e}"));
+    let mismatched = sidecar.generate(&examples(), &app).expect_err("the SpinnakerService is in namespace spinnaker");
+    assert!(
+        mismatched.contains(
+            "spinnaker-krm: error: functionConfig spec.namespace: Spinnaker workloads are in namespace spinnaker but \
+             spec.namespace is spin; set spec.namespace to where Spinnaker runs"
+        ),
+        "{mismatched}"
+    );
+    let repo = examples_in("spin");
+    let out = sidecar.generate(repo.path(), &app).unwrap_or_else(|e| panic!("{e}"));
     let config = &spinnaker_service(&out.objects)["spec"]["spinnakerConfig"];
     for svc in OPERATOR_JVM {
         let artifact = config["service-settings"][svc]["artifactId"].as_str().unwrap();
         assert!(artifact.starts_with(&format!("{registry}/{svc}:")), "{svc}: {artifact}");
     }
     assert_eq!(config["profiles"]["clouddriver"]["server"]["ssl"]["client-auth"], "want");
-    // The SpinnakerService's own namespace (from the kustomization) places its Certificates; `namespace` is
-    // where trust-manager distributes the CA bundle.
+    // Its Certificates and the namespace trust-manager distributes the CA bundle to are the same.
+    for svc in OPERATOR_JVM {
+        assert_certificate(&out.objects, svc, "spin");
+    }
     let bundle = of_kind(&out.objects, "Bundle");
     assert_eq!(bundle.len(), 1);
     assert_eq!(bundle[0]["spec"]["target"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "spin");

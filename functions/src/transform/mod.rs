@@ -221,6 +221,15 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                     other_installs.extend(namespace);
                 }
             }
+            // The operator deploys a SpinnakerService's services into its own namespace: in another one it is
+            // somebody else's install (its pods would mount a CA bundle the Bundle never puts there).
+            Target::SpinnakerService if !seen.in_scope => {
+                let namespace = item.path_str(&["metadata", "namespace"]).map(str::to_owned);
+                elsewhere.extend(namespace.clone());
+                if item.path(&["metadata", "annotations", operator::SETTINGS_ANNOTATION]).is_some() {
+                    other_installs.extend(namespace);
+                }
+            }
             // A workload whose images cannot be pinned is reported and left as it is.
             Target::Workload => {
                 if pin::pin_workload(item, ctx, &mut summary.pinned, &mut report) {
@@ -291,7 +300,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             items
                 .iter()
                 .zip(&surveys)
-                .filter(|(_, seen)| matches!(seen.target, Some(Target::SpinnakerService)))
+                .filter(|(_, seen)| seen.in_scope && matches!(seen.target, Some(Target::SpinnakerService)))
                 .map(|(i, _)| i)
                 .flat_map(|i| operator::deployed_services(i).into_iter().filter(|s| s.is_jvm() && ctx.selects(*s))),
         );
