@@ -860,6 +860,18 @@ fn verify_refuses_an_empty_stream_and_one_without_spinnaker() {
         "stdin has no Spinnaker workload or SpinnakerService: nothing was verified; check that the right stream is piped in",
         Stdout::Empty,
     );
+    // Spinnaker in another namespace than the one checked is not "no Spinnaker": the message says where it is.
+    let elsewhere = gate().replacen("name: gate\n", "name: gate\n  namespace: spin-prod\n", 1);
+    assert_ne!(elsewhere, gate());
+    let out = h::run(Command::new(h::binary()).arg("verify"), Some(&elsewhere));
+    assert_fails(
+        &out,
+        2,
+        "stdin: Spinnaker is in namespace spin-prod and nothing of it in spinnaker, the namespace verify checks without \
+         --config; nothing was verified: pass --config with the functionConfig the stream was rendered with (its \
+         spec.namespace)",
+        Stdout::Empty,
+    );
 }
 
 #[test]

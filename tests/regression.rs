@@ -855,8 +855,9 @@ fn a_spinnaker_service_outside_spec_namespace_is_refused_not_half_protected() {
     let refused = h::run_function(root.path(), &h::resource_list(&[&service], FULL_CONFIG)).failure();
     assert!(
         refused.stderr.contains(
-            "functionConfig spec.namespace: Spinnaker workloads are in namespace prod but spec.namespace is spinnaker; \
-             set spec.namespace to where Spinnaker runs"
+            "functionConfig spec.namespace: the SpinnakerService is in namespace prod but spec.namespace is spinnaker; \
+             set spec.namespace to where Spinnaker runs, or move Spinnaker into namespace spinnaker (a kustomization's \
+             `namespace:`)"
         ),
         "{}",
         refused.stderr

@@ -20,11 +20,15 @@ pub struct Expectations<'a> {
     pub bom: Option<&'a Bom>,
 }
 
-/// How many targets were checked, for the success message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How many targets were checked, for the success message; and where Spinnaker is that was not checked, for
+/// the message when nothing was.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Checked {
     pub workloads: usize,
     pub spinnaker_services: usize,
+    /// The namespaces other than `spec.namespace` holding a SpinnakerService or a Spinnaker JVM workload
+    /// (sorted, once each): another install's, or the stream was rendered for another namespace.
+    pub elsewhere: Vec<String>,
 }
 
 /// Checks every item; returns the findings (empty when the stream is protected).
@@ -68,7 +72,14 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
                 verify_spinnaker_service(item, expect, &mut report);
                 checked.spinnaker_services += 1;
             }
-            ("apps/v1", "Deployment" | "StatefulSet") => {}
+            ("apps/v1", "Deployment" | "StatefulSet")
+            | ("spinnaker.io/v1alpha2" | "spinnaker.armory.io/v1alpha2", "SpinnakerService") => {
+                let spinnaker = resource.kind == "SpinnakerService"
+                    || workload::service_container(item, |s| expect.config.spec.selects(s)).is_some();
+                if spinnaker && !in_namespace(item, expect) {
+                    checked.elsewhere.extend(item.path_str(&["metadata", "namespace"]).map(str::to_owned));
+                }
+            }
             ("v1", "List") => {
                 let inner = item.path(&["items"]).and_then(Node::as_sequence).into_iter().flat_map(|l| l.iter());
                 for (i, inner) in inner.enumerate().filter(|(_, inner)| in_namespace(inner, expect)) {
@@ -82,6 +93,8 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
             _ => {}
         }
     }
+    checked.elsewhere.sort();
+    checked.elsewhere.dedup();
     (checked, findings)
 }
 

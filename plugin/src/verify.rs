@@ -34,6 +34,17 @@ pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failur
         None => (SpinnakerPlatform::default(), None),
     };
     let checked = pipeline::check(&items, &platform, bom.as_ref())?;
+    if checked.workloads + checked.spinnaker_services == 0 && !checked.elsewhere.is_empty() {
+        let checks = match config {
+            Some(path) => format!("spec.namespace {} of {}", platform.spec.namespace, path.display()),
+            None => format!("{}, the namespace verify checks without --config", platform.spec.namespace),
+        };
+        return Err(Failure::input(format!(
+            "{origin}: Spinnaker is in namespace {} and nothing of it in {checks}; nothing was verified: pass --config \
+             with the functionConfig the stream was rendered with (its spec.namespace)",
+            checked.elsewhere.join(", ")
+        )));
+    }
     if checked.workloads + checked.spinnaker_services == 0 {
         return Err(Failure::input(format!(
             "{origin} has no Spinnaker workload or SpinnakerService: nothing was verified; check that the right stream is piped in"

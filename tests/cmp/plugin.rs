@@ -170,8 +170,9 @@ fn parameters_override_spinnaker_krm_yaml() {
     let mismatched = sidecar.generate(&examples(), &app).expect_err("the SpinnakerService is in namespace spinnaker");
     assert!(
         mismatched.contains(
-            "spinnaker-krm: error: functionConfig spec.namespace: Spinnaker workloads are in namespace spinnaker but \
-             spec.namespace is spin; set spec.namespace to where Spinnaker runs"
+            "spinnaker-krm: error: functionConfig spec.namespace: the SpinnakerService is in namespace spinnaker but \
+             spec.namespace is spin; set spec.namespace to where Spinnaker runs, or move Spinnaker into namespace spin \
+             (a kustomization's `namespace:`)"
         ),
         "{mismatched}"
     );

@@ -1,8 +1,9 @@
 //! The transform: finds the Spinnaker targets among the items and edits them in place.
 //!
-//! Targets are `SpinnakerService` objects (both API groups) and `apps/v1` Deployments and StatefulSets
-//! whose containers run Spinnaker services; every other object with a pod spec (and `v1 List` items) is
-//! pinned only (see [`Target`]). Every other item passes through untouched. Problems are
+//! Targets are, in `spec.namespace` (or in no namespace yet), `SpinnakerService` objects (both API groups)
+//! and `apps/v1` Deployments and StatefulSets whose containers run Spinnaker services; every other object
+//! there with a pod spec (and `v1 List` items) is pinned only (see [`Target`]). What is in another namespace
+//! is another install's. Every other item passes through untouched. Problems are
 //! collected for every target, so one run reports all of them, and nothing is emitted when there is any.
 
 mod certs;
@@ -163,10 +164,14 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut findings = Vec::new();
     let mut summary = Summary::default();
     let mut generated = Vec::new();
+    // Where Spinnaker is outside the namespace: its JVM workloads' namespaces, and whether a SpinnakerService
+    // is among them (for the message when nothing of this install is in the render).
     let mut elsewhere: Vec<String> = Vec::new();
+    let mut operator_elsewhere = false;
     // The namespaces of other installs in this render: of the workloads outside ours that an earlier run of
-    // spinnaker-krm changed (they carry its hash annotation; a second install reads the first's output). A
-    // workload that only looks like Spinnaker's (keel.sh's `keel`) is no install.
+    // spinnaker-krm changed (they carry its hash annotation; a second install reads the first's output), and
+    // of the SpinnakerServices it changed (they carry its managed-settings annotation). A workload that only
+    // looks like Spinnaker's (keel.sh's `keel`) is no install.
     let mut other_installs: Vec<String> = Vec::new();
     let surveys: Vec<Survey> = items.iter().map(|item| Survey::of(item, ctx)).collect();
     // The JVM workloads the run injects into, with what the survey read of them.
@@ -226,6 +231,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             Target::SpinnakerService if !seen.in_scope => {
                 let namespace = item.path_str(&["metadata", "namespace"]).map(str::to_owned);
                 elsewhere.extend(namespace.clone());
+                operator_elsewhere = true;
                 if item.path(&["metadata", "annotations", operator::SETTINGS_ANNOTATION]).is_some() {
                     other_installs.extend(namespace);
                 }
@@ -319,9 +325,11 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             resource: ResourceRef::default(),
             field: format!("functionConfig {}", ctx.config.form.name("spec.namespace")),
             message: format!(
-                "Spinnaker workloads are in namespace {} but {field} is {}; set {field} to where Spinnaker runs",
+                "{what} in namespace {} but {field} is {namespace}; set {field} to where Spinnaker runs, or move \
+                 Spinnaker into namespace {namespace} (a kustomization's `namespace:`)",
                 elsewhere.join(", "),
-                ctx.config.spec.namespace,
+                what = if operator_elsewhere { "the SpinnakerService is" } else { "Spinnaker workloads are" },
+                namespace = ctx.config.spec.namespace,
                 field = ctx.config.form.name("spec.namespace"),
             ),
         });
@@ -400,7 +408,7 @@ impl<'a> Identity<'a> {
 /// cluster-scoped object an install no longer generates (after a rename, or with mTLS off) cannot be told from
 /// the other install's and stays: README says to delete it by hand.
 struct Owners<'a> {
-    /// The namespaces of the other installs' Spinnaker workloads.
+    /// The namespaces of the other installs (their Spinnaker workloads or SpinnakerService).
     others: &'a [String],
     trust_namespace: &'a str,
 }

@@ -149,8 +149,8 @@ pub struct PodInjection {
 }
 
 impl PodInjection {
-    /// Makes the nodes share their text with their copies (see [`Node::share`]): for an injection built
-    /// once and copied into every workload of a service.
+    /// Makes the nodes cheap to copy (see [`Node::share`]): for an injection built once and copied into every
+    /// workload of a service.
     pub fn share(&mut self) {
         for group in [&mut self.volumes, &mut self.init_containers, &mut self.mounts, &mut self.env] {
             group.iter_mut().for_each(Node::share);

@@ -36,8 +36,8 @@ pub struct JvmWorkload {
     container: usize,
 }
 
-/// True when a workload is in the install's namespace (or names none, as in a kpt package before a
-/// namespace is set). A `keel` Deployment in another namespace is somebody else's keel.
+/// True when an object (a workload, a SpinnakerService) is in the install's namespace (or names none, as in
+/// a kpt package before a namespace is set). A `keel` Deployment in another namespace is somebody else's keel.
 pub fn in_scope(item: &Node, ctx: &Context) -> bool {
     item.path_str(&["metadata", "namespace"]).is_none_or(|ns| ns == ctx.config.spec.namespace)
 }

@@ -577,7 +577,8 @@ impl Node {
 
     /// Makes this tree cheap to copy: for a node built once and copied into many workloads. Every mapping
     /// and sequence becomes [`Node::Shared`] (a copy is a reference count; changing a copy copies only the
-    /// collections on the path to the change); a scalar's text is shared by its copies already ([`Text`]).
+    /// collections on the path to the change). A scalar's text needs nothing: long text is shared by its copies
+    /// already, and short text is held inline.
     pub fn share(&mut self) {
         match self {
             Node::Scalar(_) | Node::Shared(_) => return,
@@ -683,6 +684,7 @@ mod tests {
     #[test]
     fn a_scalar_holds_short_text_inline_and_stays_40_bytes() {
         assert_eq!(std::mem::size_of::<Scalar>(), 40);
+        assert_eq!(std::mem::size_of::<Node>(), 40, "a node is as large as a scalar");
         let key = Scalar::string("containerPort");
         assert!(!key.value.is_heap_allocated(), "a short key has no allocation of its own");
         let long = Scalar::string("us-docker.pkg.dev/spinnaker-community/docker/clouddriver:5.87.0");
