@@ -904,6 +904,47 @@ fn a_second_install_keeps_an_operator_install_in_another_namespace() {
     assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
 }
 
+/// Two installs in one render, each with its own trust namespace: the second took the first's CA Certificate
+/// (in the first's trust namespace, which was neither its own trust namespace nor an install's namespace) for its
+/// own leftover, and dropped it; the first install's CA issuer then had no CA.
+#[test]
+fn a_second_install_with_its_own_trust_namespace_keeps_the_firsts_ca() {
+    let config = |namespace: &str, trust: &str| {
+        FULL_CONFIG.replace(
+            "spec:\n",
+            &format!(
+                "spec:\n  namespace: {namespace}\n  mtls:\n    issuer: {{name: {namespace}-ca}}\n  \
+                 truststore:\n    trustNamespace: {trust}\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
+            ),
+        )
+    };
+    let root = h::TempDir::new("regression-two-trust-namespaces");
+    h::install_bom(root.path());
+    let (clouddriver, front50) =
+        (in_namespace("clouddriver", "prod", LABELS), in_namespace("front50", "staging", LABELS));
+    let prod =
+        h::run_function(root.path(), &h::resource_list(&[&clouddriver, &front50], &config("prod", "trust-prod")))
+            .success();
+    let staging = config("staging", "trust-staging");
+    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &staging)).success();
+    let ca = |text: &str, namespace: &str| {
+        text.split("\n- ")
+            .find(|i| i.contains("kind: Certificate\n") && i.contains(&format!("  namespace: trust-{namespace}\n")))
+            .map(|i| i.trim_end().to_owned())
+    };
+    let first = ca(&prod.stdout, "prod");
+    assert!(first.as_deref().is_some_and(|c| c.contains("isCA: true")), "{}", prod.stdout);
+    assert_eq!(
+        ca(&both.stdout, "prod"),
+        first,
+        "the second install dropped or changed the first's CA:\n{}",
+        both.stdout
+    );
+    assert!(ca(&both.stdout, "staging").is_some(), "its own CA:\n{}", both.stdout);
+    let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &staging)).success();
+    assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
+}
+
 /// Two installs that leave the cluster-scoped names at their defaults share one Bundle: the second rewrote its
 /// target to its own namespace, and the first install's pods lost their CA bundle without a word. It is an
 /// error naming the Bundle, this install and the setting to change.

@@ -336,7 +336,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     }
     other_installs.sort();
     other_installs.dedup();
-    let owners = Owners { others: &other_installs, trust_namespace: &ctx.config.spec.truststore.trust_namespace };
+    let owners = Owners { others: &other_installs, namespace: &ctx.config.spec.namespace };
     // With nothing injected, nothing is generated, and an earlier run's generated objects go.
     let earlier = |item: &Node| certs::is_managed(item) && !owners.may_be_anothers(item);
     if findings.is_empty() && (summary.injected + summary.spinnaker_services > 0 || items.iter().any(earlier)) {
@@ -410,18 +410,17 @@ impl<'a> Identity<'a> {
 struct Owners<'a> {
     /// The namespaces of the other installs (their Spinnaker workloads or SpinnakerService).
     others: &'a [String],
-    trust_namespace: &'a str,
+    /// This install's `spec.namespace`.
+    namespace: &'a str,
 }
 
 impl Owners<'_> {
-    /// An object in another install's namespace is that install's; a cluster-scoped one or one in the trust
-    /// namespace (the ClusterIssuers, the CA Certificate, the Bundle) may be either's when there is another
-    /// install. Either way it is this run's only when this run generates it too.
+    /// An object in this install's namespace (a workload's Certificate) is this install's. While the render
+    /// holds another install, any other may be that install's: in its namespace (its Certificates), in a trust
+    /// namespace (the CA Certificate; each install may have its own `trustNamespace`) or cluster-scoped (the
+    /// ClusterIssuers, the Bundle). Either way it is this run's only when this run generates it too.
     fn may_be_anothers(&self, object: &Node) -> bool {
-        match object.path_str(&["metadata", "namespace"]) {
-            Some(namespace) if namespace != self.trust_namespace => self.others.iter().any(|o| o == namespace),
-            _ => !self.others.is_empty(),
-        }
+        !self.others.is_empty() && object.path_str(&["metadata", "namespace"]) != Some(self.namespace)
     }
 
     /// The other install's namespace an earlier run's Bundle distributes the CA to, when it does.
