@@ -874,6 +874,40 @@ fn verify_refuses_an_empty_stream_and_one_without_spinnaker() {
     );
 }
 
+/// Spinnaker only in another namespace than the one checked: `verify --config` and the kpt validator
+/// (`mode: verify`) name where it is; the validator passed with "verified 0 workload(s)".
+#[test]
+fn verification_of_spinnaker_in_another_namespace_says_where_it_is() {
+    let work = workdir("verify-elsewhere");
+    let service =
+        "apiVersion: spinnaker.io/v1alpha2\nkind: SpinnakerService\nmetadata:\n  name: spinnaker\n  namespace: b\n";
+    let stream = [service, "---\n", &gate().replacen("name: gate\n", "name: gate\n  namespace: a\n", 1)].concat();
+    let config = platform("  namespace: spinnaker\n  bom:\n    version: 1.27.0\n");
+    h::write_file(&work.path().join("spinnaker-krm.yaml"), &config);
+    let mut cmd = Command::new(h::binary());
+    cmd.args(["verify", "--config", "spinnaker-krm.yaml"]).current_dir(work.path());
+    assert_fails(
+        &h::run(&mut cmd, Some(&stream)),
+        2,
+        "stdin: Spinnaker is in namespaces a, b and nothing of it in spinnaker, the namespace checked with --config \
+         spinnaker-krm.yaml (its spec.namespace, spinnaker when it sets none); nothing was verified: pass the config the \
+         stream was rendered with, or set its spec.namespace to where Spinnaker runs",
+        Stdout::Empty,
+    );
+    let validator = config.replace("spec:\n", "spec:\n  mode: verify\n");
+    let list =
+        h::resource_list(&[service, &gate().replacen("name: gate\n", "name: gate\n  namespace: a\n", 1)], &validator);
+    let mut cmd = Command::new(h::binary());
+    cmd.current_dir(work.path());
+    assert_fails(
+        &h::run(&mut cmd, Some(&list)),
+        2,
+        "functionConfig spec.namespace: Spinnaker is in namespaces a, b and nothing of it in spinnaker, the namespace \
+         verification checks; nothing was verified: set spec.namespace to where Spinnaker runs",
+        Stdout::Results,
+    );
+}
+
 #[test]
 fn verify_fails_an_unprotected_stream() {
     let out = h::run(Command::new(h::binary()).arg("verify"), Some(&gate()));

@@ -904,45 +904,47 @@ fn a_second_install_keeps_an_operator_install_in_another_namespace() {
     assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
 }
 
-/// Two installs in one render, each with its own trust namespace: the second took the first's CA Certificate
-/// (in the first's trust namespace, which was neither its own trust namespace nor an install's namespace) for its
-/// own leftover, and dropped it; the first install's CA issuer then had no CA.
+/// Two installs in one cluster share its trust namespace (cert-manager's cluster resource namespace), and it may
+/// be one install's own namespace. The first install's CA Certificate lives there; the second took it for its own
+/// leftover (an earlier generated object in its namespace) and dropped it, and the first install's CA issuer was
+/// left without a CA. The first install rendered again over both keeps the second's objects too.
 #[test]
-fn a_second_install_with_its_own_trust_namespace_keeps_the_firsts_ca() {
-    let config = |namespace: &str, trust: &str| {
+fn a_second_install_keeps_the_firsts_ca_in_the_shared_trust_namespace() {
+    let config = |namespace: &str| {
         FULL_CONFIG.replace(
             "spec:\n",
             &format!(
                 "spec:\n  namespace: {namespace}\n  mtls:\n    issuer: {{name: {namespace}-ca}}\n  \
-                 truststore:\n    trustNamespace: {trust}\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
+                 truststore:\n    trustNamespace: spinnaker\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
             ),
         )
     };
-    let root = h::TempDir::new("regression-two-trust-namespaces");
+    let root = h::TempDir::new("regression-shared-trust-namespace");
     h::install_bom(root.path());
     let (clouddriver, front50) =
-        (in_namespace("clouddriver", "prod", LABELS), in_namespace("front50", "staging", LABELS));
-    let prod =
-        h::run_function(root.path(), &h::resource_list(&[&clouddriver, &front50], &config("prod", "trust-prod")))
-            .success();
-    let staging = config("staging", "trust-staging");
-    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &staging)).success();
-    let ca = |text: &str, namespace: &str| {
+        (in_namespace("clouddriver", "prod", LABELS), in_namespace("front50", "spinnaker", LABELS));
+    let prod = h::run_function(root.path(), &h::resource_list(&[&clouddriver, &front50], &config("prod"))).success();
+    let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &config("spinnaker"))).success();
+    let generated = |text: &str| -> Vec<String> {
         text.split("\n- ")
-            .find(|i| i.contains("kind: Certificate\n") && i.contains(&format!("  namespace: trust-{namespace}\n")))
+            .filter(|i| i.contains("app.kubernetes.io/managed-by: spinnaker-krm"))
             .map(|i| i.trim_end().to_owned())
+            .collect()
     };
-    let first = ca(&prod.stdout, "prod");
-    assert!(first.as_deref().is_some_and(|c| c.contains("isCA: true")), "{}", prod.stdout);
-    assert_eq!(
-        ca(&both.stdout, "prod"),
-        first,
-        "the second install dropped or changed the first's CA:\n{}",
-        both.stdout
-    );
-    assert!(ca(&both.stdout, "staging").is_some(), "its own CA:\n{}", both.stdout);
-    let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &staging)).success();
-    assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
+    let (first, after) = (generated(&prod.stdout), generated(&both.stdout));
+    let ca = |objects: &[String], name: &str| {
+        objects.iter().any(|o| o.contains("isCA: true") && o.contains(&format!("  name: {name}\n")))
+    };
+    assert!(ca(&first, "prod-ca") && first.iter().any(|o| o.contains("namespace: spinnaker\n")), "{}", prod.stdout);
+    for object in &first {
+        assert!(after.contains(object), "the second install dropped or changed the first's\n{object}\n{}", both.stdout);
+    }
+    assert!(ca(&after, "spinnaker-ca"), "its own CA:\n{}", both.stdout);
+    let prod_again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &config("prod"))).success();
+    let again = generated(&prod_again.stdout);
+    for object in &after {
+        assert!(again.contains(object), "the first install rendered again dropped or changed\n{object}");
+    }
 }
 
 /// Two installs that leave the cluster-scoped names at their defaults share one Bundle: the second rewrote its

@@ -31,6 +31,16 @@ pub struct Checked {
     pub elsewhere: Vec<String>,
 }
 
+impl Checked {
+    /// Where Spinnaker is when nothing was checked but there is Spinnaker in other namespaces (`namespace prod`,
+    /// `namespaces prod, staging`): the stream was rendered for another namespace, or the config is not its.
+    pub fn only_elsewhere(&self) -> Option<String> {
+        let plural = if self.elsewhere.len() > 1 { "s" } else { "" };
+        (self.workloads + self.spinnaker_services == 0 && !self.elsewhere.is_empty())
+            .then(|| format!("namespace{plural} {}", self.elsewhere.join(", ")))
+    }
+}
+
 /// Checks every item; returns the findings (empty when the stream is protected).
 pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) {
     let mut findings = Vec::new();
@@ -74,9 +84,10 @@ pub fn verify(items: &[Node], expect: &Expectations) -> (Checked, Vec<Finding>) 
             }
             ("apps/v1", "Deployment" | "StatefulSet")
             | ("spinnaker.io/v1alpha2" | "spinnaker.armory.io/v1alpha2", "SpinnakerService") => {
-                let spinnaker = resource.kind == "SpinnakerService"
-                    || workload::service_container(item, |s| expect.config.spec.selects(s)).is_some();
-                if spinnaker && !in_namespace(item, expect) {
+                let spinnaker = !in_namespace(item, expect)
+                    && (resource.kind == "SpinnakerService"
+                        || workload::service_container(item, |s| expect.config.spec.selects(s)).is_some());
+                if spinnaker {
                     checked.elsewhere.extend(item.path_str(&["metadata", "namespace"]).map(str::to_owned));
                 }
             }
@@ -421,7 +432,12 @@ mod tests {
             let (seen, findings) = verify(&items.unwrap(), &expect);
             assert_eq!((seen.spinnaker_services, seen.workloads), (checked, checked), "{namespace}");
             assert_eq!(findings.is_empty(), checked == 0, "{namespace}: {findings:?}");
+            let elsewhere: &[&str] = if checked == 0 { &["prod"] } else { &[] };
+            assert_eq!(seen.elsewhere, elsewhere, "both objects are in one namespace, named once");
         }
+        let two = [service.replace("NS", "b"), gate.replace("NS", "a")].join("---\n");
+        let (seen, _) = verify(&parse_stream(&two, Limits::default()).unwrap(), &expect);
+        assert_eq!(seen.only_elsewhere().as_deref(), Some("namespaces a, b"));
     }
 
     #[test]

@@ -298,6 +298,14 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failure> {
     if prepared.config.mode() == Mode::Verify {
         let checked = check(items, &prepared.config, prepared.bom.as_ref())?;
+        if let Some(elsewhere) = checked.only_elsewhere() {
+            let field = prepared.config.form.name("spec.namespace");
+            return Err(Failure::input(format!(
+                "functionConfig {field}: Spinnaker is in {elsewhere} and nothing of it in {}, the namespace verification \
+                 checks; nothing was verified: set {field} to where Spinnaker runs",
+                prepared.config.spec.namespace
+            )));
+        }
         return Ok(Summary {
             workloads: checked.workloads,
             spinnaker_services: checked.spinnaker_services,

@@ -34,16 +34,24 @@ pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failur
         None => (SpinnakerPlatform::default(), None),
     };
     let checked = pipeline::check(&items, &platform, bom.as_ref())?;
-    if checked.workloads + checked.spinnaker_services == 0 && !checked.elsewhere.is_empty() {
-        let checks = match config {
-            Some(path) => format!("spec.namespace {} of {}", platform.spec.namespace, path.display()),
-            None => format!("{}, the namespace verify checks without --config", platform.spec.namespace),
-        };
-        return Err(Failure::input(format!(
-            "{origin}: Spinnaker is in namespace {} and nothing of it in {checks}; nothing was verified: pass --config \
-             with the functionConfig the stream was rendered with (its spec.namespace)",
-            checked.elsewhere.join(", ")
-        )));
+    if let Some(elsewhere) = checked.only_elsewhere() {
+        let namespace = &platform.spec.namespace;
+        return Err(Failure::input(match config {
+            Some(path) => {
+                let field = platform.form.name("spec.namespace");
+                format!(
+                    "{origin}: Spinnaker is in {elsewhere} and nothing of it in {namespace}, the namespace checked with \
+                     --config {path} (its {field}, spinnaker when it sets none); nothing was verified: pass the config \
+                     the stream was rendered with, or set its {field} to where Spinnaker runs",
+                    path = path.display()
+                )
+            }
+            None => format!(
+                "{origin}: Spinnaker is in {elsewhere} and nothing of it in {namespace}, the namespace verify checks \
+                 without --config; nothing was verified: pass --config with the functionConfig the stream was \
+                 rendered with (its spec.namespace)"
+            ),
+        }));
     }
     if checked.workloads + checked.spinnaker_services == 0 {
         return Err(Failure::input(format!(

@@ -164,10 +164,10 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
     let mut findings = Vec::new();
     let mut summary = Summary::default();
     let mut generated = Vec::new();
-    // Where Spinnaker is outside the namespace: its JVM workloads' namespaces, and whether a SpinnakerService
-    // is among them (for the message when nothing of this install is in the render).
+    // Where Spinnaker is outside the namespace: the namespaces of its JVM workloads and SpinnakerServices there,
+    // and what is there (for the message when nothing of this install is in the render).
     let mut elsewhere: Vec<String> = Vec::new();
-    let mut operator_elsewhere = false;
+    let (mut workloads_elsewhere, mut operators_elsewhere) = (false, 0);
     // The namespaces of other installs in this render: of the workloads outside ours that an earlier run of
     // spinnaker-krm changed (they carry its hash annotation; a second install reads the first's output), and
     // of the SpinnakerServices it changed (they carry its managed-settings annotation). A workload that only
@@ -221,6 +221,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 let namespace = item.path_str(&["metadata", "namespace"]).map(str::to_owned);
                 if seen.jvm.is_some() {
                     elsewhere.extend(namespace.clone());
+                    workloads_elsewhere = true;
                 }
                 if item.path(&["spec", "template", "metadata", "annotations", HASH_ANNOTATION]).is_some() {
                     other_installs.extend(namespace);
@@ -231,7 +232,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             Target::SpinnakerService if !seen.in_scope => {
                 let namespace = item.path_str(&["metadata", "namespace"]).map(str::to_owned);
                 elsewhere.extend(namespace.clone());
-                operator_elsewhere = true;
+                operators_elsewhere += 1;
                 if item.path(&["metadata", "annotations", operator::SETTINGS_ANNOTATION]).is_some() {
                     other_installs.extend(namespace);
                 }
@@ -325,10 +326,16 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             resource: ResourceRef::default(),
             field: format!("functionConfig {}", ctx.config.form.name("spec.namespace")),
             message: format!(
-                "{what} in namespace {} but {field} is {namespace}; set {field} to where Spinnaker runs, or move \
+                "{what} in namespace{s} {} but {field} is {namespace}; set {field} to where Spinnaker runs, or move \
                  Spinnaker into namespace {namespace} (a kustomization's `namespace:`)",
                 elsewhere.join(", "),
-                what = if operator_elsewhere { "the SpinnakerService is" } else { "Spinnaker workloads are" },
+                what = match (operators_elsewhere, workloads_elsewhere) {
+                    (0, _) => "Spinnaker workloads are",
+                    (1, false) => "the SpinnakerService is",
+                    (_, false) => "SpinnakerServices are",
+                    (_, true) => "a SpinnakerService and Spinnaker workloads are",
+                },
+                s = if elsewhere.len() > 1 { "s" } else { "" },
                 namespace = ctx.config.spec.namespace,
                 field = ctx.config.form.name("spec.namespace"),
             ),
@@ -415,12 +422,22 @@ struct Owners<'a> {
 }
 
 impl Owners<'_> {
-    /// An object in this install's namespace (a workload's Certificate) is this install's. While the render
-    /// holds another install, any other may be that install's: in its namespace (its Certificates), in a trust
-    /// namespace (the CA Certificate; each install may have its own `trustNamespace`) or cluster-scoped (the
-    /// ClusterIssuers, the Bundle). Either way it is this run's only when this run generates it too.
+    /// A workload's Certificate in this install's namespace is this install's. While the render holds another
+    /// install, any other may be that install's: in its namespace (its Certificates), a CA Certificate in the
+    /// trust namespace (which may be this install's namespace, or, after a change of `trustNamespace`, another
+    /// one), or cluster-scoped (the ClusterIssuers, the Bundle). Either way it is this run's only when this run
+    /// generates it too.
     fn may_be_anothers(&self, object: &Node) -> bool {
-        !self.others.is_empty() && object.path_str(&["metadata", "namespace"]) != Some(self.namespace)
+        if self.others.is_empty() {
+            return false;
+        }
+        match object.path_str(&["metadata", "namespace"]) {
+            // Another install's CA Certificate is here when this namespace is the trust namespace.
+            Some(namespace) if namespace == self.namespace => {
+                object.path(&["spec", "isCA"]).is_some_and(|n| n.to_json() == serde_json::Value::Bool(true))
+            }
+            _ => true,
+        }
     }
 
     /// The other install's namespace an earlier run's Bundle distributes the CA to, when it does.
@@ -534,4 +551,36 @@ fn add_generated(
         }
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Owners;
+    use crate::yaml::{parse_stream, Limits};
+
+    #[test]
+    fn with_another_install_only_this_installs_workload_certificates_are_surely_its_own() {
+        let object = |namespace: &str, spec: &str| {
+            let metadata = if namespace.is_empty() { String::new() } else { format!("  namespace: {namespace}\n") };
+            let text = format!("kind: Certificate\nmetadata:\n  name: x\n{metadata}spec: {spec}\n");
+            parse_stream(&text, Limits::default()).unwrap().remove(0)
+        };
+        let others = ["prod".to_owned()];
+        let with = Owners { others: &others, namespace: "spinnaker" };
+        let alone = Owners { others: &[], namespace: "spinnaker" };
+        for (namespace, spec, anothers) in [
+            ("spinnaker", "{secretName: gate-mtls}", false),
+            // Another install's CA, when this namespace is the cluster's trust namespace.
+            ("spinnaker", "{isCA: true}", true),
+            ("prod", "{secretName: gate-mtls}", true),
+            ("cert-manager", "{isCA: true}", true),
+            // Another trust namespace (after a change of trustNamespace): may be the other install's.
+            ("trust-old", "{isCA: true}", true),
+            ("", "{}", true),
+        ] {
+            let item = object(namespace, spec);
+            assert_eq!(with.may_be_anothers(&item), anothers, "{namespace} {spec}");
+            assert!(!alone.may_be_anothers(&item), "alone, every earlier generated object is this install's");
+        }
+    }
 }
