@@ -762,6 +762,22 @@ spec:
     )
 }
 
+/// The objects spinnaker-krm generated in an output, each as its text.
+fn generated(output: &str) -> Vec<String> {
+    output
+        .split("\n- ")
+        .filter(|i| i.contains("app.kubernetes.io/managed-by: spinnaker-krm"))
+        .map(|i| i.trim_end().to_owned())
+        .collect()
+}
+
+/// Every one of `objects` is in `output_items` as it was: `who` neither dropped nor changed it.
+fn assert_keeps<T: AsRef<str>>(objects: &[T], output_items: &[String], who: &str, output: &str) {
+    for object in objects.iter().map(AsRef::as_ref) {
+        assert!(output_items.iter().any(|o| o == object), "{who} dropped or changed\n{object}\n--- output\n{output}");
+    }
+}
+
 /// The first lines where two outputs part.
 fn first_difference(a: &str, b: &str) -> String {
     let at = a.lines().zip(b.lines()).position(|(x, y)| x != y).unwrap_or(0);
@@ -825,17 +841,9 @@ fn a_second_mtls_install_in_another_namespace_keeps_the_first_ones_objects() {
     let prod = h::run_function(root.path(), &source).success();
     let staging = config("staging", "front50");
     let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &staging)).success();
-    let generated = |text: &str| -> Vec<String> {
-        text.split("\n- ")
-            .filter(|i| i.contains("app.kubernetes.io/managed-by: spinnaker-krm"))
-            .map(|i| i.trim_end().to_owned())
-            .collect()
-    };
     let (first, after) = (generated(&prod.stdout), generated(&both.stdout));
     assert!(first.len() >= 4 && first.iter().any(|o| o.contains("secretName: clouddriver-mtls")), "{}", prod.stdout);
-    for object in &first {
-        assert!(after.contains(object), "the second install dropped or changed the first's\n{object}\n{}", both.stdout);
-    }
+    assert_keeps(&first, &after, "the second install", &both.stdout);
     assert!(after.iter().any(|o| o.contains("secretName: front50-mtls")), "its own:\n{}", both.stdout);
     assert!(after.iter().any(|o| o.contains("name: staging-trust-bundle")), "its own:\n{}", both.stdout);
     let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &staging)).success();
@@ -896,9 +904,7 @@ fn a_second_install_keeps_an_operator_install_in_another_namespace() {
         .filter(|i| i.contains("kind: SpinnakerService") || i.contains("app.kubernetes.io/managed-by: spinnaker-krm"))
         .collect();
     assert!(operator_install.iter().any(|o| o.contains("secretName: clouddriver-mtls")), "{}", prod.stdout);
-    for object in operator_install {
-        assert!(after.contains(object), "the second install dropped or changed the first's\n{object}\n{}", both.stdout);
-    }
+    assert_keeps(&operator_install, &after, "the second install", &both.stdout);
     assert!(after.iter().any(|o| o.contains("secretName: front50-mtls")), "its own:\n{}", both.stdout);
     let again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &staging)).success();
     assert!(again.stdout == both.stdout, "not idempotent:\n{}", first_difference(&both.stdout, &again.stdout));
@@ -925,26 +931,16 @@ fn a_second_install_keeps_the_firsts_ca_in_the_shared_trust_namespace() {
         (in_namespace("clouddriver", "prod", LABELS), in_namespace("front50", "spinnaker", LABELS));
     let prod = h::run_function(root.path(), &h::resource_list(&[&clouddriver, &front50], &config("prod"))).success();
     let both = h::run_function(root.path(), &h::with_function_config(&prod.stdout, &config("spinnaker"))).success();
-    let generated = |text: &str| -> Vec<String> {
-        text.split("\n- ")
-            .filter(|i| i.contains("app.kubernetes.io/managed-by: spinnaker-krm"))
-            .map(|i| i.trim_end().to_owned())
-            .collect()
-    };
     let (first, after) = (generated(&prod.stdout), generated(&both.stdout));
     let ca = |objects: &[String], name: &str| {
         objects.iter().any(|o| o.contains("isCA: true") && o.contains(&format!("  name: {name}\n")))
     };
     assert!(ca(&first, "prod-ca") && first.iter().any(|o| o.contains("namespace: spinnaker\n")), "{}", prod.stdout);
-    for object in &first {
-        assert!(after.contains(object), "the second install dropped or changed the first's\n{object}\n{}", both.stdout);
-    }
+    assert_keeps(&first, &after, "the second install", &both.stdout);
     assert!(ca(&after, "spinnaker-ca"), "its own CA:\n{}", both.stdout);
     let prod_again = h::run_function(root.path(), &h::with_function_config(&both.stdout, &config("prod"))).success();
     let again = generated(&prod_again.stdout);
-    for object in &after {
-        assert!(again.contains(object), "the first install rendered again dropped or changed\n{object}");
-    }
+    assert_keeps(&after, &again, "the first install rendered again", &prod_again.stdout);
 }
 
 /// Two installs that leave the cluster-scoped names at their defaults share one Bundle: the second rewrote its
