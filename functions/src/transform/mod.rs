@@ -329,12 +329,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                 "{what} in namespace{s} {} but {field} is {namespace}; set {field} to where Spinnaker runs, or move \
                  Spinnaker into namespace {namespace} (a kustomization's `namespace:`)",
                 elsewhere.join(", "),
-                what = match (operators_elsewhere, workloads_elsewhere) {
-                    (0, _) => "Spinnaker workloads are",
-                    (1, false) => "the SpinnakerService is",
-                    (_, false) => "SpinnakerServices are",
-                    (_, true) => "a SpinnakerService and Spinnaker workloads are",
-                },
+                what = found_elsewhere(operators_elsewhere, workloads_elsewhere),
                 s = if elsewhere.len() > 1 { "s" } else { "" },
                 namespace = ctx.config.spec.namespace,
                 field = ctx.config.form.name("spec.namespace"),
@@ -358,6 +353,18 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         Ok(summary)
     } else {
         Err(Failed(findings))
+    }
+}
+
+/// What of Spinnaker is in other namespaces, as the subject of a sentence: `operators` SpinnakerServices and,
+/// or, JVM workloads.
+fn found_elsewhere(operators: usize, workloads: bool) -> &'static str {
+    match (operators, workloads) {
+        (0, _) => "Spinnaker workloads are",
+        (1, false) => "the SpinnakerService is",
+        (_, false) => "SpinnakerServices are",
+        (1, true) => "a SpinnakerService and Spinnaker workloads are",
+        (_, true) => "SpinnakerServices and Spinnaker workloads are",
     }
 }
 
@@ -555,7 +562,16 @@ fn add_generated(
 
 #[cfg(test)]
 mod tests {
-    use super::Owners;
+    use super::{found_elsewhere, Owners};
+
+    #[test]
+    fn what_is_elsewhere_is_named_in_the_singular_or_plural_it_is() {
+        assert_eq!(found_elsewhere(0, true), "Spinnaker workloads are");
+        assert_eq!(found_elsewhere(1, false), "the SpinnakerService is");
+        assert_eq!(found_elsewhere(2, false), "SpinnakerServices are");
+        assert_eq!(found_elsewhere(1, true), "a SpinnakerService and Spinnaker workloads are");
+        assert_eq!(found_elsewhere(3, true), "SpinnakerServices and Spinnaker workloads are");
+    }
     use crate::yaml::{parse_stream, Limits};
 
     #[test]
