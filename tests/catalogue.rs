@@ -877,7 +877,7 @@ fn verify_refuses_an_empty_stream_and_one_without_spinnaker() {
 /// Spinnaker only in another namespace than the one checked: `verify --config` and the kpt validator
 /// (`mode: verify`) name where it is; the validator passed with "verified 0 workload(s)".
 #[test]
-fn verification_of_spinnaker_in_another_namespace_says_where_it_is() {
+fn verification_that_checks_nothing_fails_and_says_why() {
     let work = workdir("verify-elsewhere");
     let service =
         "apiVersion: spinnaker.io/v1alpha2\nkind: SpinnakerService\nmetadata:\n  name: spinnaker\n  namespace: b\n";
@@ -904,6 +904,17 @@ fn verification_of_spinnaker_in_another_namespace_says_where_it_is() {
         2,
         "functionConfig spec.namespace: Spinnaker is in namespaces a, b and nothing of it in spinnaker, the namespace \
          verification checks; nothing was verified: set spec.namespace to where Spinnaker runs",
+        Stdout::Results,
+    );
+    // No Spinnaker anywhere: the validator fails as `verify` does, instead of "verified 0 workload(s)".
+    let settings = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n";
+    let mut cmd = Command::new(h::binary());
+    cmd.current_dir(work.path());
+    assert_fails(
+        &h::run(&mut cmd, Some(&h::resource_list(&[settings], &validator))),
+        2,
+        "no Spinnaker workload or SpinnakerService among the items: nothing was verified; run the validator on the \
+         package that holds Spinnaker",
         Stdout::Results,
     );
 }
