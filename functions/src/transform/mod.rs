@@ -227,7 +227,9 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
                     other_installs.extend(namespace);
                 }
             }
-            // The operator deploys a SpinnakerService's services into its own namespace: in another one it is
+            // The operator deploys a SpinnakerService's services into its own namespace: it sets Halyard's
+            // `deploymentEnvironment.location` to it, whatever the config says (armory/spinnaker-operator,
+            // pkg/api/deploy/spindeploy/transformer/target.go, and its test). In another namespace it is
             // somebody else's install (its pods would mount a CA bundle the Bundle never puts there).
             Target::SpinnakerService if !seen.in_scope => {
                 let namespace = item.path_str(&["metadata", "namespace"]).map(str::to_owned);
