@@ -762,6 +762,19 @@ spec:
     )
 }
 
+/// The full config of an install in `namespace` with its own cluster-scoped names (issuer `<namespace>-ca`, CA
+/// bundle ConfigMap `<namespace>-trust-bundle`), as README asks of two installs in one render; `spec` and
+/// `truststore` are more lines of each.
+fn own_names(namespace: &str, spec: &str, truststore: &str) -> String {
+    FULL_CONFIG.replace(
+        "spec:\n",
+        &format!(
+            "spec:\n  namespace: {namespace}\n{spec}  mtls:\n    issuer: {{name: {namespace}-ca}}\n  truststore:\n\
+             {truststore}    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
+        ),
+    )
+}
+
 /// The objects spinnaker-krm generated in an output, each as its text.
 fn generated(output: &str) -> Vec<String> {
     output
@@ -824,15 +837,7 @@ fn a_second_install_in_another_namespace_leaves_the_first_alone() {
 /// first's clouddriver for Spinnaker if it looked only at the services it selects.
 #[test]
 fn a_second_mtls_install_in_another_namespace_keeps_the_first_ones_objects() {
-    let config = |namespace: &str, services: &str| {
-        FULL_CONFIG.replace(
-            "spec:\n",
-            &format!(
-                "spec:\n  namespace: {namespace}\n  services: [{services}]\n  mtls:\n    issuer: {{name: {namespace}-ca}}\n  \
-                 truststore:\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
-            ),
-        )
-    };
+    let config = |namespace: &str, services: &str| own_names(namespace, &format!("  services: [{services}]\n"), "");
     let root = h::TempDir::new("regression-two-mtls-installs");
     h::install_bom(root.path());
     let (clouddriver, front50) =
@@ -881,15 +886,7 @@ fn a_spinnaker_service_outside_spec_namespace_is_refused_not_half_protected() {
 /// dropped its Certificates.
 #[test]
 fn a_second_install_keeps_an_operator_install_in_another_namespace() {
-    let config = |namespace: &str| {
-        FULL_CONFIG.replace(
-            "spec:\n",
-            &format!(
-                "spec:\n  namespace: {namespace}\n  mtls:\n    issuer: {{name: {namespace}-ca}}\n  \
-                 truststore:\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
-            ),
-        )
-    };
+    let config = |namespace: &str| own_names(namespace, "", "");
     let root = h::TempDir::new("regression-operator-and-deployments");
     h::install_bom(root.path());
     let service = SPINNAKER_SERVICE.replace("  name: spinnaker\n", "  name: spinnaker\n  namespace: prod\n");
@@ -916,15 +913,7 @@ fn a_second_install_keeps_an_operator_install_in_another_namespace() {
 /// left without a CA. The first install rendered again over both keeps the second's objects too.
 #[test]
 fn a_second_install_keeps_the_firsts_ca_in_the_shared_trust_namespace() {
-    let config = |namespace: &str| {
-        FULL_CONFIG.replace(
-            "spec:\n",
-            &format!(
-                "spec:\n  namespace: {namespace}\n  mtls:\n    issuer: {{name: {namespace}-ca}}\n  \
-                 truststore:\n    trustNamespace: spinnaker\n    caBundle: {{configMap: {namespace}-trust-bundle}}\n"
-            ),
-        )
-    };
+    let config = |namespace: &str| own_names(namespace, "", "    trustNamespace: spinnaker\n");
     let root = h::TempDir::new("regression-shared-trust-namespace");
     h::install_bom(root.path());
     let (clouddriver, front50) =

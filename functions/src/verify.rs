@@ -32,11 +32,16 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// True when no workload and no SpinnakerService was checked.
+    pub fn nothing(&self) -> bool {
+        self.workloads + self.spinnaker_services == 0
+    }
+
     /// Where Spinnaker is when nothing was checked but there is Spinnaker in other namespaces (`namespace prod`,
     /// `namespaces prod, staging`): the stream was rendered for another namespace, or the config is not its.
     pub fn only_elsewhere(&self) -> Option<String> {
         let plural = if self.elsewhere.len() > 1 { "s" } else { "" };
-        (self.workloads + self.spinnaker_services == 0 && !self.elsewhere.is_empty())
+        (self.nothing() && !self.elsewhere.is_empty())
             .then(|| format!("namespace{plural} {}", self.elsewhere.join(", ")))
     }
 }
@@ -349,9 +354,7 @@ fn verify_spinnaker_service(item: &Node, expect: &Expectations, report: &mut imp
         }
         if spec.mtls.enabled {
             let profile = config.and_then(|c| c.path(&["profiles", name]));
-            let ssl_on = profile
-                .and_then(|p| p.path(&["server", "ssl", "enabled"]))
-                .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
+            let ssl_on = profile.and_then(|p| p.path(&["server", "ssl", "enabled"])).is_some_and(Node::is_true);
             if !ssl_on && spec.mtls.serves_tls(service) {
                 report(
                     &format!("spec.spinnakerConfig.profiles.{name}.server.ssl.enabled"),

@@ -306,7 +306,7 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
                 prepared.config.spec.namespace
             )));
         }
-        if checked.workloads + checked.spinnaker_services == 0 {
+        if checked.nothing() {
             return Err(Failure::input(
                 "no Spinnaker workload or SpinnakerService among the items: nothing was verified; run the validator on \
                  the package that holds Spinnaker",

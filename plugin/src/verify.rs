@@ -53,7 +53,7 @@ pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failur
             ),
         }));
     }
-    if checked.workloads + checked.spinnaker_services == 0 {
+    if checked.nothing() {
         return Err(Failure::input(format!(
             "{origin} has no Spinnaker workload or SpinnakerService: nothing was verified; check that the right stream is piped in"
         )));

@@ -442,9 +442,7 @@ impl Owners<'_> {
         }
         match object.path_str(&["metadata", "namespace"]) {
             // Another install's CA Certificate is here when this namespace is the trust namespace.
-            Some(namespace) if namespace == self.namespace => {
-                object.path(&["spec", "isCA"]).is_some_and(|n| n.to_json() == serde_json::Value::Bool(true))
-            }
+            Some(namespace) if namespace == self.namespace => object.path(&["spec", "isCA"]).is_some_and(Node::is_true),
             _ => true,
         }
     }
@@ -565,6 +563,7 @@ fn add_generated(
 #[cfg(test)]
 mod tests {
     use super::{found_elsewhere, Owners};
+    use crate::yaml::{parse_stream, Limits};
 
     #[test]
     fn what_is_elsewhere_is_named_in_the_singular_or_plural_it_is() {
@@ -574,7 +573,6 @@ mod tests {
         assert_eq!(found_elsewhere(1, true), "a SpinnakerService and Spinnaker workloads are");
         assert_eq!(found_elsewhere(3, true), "SpinnakerServices and Spinnaker workloads are");
     }
-    use crate::yaml::{parse_stream, Limits};
 
     #[test]
     fn with_another_install_only_this_installs_workload_certificates_are_surely_its_own() {

@@ -145,9 +145,7 @@ fn record(item: &mut Node, before: &Node) {
 
 /// The services the operator deploys from this SpinnakerService (keel never; kayenta with canary on).
 pub fn deployed_services(item: &Node) -> Vec<Service> {
-    let canary = item
-        .path(&["spec", "spinnakerConfig", "config", "canary", "enabled"])
-        .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
+    let canary = item.path(&["spec", "spinnakerConfig", "config", "canary", "enabled"]).is_some_and(Node::is_true);
     Service::ALL
         .into_iter()
         .filter(|s| match s {
@@ -205,7 +203,7 @@ fn inject_settings(
             service.name(),
             "enabled",
         ]);
-        if ha.is_some_and(|n| n.to_json() == serde_json::Value::Bool(true)) {
+        if ha.is_some_and(Node::is_true) {
             report(
                 format!("spec.spinnakerConfig.config.deploymentEnvironment.haServices.{}.enabled", service.name()),
                 format!(
@@ -216,9 +214,8 @@ fn inject_settings(
             );
         }
     }
-    let metric_stores = item
-        .path(&["spec", "spinnakerConfig", "config", "metricStores", "enabled"])
-        .is_some_and(|n| n.to_json() == serde_json::Value::Bool(true));
+    let metric_stores =
+        item.path(&["spec", "spinnakerConfig", "config", "metricStores", "enabled"]).is_some_and(Node::is_true);
     if metric_stores && ctx.config.spec.mtls.enabled {
         // Halyard adds the monitoring-daemon sidecar to every service; it has no client certificate.
         if let Some(service) =

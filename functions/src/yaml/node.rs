@@ -79,12 +79,11 @@ impl Scalar {
         let style_checked = in_block && source_from_value && style == Style::Plain;
         let extra =
             (tag.is_some() || text.is_some()).then(|| Box::new(Extra { tag: tag.map(String::into_boxed_str), text }));
-        Scalar { value: Text::from(value), style, source_from_value, style_checked, extra }
+        Scalar { value: Text::new(value), style, source_from_value, style_checked, extra }
     }
 
     /// A new scalar styled by the quote guard (or a number or bool): its style is checked.
-    fn new(value: &str, style: Style) -> Self {
-        let value = Text::new(value);
+    fn new(value: Text, style: Style) -> Self {
         Scalar { value, style, source_from_value: false, style_checked: true, extra: None }
     }
 
@@ -92,22 +91,22 @@ impl Scalar {
     /// but this string; otherwise it is double-quoted (or a literal block when it spans lines).
     pub fn string(value: impl AsRef<str>) -> Self {
         let value = value.as_ref();
-        Scalar::new(value, scalar::style_for_string(value))
+        Scalar::new(Text::new(value), scalar::style_for_string(value))
     }
 
     /// A new plain integer.
     pub fn int(value: i64) -> Self {
-        Scalar::new(&value.to_string(), Style::Plain)
+        Scalar::new(smol_str::ToSmolStr::to_smolstr(&value), Style::Plain)
     }
 
     /// A new plain boolean (`true` / `false`, the spelling every reader agrees on).
     pub fn bool(value: bool) -> Self {
-        Scalar::new(&value.to_string(), Style::Plain)
+        Scalar::new(Text::new_static(if value { "true" } else { "false" }), Style::Plain)
     }
 
     /// A new plain `null` (what a strategic-merge patch reads as "delete this field").
     pub fn null() -> Self {
-        Scalar::new("null", Style::Plain)
+        Scalar::new(Text::new_static("null"), Style::Plain)
     }
 
     /// The decoded value (for a plain scalar, its text).
@@ -628,6 +627,12 @@ impl<'a> FromIterator<(&'a str, Node)> for Mapping {
 }
 
 impl Node {
+    /// True when a YAML 1.1 reader takes this node for the boolean true (`true`, `yes`, `on`, …): what
+    /// Halyard and the operator read from a flag such as `enabled`.
+    pub fn is_true(&self) -> bool {
+        self.to_json() == serde_json::Value::Bool(true)
+    }
+
     /// What this node means to a YAML 1.1 reader, as JSON: the typed view for reading configuration
     /// (the functionConfig) with serde. Tagged scalars other than `!!str` keep their text as a string.
     pub fn to_json(&self) -> serde_json::Value {
