@@ -36,14 +36,14 @@ pub enum BomError {
         "BOM {origin} has version {found:?} but {version} asks for {requested:?}; point {location} at the BOM \
          for {requested} or set {version} to {found}",
         version = form.name("spec.bom.version"),
-        location = match form { Form::Document => "spec.bom".to_owned(), Form::Flat => form.either("spec.bom.dir", "spec.bom.file") },
+        location = form.bom_location(),
     )]
     VersionMismatch { origin: String, found: String, requested: String, form: Form },
     /// The file's `version` is not a release number: not quoted, as the file may not be a BOM at all.
     #[error(
         "BOM {origin} has a version that is not a Spinnaker release number (such as 1.27.0); point {location} at \
          the BOM for {requested}",
-        location = match form { Form::Document => "spec.bom".to_owned(), Form::Flat => form.either("spec.bom.dir", "spec.bom.file") },
+        location = form.bom_location(),
     )]
     NotARelease { origin: String, requested: String, form: Form },
     #[error(
@@ -225,7 +225,7 @@ impl Bom {
         match registry {
             Some((registry, source)) => {
                 let field = || match source {
-                    RegistrySource::Config => format!("functionConfig {}", form.name("spec.bom.registry")),
+                    RegistrySource::Config => form.head("spec.bom.registry"),
                     RegistrySource::Service => {
                         format!("BOM {} services.{name}.artifactSources.dockerRegistry", self.origin)
                     }
@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn a_version_that_is_not_a_release_is_not_quoted() {
         let bom = Bom::parse("version: ghp_secretTOKEN123\n", "bom/1.27.0.yml").unwrap();
-        let err = bom.check_version("1.27.0", Form::Document).unwrap_err().to_string();
+        let err = bom.check_version("1.27.0", Form::DOCUMENT).unwrap_err().to_string();
         assert_eq!(
             err,
             "BOM bom/1.27.0.yml has a version that is not a Spinnaker release number (such as 1.27.0); point spec.bom at the BOM for 1.27.0"
@@ -365,7 +365,7 @@ mod tests {
         let bom = Bom::parse(STANDARD_TEST_BOM, "bom/master.yml").unwrap();
         assert_eq!(bom.version, "master-20181122334455");
         assert_eq!(bom.service_version(Service::Front50), Some("7.8.9-20180102030405"));
-        let image = bom.image_for(Service::Front50, &pins(None, &[]), Form::Document).unwrap();
+        let image = bom.image_for(Service::Front50, &pins(None, &[]), Form::DOCUMENT).unwrap();
         assert_eq!(image, "gcr.io/test-docker-registry/front50:7.8.9-20180102030405");
     }
 
@@ -383,7 +383,7 @@ mod tests {
         assert_eq!((bom.version.as_str(), bom.timestamp.as_deref()), ("1.10.1", None));
         assert_eq!(bom.services["defaultArtifact"], Artifact::default());
         assert!(bom.dependencies.is_empty() && bom.artifact_sources.is_none());
-        assert_eq!(bom.image_for(Service::Gate, &pins(None, &[]), Form::Document).unwrap(), "gate:1.0.0");
+        assert_eq!(bom.image_for(Service::Gate, &pins(None, &[]), Form::DOCUMENT).unwrap(), "gate:1.0.0");
     }
 
     #[test]
@@ -393,7 +393,7 @@ mod tests {
         assert_eq!(bom.timestamp.as_deref(), Some("2018-10-24 15:31:30"));
         assert_eq!(bom.service_version(Service::Gate), Some("6.10"));
         assert_eq!(bom.service_version(Service::Orca), Some("10"));
-        bom.check_version("1.10", Form::Document).unwrap();
+        bom.check_version("1.10", Form::DOCUMENT).unwrap();
     }
 
     #[test]
@@ -417,30 +417,30 @@ mod tests {
     #[test]
     fn a_bom_for_another_release_is_an_error_naming_both_versions_and_the_file() {
         let bom = bom_1_27();
-        bom.check_version("1.27.0", Form::Document).unwrap();
-        let err = bom.check_version("1.28.1", Form::Document).unwrap_err();
+        bom.check_version("1.27.0", Form::DOCUMENT).unwrap();
+        let err = bom.check_version("1.28.1", Form::DOCUMENT).unwrap_err();
         assert_eq!(
             err,
             BomError::VersionMismatch {
                 origin: "bom/1.27.0.yml".into(),
                 found: "1.27.0".into(),
                 requested: "1.28.1".into(),
-                form: Form::Document,
+                form: Form::DOCUMENT,
             }
         );
         let msg = err.to_string();
         assert!(msg.contains("\"1.27.0\"") && msg.contains("\"1.28.1\"") && msg.contains("bom/1.27.0.yml"), "{msg}");
         let local = Bom::parse("version: local:1.27.0\n", "b.yml").unwrap();
-        local.check_version("1.27.0", Form::Document).unwrap();
+        local.check_version("1.27.0", Form::DOCUMENT).unwrap();
     }
 
     #[test]
     fn images_come_from_the_bom_top_level_registry() {
         let bom = bom_1_27();
-        let image = bom.image_for(Service::Clouddriver, &pins(None, &[]), Form::Document).unwrap();
+        let image = bom.image_for(Service::Clouddriver, &pins(None, &[]), Form::DOCUMENT).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/clouddriver:5.74.3");
         assert_eq!(
-            bom.image_for(Service::Deck, &pins(None, &[]), Form::Document).unwrap(),
+            bom.image_for(Service::Deck, &pins(None, &[]), Form::DOCUMENT).unwrap(),
             "us-docker.pkg.dev/spinnaker-community/docker/deck:3.8.1"
         );
     }
@@ -453,32 +453,32 @@ mod tests {
         let bom = Bom::parse(text, "b.yml").unwrap();
         let none = pins(None, &[]);
         assert_eq!(
-            bom.image_for(Service::Gate, &none, Form::Document).unwrap(),
+            bom.image_for(Service::Gate, &none, Form::DOCUMENT).unwrap(),
             "svc.example.com:5000/gate-only/gate:6.54.1"
         );
-        assert_eq!(bom.image_for(Service::Orca, &none, Form::Document).unwrap(), "top.example.com/spin/orca:8.18.3");
+        assert_eq!(bom.image_for(Service::Orca, &none, Form::DOCUMENT).unwrap(), "top.example.com/spin/orca:8.18.3");
         let config = pins(Some("registry.example.com/spinnaker"), &[]);
         assert_eq!(
-            bom.image_for(Service::Gate, &config, Form::Document).unwrap(),
+            bom.image_for(Service::Gate, &config, Form::DOCUMENT).unwrap(),
             "registry.example.com/spinnaker/gate:6.54.1"
         );
         assert_eq!(
-            bom.image_for(Service::Orca, &config, Form::Document).unwrap(),
+            bom.image_for(Service::Orca, &config, Form::DOCUMENT).unwrap(),
             "registry.example.com/spinnaker/orca:8.18.3"
         );
         let bare = Bom::parse("version: 1.27.0\nservices: {gate: {version: 1.0.0}}\n", "b.yml").unwrap();
-        assert_eq!(bare.image_for(Service::Gate, &none, Form::Document).unwrap(), "gate:1.0.0");
+        assert_eq!(bare.image_for(Service::Gate, &none, Form::DOCUMENT).unwrap(), "gate:1.0.0");
     }
 
     #[test]
     fn keel_comes_from_extra_pins() {
         let bom = bom_1_27();
         let keel = pins(None, &[(Service::Keel, "0.1.0-20210331200022-slim")]);
-        let image = bom.image_for(Service::Keel, &keel, Form::Document).unwrap();
+        let image = bom.image_for(Service::Keel, &keel, Form::DOCUMENT).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/keel:0.1.0-20210331200022-slim");
         let with_registry = pins(Some("ghcr.io/spinnaker"), &[(Service::Keel, "main-latest")]);
         assert_eq!(
-            bom.image_for(Service::Keel, &with_registry, Form::Document).unwrap(),
+            bom.image_for(Service::Keel, &with_registry, Form::DOCUMENT).unwrap(),
             "ghcr.io/spinnaker/keel:main-latest"
         );
     }
@@ -487,16 +487,16 @@ mod tests {
     fn extra_pins_override_the_bom() {
         let bom = bom_1_27();
         let image =
-            bom.image_for(Service::Gate, &pins(None, &[(Service::Gate, "6.55.0-hotfix")]), Form::Document).unwrap();
+            bom.image_for(Service::Gate, &pins(None, &[(Service::Gate, "6.55.0-hotfix")]), Form::DOCUMENT).unwrap();
         assert_eq!(image, "us-docker.pkg.dev/spinnaker-community/docker/gate:6.55.0-hotfix");
     }
 
     #[test]
     fn an_unpinned_service_is_an_error_with_the_fix() {
-        let err = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::Document).unwrap_err();
+        let err = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::DOCUMENT).unwrap_err();
         assert_eq!(
             err,
-            BomError::Unpinned { origin: "bom/1.27.0.yml".into(), service: Service::Keel, form: Form::Document }
+            BomError::Unpinned { origin: "bom/1.27.0.yml".into(), service: Service::Keel, form: Form::DOCUMENT }
         );
         let msg = err.to_string();
         assert!(
@@ -505,17 +505,17 @@ mod tests {
         );
         let bom = Bom::parse("version: 1.27.0\nservices: {gate: {commit: abc}}\n", "b.yml").unwrap();
         assert!(matches!(
-            bom.image_for(Service::Gate, &pins(None, &[]), Form::Document),
+            bom.image_for(Service::Gate, &pins(None, &[]), Form::DOCUMENT),
             Err(BomError::Unpinned { .. })
         ));
     }
 
     #[test]
     fn a_user_who_wrote_flat_keys_is_told_the_flat_key() {
-        let msg = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::Flat).unwrap_err().to_string();
+        let msg = bom_1_27().image_for(Service::Keel, &pins(None, &[]), Form::FLAT).unwrap_err().to_string();
         assert!(msg.ends_with("extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)"), "{msg}");
         assert!(!msg.contains("spec.bom"), "{msg}");
-        let msg = bom_1_27().check_version("1.28.0", Form::Flat).unwrap_err().to_string();
+        let msg = bom_1_27().check_version("1.28.0", Form::FLAT).unwrap_err().to_string();
         assert!(msg.ends_with("point bom-dir or bom-file at the BOM for 1.28.0 or set bom-version to 1.27.0"), "{msg}");
     }
 
@@ -523,7 +523,7 @@ mod tests {
     fn the_local_prefix_is_stripped_from_service_versions() {
         let bom = Bom::parse("version: 1.27.0\nservices: {gate: {version: 'local:6.54.1-dev'}}\n", "b.yml").unwrap();
         assert_eq!(
-            bom.image_for(Service::Gate, &pins(Some("reg.io"), &[]), Form::Document).unwrap(),
+            bom.image_for(Service::Gate, &pins(Some("reg.io"), &[]), Form::DOCUMENT).unwrap(),
             "reg.io/gate:6.54.1-dev"
         );
     }
@@ -532,17 +532,17 @@ mod tests {
     fn tags_and_registries_from_the_bom_are_checked_before_use() {
         let bad_tag =
             Bom::parse("version: 1.27.0\nservices: {gate: {version: '1.0;rm -rf /'}}\n", "bom/evil.yml").unwrap();
-        let msg = bad_tag.image_for(Service::Gate, &pins(None, &[]), Form::Document).unwrap_err().to_string();
+        let msg = bad_tag.image_for(Service::Gate, &pins(None, &[]), Form::DOCUMENT).unwrap_err().to_string();
         assert!(msg.contains("bom/evil.yml services.gate.version") && msg.contains("not a valid image tag"), "{msg}");
         let bad_registry = Bom::parse(
             "version: 1.27.0\nartifactSources: {dockerRegistry: 'https://$(id)'}\nservices: {gate: {version: '1.0'}}\n",
             "bom/evil.yml",
         )
         .unwrap();
-        let msg = bad_registry.image_for(Service::Gate, &pins(None, &[]), Form::Document).unwrap_err().to_string();
+        let msg = bad_registry.image_for(Service::Gate, &pins(None, &[]), Form::DOCUMENT).unwrap_err().to_string();
         assert!(msg.contains("bom/evil.yml artifactSources.dockerRegistry") && msg.contains("registry"), "{msg}");
         let msg = bom_1_27()
-            .image_for(Service::Keel, &pins(None, &[(Service::Keel, "$(x)")]), Form::Document)
+            .image_for(Service::Keel, &pins(None, &[(Service::Keel, "$(x)")]), Form::DOCUMENT)
             .unwrap_err()
             .to_string();
         assert!(msg.contains("spec.bom.extraPins.keel"), "{msg}");

@@ -242,31 +242,96 @@ pub struct SpinnakerPlatform {
     pub form: Form,
 }
 
-/// The form of a functionConfig: a `SpinnakerPlatform` document (`spec.bom.extraPins`), or flat keys
-/// (a `ConfigMap`, what kpt's `-- key=value` sends: `extra-pins=keel=<tag>`). ArgoCD parameters override
-/// either and do not change its form.
+/// What an ArgoCD Application sets over the functionConfig: its plugin parameters (flat keys, in the order
+/// given; a later one wins) and its destination namespace, given only when neither the file nor a parameter
+/// names a namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub parameters: Vec<(String, String)>,
+    pub destination: Option<String>,
+}
+
+/// How the user wrote the functionConfig: a `SpinnakerPlatform` document (`spec.bom.extraPins`) or flat
+/// keys (a `ConfigMap`, what kpt's `-- key=value` sends: `extra-pins=keel=<tag>`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Form {
+pub enum Layout {
     #[default]
     Document,
     Flat,
 }
 
+/// Where each setting came from, so that a message names it as the user wrote it: a field of the
+/// functionConfig in its [`Layout`], an ArgoCD Application parameter (which wins over the file, so a fix
+/// made in the file would change nothing), or, for the namespace, the Application's destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Form {
+    pub layout: Layout,
+    /// Bit `i`: [`FLAT_KEYS`]`[i]` was set by an Application parameter.
+    parameters: u32,
+    /// `spec.namespace` is the Application's destination namespace: neither the file nor a parameter names one.
+    destination: bool,
+}
+
+const _: () = assert!(FLAT_KEYS.len() <= u32::BITS as usize, "Form keeps one bit per flat key");
+
 impl Form {
-    /// A field as the user writes it: `spec.bom.version`, or the flat key that sets it (`bom-version`).
+    pub const DOCUMENT: Form = Form { layout: Layout::Document, parameters: 0, destination: false };
+    pub const FLAT: Form = Form { layout: Layout::Flat, parameters: 0, destination: false };
+
+    /// The flat key of a field (`spec.bom.version` → `bom-version`) and its place in [`FLAT_KEYS`].
+    fn flat_key(field: &str) -> Option<(usize, &'static str)> {
+        FLAT_KEYS.iter().position(|(_, f)| f.split(' ').next() == Some(field)).map(|i| (i, FLAT_KEYS[i].0))
+    }
+
+    fn set_by_parameter(&mut self, key: &str) {
+        if let Some(i) = FLAT_KEYS.iter().position(|(k, _)| *k == key) {
+            self.parameters |= 1 << i;
+        }
+    }
+
+    /// True when an Application parameter set `field`.
+    pub fn from_parameter(self, field: &str) -> bool {
+        Form::flat_key(field).is_some_and(|(i, _)| self.parameters & (1 << i) != 0)
+    }
+
+    /// A field as the user set it: `spec.bom.version`, the flat key that sets it (`bom-version`), `parameter
+    /// bom-version` when an Application parameter set it, or for a namespace nothing named the Application's
+    /// `spec.destination.namespace`.
     pub fn name(self, field: &str) -> String {
-        let flat = FLAT_KEYS.iter().find(|(_, f)| f.split(' ').next() == Some(field)).map(|(key, _)| *key);
-        match (self, flat) {
-            (Form::Flat, Some(key)) => key.to_owned(),
+        if field == "spec.namespace" && self.destination {
+            return "the Application's spec.destination.namespace".to_owned();
+        }
+        match (Form::flat_key(field), self.layout) {
+            (Some((i, key)), _) if self.parameters & (1 << i) != 0 => format!("parameter {key}"),
+            (Some((_, key)), Layout::Flat) => key.to_owned(),
             _ => field.to_owned(),
         }
     }
 
-    /// One entry of a map field: `spec.bom.extraPins.keel`, or `extra-pins (keel)`.
+    /// [`Form::name`] where a message starts with the place: `functionConfig spec.namespace`, `functionConfig
+    /// parameter namespace` (as the parameter's own errors do), or `Application spec.destination.namespace`.
+    pub fn head(self, field: &str) -> String {
+        if field == "spec.namespace" && self.destination {
+            return "Application spec.destination.namespace".to_owned();
+        }
+        format!("functionConfig {}", self.name(field))
+    }
+
+    /// A setting, written as the user writes it: `spec.mtls.gateListener: http`, `gate-listener=http`, or
+    /// `parameter gate-listener=http`.
+    pub fn setting(self, field: &str, value: &str) -> String {
+        match Form::flat_key(field) {
+            Some((i, key)) if self.parameters & (1 << i) != 0 => format!("parameter {key}={value}"),
+            Some((_, key)) if self.layout == Layout::Flat => format!("{key}={value}"),
+            _ => format!("{field}: {value}"),
+        }
+    }
+
+    /// One entry of a map field: `spec.bom.extraPins.keel`, `extra-pins (keel)` or `parameter extra-pins (keel)`.
     pub fn name_entry(self, field: &str, entry: &str) -> String {
-        match self {
-            Form::Document => format!("{field}.{entry}"),
-            Form::Flat => format!("{} ({entry})", self.name(field)),
+        match (self.layout, self.from_parameter(field)) {
+            (Layout::Document, false) => format!("{field}.{entry}"),
+            _ => format!("{} ({entry})", self.name(field)),
         }
     }
 
@@ -275,11 +340,22 @@ impl Form {
         format!("{} or {}", self.name(a), self.name(b))
     }
 
-    /// How to pin a service the BOM lacks: `extraPins: {keel: <tag>}`, or `extra-pins=keel=<tag>`.
+    /// Where the BOM is chosen: `spec.bom` in a document, else the two fields that point at it.
+    pub fn bom_location(self) -> String {
+        let parameter = self.from_parameter("spec.bom.dir") || self.from_parameter("spec.bom.file");
+        match (self.layout, parameter) {
+            (Layout::Document, false) => "spec.bom".to_owned(),
+            _ => self.either("spec.bom.dir", "spec.bom.file"),
+        }
+    }
+
+    /// How to pin a service the BOM lacks: `extraPins: {keel: <tag>}`, `extra-pins=keel=<tag>`, or `keel: <tag>`
+    /// (an entry of the map parameter extra-pins).
     pub fn example_pin(self, service: Service) -> String {
-        match self {
-            Form::Document => format!("extraPins: {{{service}: <tag>}}"),
-            Form::Flat => format!("extra-pins={service}=<tag>"),
+        match (self.layout, self.from_parameter("spec.bom.extraPins")) {
+            (_, true) => format!("{service}: <tag>"),
+            (Layout::Document, false) => format!("extraPins: {{{service}: <tag>}}"),
+            (Layout::Flat, false) => format!("extra-pins={service}=<tag>"),
         }
     }
 }
@@ -571,7 +647,7 @@ impl SpinnakerPlatform {
             };
             ConfigError::invalid(path, err.into_inner().to_string())
         })?;
-        let mut platform = SpinnakerPlatform { spec: document.spec, form: Form::Document };
+        let mut platform = SpinnakerPlatform { spec: document.spec, form: Form::DOCUMENT };
         platform.normalize();
         platform.validate()?;
         Ok(platform)
@@ -615,17 +691,30 @@ impl SpinnakerPlatform {
                 "required: the Spinnaker release to pin, e.g. kpt fn eval --exec spinnaker-krm -- bom-version=1.27.0",
             ));
         }
-        let mut platform = SpinnakerPlatform { form: Form::Flat, ..SpinnakerPlatform::default() };
+        let mut platform = SpinnakerPlatform { form: Form::FLAT, ..SpinnakerPlatform::default() };
         platform.apply_flat(&params, "data.")?;
         Ok(platform)
     }
 
-    /// Applies flat `key=value` settings (the keys of [`FLAT_KEYS`]) over this config and validates the result.
-    /// Used for ArgoCD Application parameters; errors name the key as `parameter <key>`.
+    /// Applies what an ArgoCD Application sets over this config and validates the result: its destination
+    /// namespace (when given), then its parameters (flat `key=value` settings, the keys of [`FLAT_KEYS`]).
+    /// Errors name a parameter as `parameter <key>`, and so do later messages about what it set ([`Form`]).
     /// On error `self` is left unchanged.
-    pub fn apply_overrides(&mut self, params: &[(String, String)]) -> Result<(), ConfigError> {
+    pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), ConfigError> {
         let mut next = self.clone();
-        next.apply_flat(params, "parameter ")?;
+        if let Some(namespace) = &overrides.destination {
+            check_namespace(namespace)
+                .map_err(|m| ConfigError::invalid("namespace (the Application's spec.destination.namespace)", m))?;
+            next.spec.namespace = namespace.clone();
+            next.form.destination = true;
+        }
+        next.apply_flat(&overrides.parameters, "parameter ")?;
+        for (key, _) in &overrides.parameters {
+            next.form.set_by_parameter(key);
+            if key == "namespace" {
+                next.form.destination = false;
+            }
+        }
         *self = next;
         Ok(())
     }
@@ -1565,7 +1654,7 @@ spec:
     fn a_configmap_with_only_bom_version_gives_the_defaults() {
         let p = load(&config_map("  bom-version: 1.27.0\n")).unwrap();
         assert_eq!(p.spec, load(&minimal("")).unwrap().spec);
-        assert_eq!((p.form, load(&minimal("")).unwrap().form), (Form::Flat, Form::Document));
+        assert_eq!((p.form, load(&minimal("")).unwrap().form), (Form::FLAT, Form::DOCUMENT));
     }
 
     #[test]
@@ -1650,8 +1739,8 @@ spec:
         assert!(err.contains("never accepted inline"), "{err}");
     }
 
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    fn params(pairs: &[(&str, &str)]) -> Overrides {
+        Overrides { parameters: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), destination: None }
     }
 
     #[test]
@@ -1674,6 +1763,50 @@ spec:
         assert_eq!(s.bom.registry, None);
         assert_eq!(s.bom.extra_pins.len(), 2, "extra-pins merges: {:?}", s.bom.extra_pins);
         assert_eq!(s.bom.extra_pins[&Service::Gate], "6.55.0");
+    }
+
+    /// Messages name a setting where the user set it: the file (in its layout), a parameter, or for the
+    /// namespace the Application's destination.
+    #[test]
+    fn form_names_a_field_as_the_user_set_it() {
+        let listener = "spec.mtls.gateListener";
+        let cases = [
+            (
+                Form::DOCUMENT,
+                "spec.mtls.gateListener",
+                "functionConfig spec.mtls.gateListener",
+                "spec.mtls.gateListener: http",
+            ),
+            (Form::FLAT, "gate-listener", "functionConfig gate-listener", "gate-listener=http"),
+        ];
+        for (form, name, head, setting) in cases {
+            assert_eq!(
+                (form.name(listener), form.head(listener), form.setting(listener, "http")),
+                (name.into(), head.into(), setting.into())
+            );
+            let mut p = SpinnakerPlatform { form, ..load(DESIGN_EXAMPLE).unwrap() };
+            p.apply_overrides(&params(&[("gate-listener", "https")])).unwrap();
+            assert_eq!(p.form.name(listener), "parameter gate-listener");
+            assert_eq!(p.form.head(listener), "functionConfig parameter gate-listener");
+            assert_eq!(p.form.setting(listener, "http"), "parameter gate-listener=http");
+            assert_eq!(p.form.name("spec.mtls.clientAuth"), form.name("spec.mtls.clientAuth"), "only what it set");
+            assert_eq!(p.form.name_entry("spec.bom.extraPins", "keel"), form.name_entry("spec.bom.extraPins", "keel"));
+            p.apply_overrides(&params(&[("extra-pins", "keel=0.2.0")])).unwrap();
+            assert_eq!(p.form.name_entry("spec.bom.extraPins", "keel"), "parameter extra-pins (keel)");
+            assert_eq!(p.form.example_pin(Service::Keel), "keel: <tag>");
+        }
+        // The destination namespace, until a parameter names one.
+        let mut p = load(DESIGN_EXAMPLE).unwrap();
+        let destination = Overrides { parameters: Vec::new(), destination: Some("spin".into()) };
+        p.apply_overrides(&destination).unwrap();
+        assert_eq!(p.spec.namespace, "spin");
+        assert_eq!(p.form.name("spec.namespace"), "the Application's spec.destination.namespace");
+        assert_eq!(p.form.head("spec.namespace"), "Application spec.destination.namespace");
+        assert_eq!(p.form.name("spec.bom.version"), "spec.bom.version");
+        p.apply_overrides(&params(&[("namespace", "spin")])).unwrap();
+        assert_eq!(p.form.head("spec.namespace"), "functionConfig parameter namespace");
+        let err = p.apply_overrides(&Overrides { parameters: Vec::new(), destination: Some("Spin".into()) });
+        assert!(err.unwrap_err().to_string().contains("namespace (the Application's spec.destination.namespace)"));
     }
 
     #[test]

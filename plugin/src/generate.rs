@@ -12,6 +12,7 @@
 use crate::failure::Failure;
 use crate::render::{read_config, DEFAULT_CONFIG};
 use crate::{parameters, pipeline, source};
+use functions::config::Overrides;
 use functions::yaml::Node;
 use functions::{krm, order};
 use std::io::Read;
@@ -27,12 +28,12 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     let dir = std::env::current_dir().map_err(|e| {
         Failure::input(format!("cannot read the working directory: {e}; run generate in the app directory"))
     })?;
-    let overrides = parameters::from_env(std::env::vars_os())?;
+    let parameters = parameters::from_env(std::env::vars_os())?;
     let config_name = config.unwrap_or(Path::new(DEFAULT_CONFIG));
     let config_path = dir.join(config_name);
     let function_config = read_config(&config_path)?;
     let destination = std::env::var("ARGOCD_APP_NAMESPACE").ok();
-    let overrides = follow_destination(&function_config, config_name, overrides, destination.as_deref())?;
+    let overrides = follow_destination(&function_config, config_name, parameters, destination.as_deref())?;
     let mut search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
     search.under_argocd = true;
     render_dir(&dir, &function_config, &config_path, &search, &overrides, Caller::Generate)
@@ -68,7 +69,7 @@ pub fn render_dir(
     function_config: &Node,
     config_path: &Path,
     search: &pipeline::BomSearch,
-    overrides: &[(String, String)],
+    overrides: &Overrides,
     caller: Caller,
 ) -> Result<String, Failure> {
     // kustomize first: a kustomization that cannot build is the first thing to fix.
@@ -120,15 +121,16 @@ fn kustomization(dir: &Path) -> Option<String> {
 /// The namespace Spinnaker runs in is the Application's destination (`ARGOCD_APP_NAMESPACE`, which
 /// argocd-cmp-server sets from `spec.destination.namespace`) unless the config or a parameter names one;
 /// one that names another namespace would give certificates and DNS names for the wrong namespace, so it is
-/// an error. Returns the overrides with the destination's namespace first when nothing names one.
+/// an error. Returns the parameters, with the destination's namespace when nothing names one.
 fn follow_destination(
     function_config: &Node,
     config_name: &Path,
-    mut overrides: Vec<(String, String)>,
+    parameters: Vec<(String, String)>,
     destination: Option<&str>,
-) -> Result<Vec<(String, String)>, Failure> {
+) -> Result<Overrides, Failure> {
+    let mut overrides = Overrides { parameters, destination: None };
     let Some(destination) = destination.filter(|d| !d.is_empty()) else { return Ok(overrides) };
-    let parameter = overrides.iter().rev().find(|(key, _)| key == "namespace").map(|(_, v)| v.clone());
+    let parameter = overrides.parameters.iter().rev().find(|(key, _)| key == "namespace").map(|(_, v)| v.clone());
     let named = match parameter {
         Some(value) => Some((value, "the Application's plugin parameter namespace".to_owned())),
         None => function_config
@@ -141,7 +143,7 @@ fn follow_destination(
             "{source} is {value} but the Application deploys to namespace {destination} (spec.destination.namespace); certificates, DNS names and the trust Bundle would be for the wrong namespace: remove {source} to follow the destination, or make the two the same"
         ))),
         None => {
-            overrides.insert(0, ("namespace".to_owned(), destination.to_owned()));
+            overrides.destination = Some(destination.to_owned());
             Ok(overrides)
         }
     }
@@ -380,11 +382,7 @@ mod tests {
         assert!(out.contains("annotations: {}"), "{out}");
     }
 
-    fn follow(
-        config: &str,
-        overrides: &[(&str, &str)],
-        destination: Option<&str>,
-    ) -> Result<Vec<(String, String)>, Failure> {
+    fn follow(config: &str, overrides: &[(&str, &str)], destination: Option<&str>) -> Result<Overrides, Failure> {
         let config = objects(config).remove(0);
         let overrides = overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         follow_destination(&config, Path::new("spinnaker-krm.yaml"), overrides, destination)
@@ -394,14 +392,18 @@ mod tests {
     fn the_destination_namespace_applies_unless_the_config_names_the_same_one() {
         let bare = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec: {bom: {version: 1.27.0}}\n";
         let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let given = |parameters: &[(&str, &str)], destination: Option<&str>| Overrides {
+            parameters: parameters.iter().map(|(k, v)| pair(k, v)).collect(),
+            destination: destination.map(str::to_owned),
+        };
         assert_eq!(
             follow(bare, &[("client-auth", "want")], Some("spin")).unwrap(),
-            [pair("namespace", "spin"), pair("client-auth", "want")]
+            given(&[("client-auth", "want")], Some("spin"))
         );
-        assert!(follow(bare, &[], None).unwrap().is_empty(), "outside ArgoCD nothing changes");
-        assert!(follow(bare, &[], Some("")).unwrap().is_empty(), "no destination namespace, nothing changes");
+        assert_eq!(follow(bare, &[], None).unwrap(), Overrides::default(), "outside ArgoCD nothing changes");
+        assert_eq!(follow(bare, &[], Some("")).unwrap(), Overrides::default(), "no destination namespace");
         let named = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec: {namespace: spinnaker}\n";
-        assert!(follow(named, &[], Some("spinnaker")).unwrap().is_empty());
+        assert_eq!(follow(named, &[], Some("spinnaker")).unwrap(), Overrides::default());
         let err = follow(named, &[], Some("spin")).unwrap_err().headline;
         assert!(
             err.starts_with(
@@ -410,7 +412,10 @@ mod tests {
             "{err}"
         );
         // A parameter outranks the file, and must agree too.
-        assert_eq!(follow(named, &[("namespace", "spin")], Some("spin")).unwrap(), [pair("namespace", "spin")]);
+        assert_eq!(
+            follow(named, &[("namespace", "spin")], Some("spin")).unwrap(),
+            given(&[("namespace", "spin")], None)
+        );
         let err = follow(bare, &[("namespace", "a")], Some("b")).unwrap_err().headline;
         assert!(
             err.starts_with(

@@ -37,7 +37,7 @@ fn transform(list: &mut ResourceList) -> Result<(), Failure> {
     })?;
     let cwd = std::env::current_dir().map_err(|e| Failure::input(format!("cannot read the working directory: {e}")))?;
     let search = pipeline::BomSearch::from_dir(&cwd);
-    let prepared = pipeline::prepare_with_items(function_config, &search, &[], &list.items)?;
+    let prepared = pipeline::prepare_with_items(function_config, &search, &Default::default(), &list.items)?;
     let summary = pipeline::run(&mut list.items, &prepared)?;
     // kustomize passes a function's stderr through; kpt shows it only when the function fails. Results stay
     // for problems: an info result would change the ResourceList kpt writes back on every run.

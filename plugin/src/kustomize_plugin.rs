@@ -74,7 +74,7 @@ pub fn run(invocation: &Invocation, stdin: &mut impl Read) -> Result<String, Fai
     let mut items = krm::parse_manifests(&bytes, "stdin")?;
     let function_config = render::read_config(&invocation.config_file)?;
     let search = pipeline::BomSearch::from_dir(&invocation.root);
-    let prepared = pipeline::prepare_with_items(&function_config, &search, &[], &items)?;
+    let prepared = pipeline::prepare_with_items(&function_config, &search, &Default::default(), &items)?;
     let summary = pipeline::run(&mut items, &prepared)?;
     // kustomize passes a plugin's stderr through, as it does a function's.
     crate::logging::stderr_line(format_args!("{}", pipeline::summary_line(&summary, &prepared)));

@@ -4,7 +4,7 @@
 
 use crate::failure::Failure;
 use functions::bom::Bom;
-use functions::config::{Mode, SpinnakerPlatform};
+use functions::config::{Mode, Overrides, SpinnakerPlatform};
 use functions::transform::{self, Context, Summary};
 use functions::verify::{self, Checked, Expectations};
 use functions::yaml::Node;
@@ -73,19 +73,15 @@ fn absolute(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or(path)
 }
 
-/// Validates the functionConfig, applies `overrides` (ArgoCD parameters) and finds the BOM from
+/// Validates the functionConfig, applies `overrides` (what an ArgoCD Application sets) and finds the BOM from
 /// `base_dir` (the function's working directory, or the directory being rendered) up to its repository
 /// root (`BomSearch::from_dir`). Every mode calls this (or `prepare_in`), so the lookup is the same.
-pub fn prepare(function_config: &Node, base_dir: &Path, overrides: &[(String, String)]) -> Result<Prepared, Failure> {
+pub fn prepare(function_config: &Node, base_dir: &Path, overrides: &Overrides) -> Result<Prepared, Failure> {
     prepare_in(function_config, &BomSearch::from_dir(base_dir), overrides)
 }
 
 /// `prepare` with an explicit search (ArgoCD's generate knows the repository root from its environment).
-pub fn prepare_in(
-    function_config: &Node,
-    search: &BomSearch,
-    overrides: &[(String, String)],
-) -> Result<Prepared, Failure> {
+pub fn prepare_in(function_config: &Node, search: &BomSearch, overrides: &Overrides) -> Result<Prepared, Failure> {
     prepare_with_items(function_config, search, overrides, &[])
 }
 
@@ -99,7 +95,7 @@ pub const CARRIED_BOM: &str = "spinnaker-bom";
 pub fn prepare_with_items(
     function_config: &Node,
     search: &BomSearch,
-    overrides: &[(String, String)],
+    overrides: &Overrides,
     items: &[Node],
 ) -> Result<Prepared, Failure> {
     let mut config = SpinnakerPlatform::from_function_config(function_config)?;
@@ -299,11 +295,13 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
     if prepared.config.mode() == Mode::Verify {
         let checked = check(items, &prepared.config, prepared.bom.as_ref())?;
         if let Some(elsewhere) = checked.only_elsewhere() {
-            let field = prepared.config.form.name("spec.namespace");
+            let form = prepared.config.form;
             return Err(Failure::input(format!(
-                "functionConfig {field}: Spinnaker is in {elsewhere} and nothing of it in {}, the namespace verification \
-                 checks; nothing was verified: set {field} to where Spinnaker runs",
-                prepared.config.spec.namespace
+                "{}: Spinnaker is in {elsewhere} and nothing of it in {}, the namespace verification checks; nothing \
+                 was verified: set {} to where Spinnaker runs",
+                form.head("spec.namespace"),
+                prepared.config.spec.namespace,
+                form.name("spec.namespace"),
             )));
         }
         if checked.nothing() {

@@ -20,7 +20,14 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
     let config_path = config.map(Path::to_path_buf).unwrap_or_else(|| dir.join(DEFAULT_CONFIG));
     let function_config = read_config(&config_path)?;
     let search = pipeline::BomSearch::from_dir(dir);
-    crate::generate::render_dir(dir, &function_config, &config_path, &search, &[], crate::generate::Caller::Render)
+    crate::generate::render_dir(
+        dir,
+        &function_config,
+        &config_path,
+        &search,
+        &Default::default(),
+        crate::generate::Caller::Render,
+    )
 }
 
 /// Reads a functionConfig file: exactly one object.

@@ -28,7 +28,7 @@ pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failur
         Some(path) => {
             let cwd = std::env::current_dir()
                 .map_err(|e| Failure::input(format!("cannot read the working directory: {e}")))?;
-            let prepared = pipeline::prepare(&render::read_config(path)?, &cwd, &[])?;
+            let prepared = pipeline::prepare(&render::read_config(path)?, &cwd, &Default::default())?;
             (prepared.config, prepared.bom)
         }
         None => (SpinnakerPlatform::default(), None),

@@ -168,11 +168,28 @@ fn parameters_override_spinnaker_krm_yaml() {
     // the services there, and the Bundle puts the CA bundle only into `namespace`.
     app.destination_namespace = "spin".to_owned();
     let mismatched = sidecar.generate(&examples(), &app).expect_err("the SpinnakerService is in namespace spinnaker");
+    // The message names the parameter that set the namespace: spec.namespace in the file is overridden.
     assert!(
         mismatched.contains(
-            "spinnaker-krm: error: functionConfig spec.namespace: the SpinnakerService is in namespace spinnaker but \
-             spec.namespace is spin; set spec.namespace to where Spinnaker runs, or move Spinnaker into namespace spin \
-             (a kustomization's `namespace:`)"
+            "spinnaker-krm: error: functionConfig parameter namespace: the SpinnakerService is in namespace spinnaker \
+             but parameter namespace is spin; set parameter namespace to where Spinnaker runs, or move Spinnaker into \
+             namespace spin (a kustomization's `namespace:`)"
+        ),
+        "{mismatched}"
+    );
+    // With no namespace in the file or the parameters, the namespace is the destination's, and so is the fix.
+    let unnamed = h::TempDir::new("unnamed-namespace");
+    copy_dir(&examples(), unnamed.path());
+    let config = unnamed.path().join("spinnaker/spinnaker-krm.yaml");
+    h::write_file(&config, &h::read_file(&config).replace("  namespace: spinnaker\n", ""));
+    let mut destination_only = spinnaker_app();
+    destination_only.destination_namespace = "spin".to_owned();
+    let mismatched = sidecar.generate(unnamed.path(), &destination_only).expect_err("SpinnakerService in spinnaker");
+    assert!(
+        mismatched.contains(
+            "spinnaker-krm: error: Application spec.destination.namespace: the SpinnakerService is in namespace \
+             spinnaker but the Application's spec.destination.namespace is spin; set the Application's \
+             spec.destination.namespace to where Spinnaker runs, or move Spinnaker into namespace spin"
         ),
         "{mismatched}"
     );
@@ -219,6 +236,10 @@ fn a_bad_parameter_fails_naming_it_and_the_valid_keys() {
     let app = spinnaker_app().with_parameters("[{name: bom-verison, string: 1.27.0}]");
     let err = sidecar(&bin).generate(&examples(), &app).unwrap_err();
     assert!(err.contains("unknown key \"bom-verison\"") && err.contains("bom-version"), "{err}");
+    // A release whose BOM is not in Git: the message names the parameter, which the file cannot override.
+    let app = spinnaker_app().with_parameters("[{name: bom-version, string: 1.99.0}]");
+    let err = sidecar(&bin).generate(&examples(), &app).unwrap_err();
+    assert!(err.contains("cannot find the BOM bom/1.99.0.yml for parameter bom-version 1.99.0"), "{err}");
 }
 
 /// The error ArgoCD shows for the example app: its prefixes, then `` `spinnaker-krm generate` failed exit

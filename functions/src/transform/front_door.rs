@@ -29,11 +29,13 @@ const HTTPS_ANNOTATIONS: &[(&str, &str)] = &[
     ("service.beta.kubernetes.io/aws-load-balancer-backend-protocol", "https"),
 ];
 
-/// What to tell a user whose front door must speak HTTPS.
+/// What to tell a user whose front door must speak HTTPS, before the other fix (gate's listener back to http).
 const ANNOTATE_HINT: &str = "annotate it for your controller (nginx.ingress.kubernetes.io/backend-protocol: HTTPS; \
 alb.ingress.kubernetes.io/backend-protocol: HTTPS; haproxy.org/server-ssl: \"true\"; or on gate's Service \
 traefik.ingress.kubernetes.io/service.serversscheme: https, konghq.com/protocol: https, \
-cloud.google.com/app-protocols) or set spec.mtls.gateListener: http";
+cloud.google.com/app-protocols)";
+
+const LISTENER: &str = "spec.mtls.gateListener";
 
 /// The HTTPS annotation an object carries, as `key: value`.
 fn https_annotation(item: &Node) -> Option<String> {
@@ -49,6 +51,11 @@ fn https_annotation(item: &Node) -> Option<String> {
 /// names gate's Service may have (`gate`, `spin-gate`, and the gate workloads' names).
 pub fn check(items: &[&Node], ctx: &Context, gate_services: &[String]) -> Vec<Finding> {
     let https = ctx.config.spec.mtls.gate_listener() == GateListener::Https;
+    // The listener named as the user set it (a field, a flat key or an Application parameter).
+    let form = ctx.config.form;
+    let listener = |value: &str| form.setting(LISTENER, value);
+    let plain =
+        format!("{} is http{}", form.name(LISTENER), if form.from_parameter(LISTENER) { "" } else { ", the default" });
     let mut findings = Vec::new();
     let mut report = |item: &Node, field: &str, message: String| {
         findings.push(Finding { resource: ResourceRef::of(item), field: field.to_owned(), message })
@@ -72,10 +79,13 @@ pub fn check(items: &[&Node], ctx: &Context, gate_services: &[String]) -> Vec<Fi
                 };
                 match (https, https_annotation(item).or_else(|| service_https.clone())) {
                     (false, Some(annotation)) => report(item, &field, format!(
-                        "routes to gate over HTTPS ({annotation}) but gate serves plain HTTP (spec.mtls.gateListener is http, the default); remove that annotation, or set spec.mtls.gateListener: https"
+                        "routes to gate over HTTPS ({annotation}) but gate serves plain HTTP ({plain}); remove that annotation, or set {}",
+                        listener("https")
                     )),
                     (true, None) => report(item, &field, format!(
-                        "routes to gate over plain HTTP but spec.mtls.gateListener: https makes gate serve HTTPS; {ANNOTATE_HINT}"
+                        "routes to gate over plain HTTP but {} makes gate serve HTTPS; {ANNOTATE_HINT} or set {}",
+                        listener("https"),
+                        listener("http")
                     )),
                     _ => {}
                 }
@@ -84,10 +94,14 @@ pub fn check(items: &[&Node], ctx: &Context, gate_services: &[String]) -> Vec<Fi
                 let exposed = matches!(item.path_str(&["spec", "type"]), Some("LoadBalancer" | "NodePort"));
                 match (https, &service_https) {
                     (false, Some(annotation)) => report(item, "metadata.annotations", format!(
-                        "says gate's backend speaks HTTPS ({annotation}) but gate serves plain HTTP (spec.mtls.gateListener is http, the default); remove that annotation, or set spec.mtls.gateListener: https"
+                        "says gate's backend speaks HTTPS ({annotation}) but gate serves plain HTTP ({plain}); remove that annotation, or set {}",
+                        listener("https")
                     )),
-                    (true, None) if exposed => report(item, "spec.type", 
-                        "exposes gate directly, and with spec.mtls.gateListener: https browsers would get gate's cluster-internal certificate; terminate TLS in front of it (service.beta.kubernetes.io/aws-load-balancer-backend-protocol: https, or an Ingress) or set spec.mtls.gateListener: http".to_owned()),
+                    (true, None) if exposed => report(item, "spec.type", format!(
+                        "exposes gate directly, and with {} browsers would get gate's cluster-internal certificate; terminate TLS in front of it (service.beta.kubernetes.io/aws-load-balancer-backend-protocol: https, or an Ingress) or set {}",
+                        listener("https"),
+                        listener("http")
+                    )),
                     _ => {}
                 }
             }
@@ -99,15 +113,21 @@ pub fn check(items: &[&Node], ctx: &Context, gate_services: &[String]) -> Vec<Fi
                     .and_then(|a| a.get_str("service.beta.kubernetes.io/aws-load-balancer-backend-protocol"))
                     .map(str::to_ascii_lowercase);
                 if https {
-                    report(item, "spec.expose", "with spec.mtls.gateListener: https the Operator's expose still writes gate's URL as http:// (unless security.apiSecurity.ssl.enabled, which is gate's own TLS, not spinnaker-krm's) and its load balancer would hand browsers gate's cluster-internal certificate; set spec.mtls.gateListener: http (gate keeps calling the other services over mTLS)".to_owned());
+                    report(item, "spec.expose", format!(
+                        "with {} the Operator's expose still writes gate's URL as http:// (unless security.apiSecurity.ssl.enabled, which is gate's own TLS, not spinnaker-krm's) and its load balancer would hand browsers gate's cluster-internal certificate; set {} (gate keeps calling the other services over mTLS)",
+                        listener("https"),
+                        listener("http")
+                    ));
                 } else if annotated.as_deref() == Some("https") {
-                    report(item, "spec.expose.service.annotations", "says gate's backend speaks HTTPS (service.beta.kubernetes.io/aws-load-balancer-backend-protocol: https) but gate serves plain HTTP (spec.mtls.gateListener is http, the default); set it to http".to_owned());
+                    report(item, "spec.expose.service.annotations", format!("says gate's backend speaks HTTPS (service.beta.kubernetes.io/aws-load-balancer-backend-protocol: https) but gate serves plain HTTP ({plain}); set it to http"));
                 }
             }
             ("v1", "ConfigMap") if https => {
                 if let Some(url) = plain_gate_url(item.path(&["data"]).and_then(Node::as_mapping)) {
                     report(item, "data.API_HOST", format!(
-                        "deck's gate URL {url} is plain HTTP but spec.mtls.gateListener: https makes gate serve HTTPS (deck's /gate proxy cannot speak HTTPS); set spec.mtls.gateListener: http"
+                        "deck's gate URL {url} is plain HTTP but {} makes gate serve HTTPS (deck's /gate proxy cannot speak HTTPS); set {}",
+                        listener("https"),
+                        listener("http")
                     ));
                 }
             }

@@ -316,7 +316,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         if let Err(message) = check_pkcs12_profile(ctx, &services) {
             findings.push(Finding {
                 resource: ResourceRef::default(),
-                field: "functionConfig spec.mtls.pkcs12Profile".to_owned(),
+                field: ctx.config.form.head("spec.mtls.pkcs12Profile"),
                 message,
             });
         }
@@ -326,7 +326,7 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
         elsewhere.dedup();
         findings.push(Finding {
             resource: ResourceRef::default(),
-            field: format!("functionConfig {}", ctx.config.form.name("spec.namespace")),
+            field: ctx.config.form.head("spec.namespace"),
             message: format!(
                 "{what} in namespace{s} {} but {field} is {namespace}; set {field} to where Spinnaker runs, or move \
                  Spinnaker into namespace {namespace} (a kustomization's `namespace:`)",
@@ -393,9 +393,9 @@ fn check_pkcs12_profile(ctx: &Context, services: &[Service]) -> Result<(), Strin
     }
     Err(format!(
         "Modern2023 key stores (HMAC-SHA256 MAC) cannot be read by the Java of Spinnaker {release}'s images of {}: \
-         Java 11 reads them only from 11.0.12; remove spec.mtls.pkcs12Profile (LegacyDES is read by every Java) or pin \
-         a later release",
-        unreadable.join("; ")
+         Java 11 reads them only from 11.0.12; remove {} (LegacyDES is read by every Java) or pin a later release",
+        unreadable.join("; "),
+        ctx.config.form.name("spec.mtls.pkcs12Profile")
     ))
 }
 

@@ -207,9 +207,10 @@ fn inject_settings(
             report(
                 format!("spec.spinnakerConfig.config.deploymentEnvironment.haServices.{}.enabled", service.name()),
                 format!(
-                    "HA splits of {} would run without the truststore and mTLS (spinnaker-krm patches the service, not its splits); disable HA for it or leave {} out of spec.services",
+                    "HA splits of {} would run without the truststore and mTLS (spinnaker-krm patches the service, not its splits); disable HA for it or leave {} out of {}",
                     service.name(),
-                    service.name()
+                    service.name(),
+                    ctx.config.form.name("spec.services")
                 ),
             );
         }
@@ -223,7 +224,7 @@ fn inject_settings(
         {
             report(
                 "spec.spinnakerConfig.config.metricStores.enabled".to_owned(),
-                super::workload::monitoring_daemon_message(service),
+                super::workload::monitoring_daemon_message(service, ctx.config.form),
             );
         }
     }
@@ -258,10 +259,11 @@ fn inject_settings(
                 report(
                     format!("spec.spinnakerConfig.profiles.{}", service.name()),
                     format!(
-                        "{} already set by the manifest; spinnaker-krm sets them for {}'s mTLS: remove them, or leave {} out of spec.services",
+                        "{} already set by the manifest; spinnaker-krm sets them for {}'s mTLS: remove them, or leave {} out of {}",
                         conflicts.join(", "),
                         service.name(),
-                        service.name()
+                        service.name(),
+                        ctx.config.form.name("spec.services")
                     ),
                 );
                 continue;

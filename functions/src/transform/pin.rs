@@ -137,9 +137,10 @@ fn pin_pod(
                         field(),
                         format!(
                             "{} is pinned by digest ({digest}); spinnaker-krm pins Spinnaker images to the BOM by tag: \
-                             remove the digest, or leave {} out of spec.services",
+                             remove the digest, or leave {} out of {}",
                             service.name(),
-                            service.name()
+                            service.name(),
+                            ctx.config.form.name("spec.services")
                         ),
                     );
                     continue;

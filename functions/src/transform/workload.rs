@@ -12,7 +12,7 @@ use super::certs;
 use super::pod::{self, PodInjection};
 use super::spring::{self, Peer};
 use super::Context;
-use crate::config::ClientAuth;
+use crate::config::{ClientAuth, Form};
 use crate::service::{identify, Service};
 use crate::yaml::{build, Mapping, Node, Scalar, Sequence, View};
 use sha2::Digest;
@@ -410,10 +410,11 @@ pub fn inject(
         report(
             at("env"),
             format!(
-                "{} already set by the manifest; spinnaker-krm sets them for {}'s truststore and mTLS: remove them, or leave {} out of spec.services",
+                "{} already set by the manifest; spinnaker-krm sets them for {}'s truststore and mTLS: remove them, or leave {} out of {}",
                 conflicts.join(", "),
                 workload.service.name(),
-                workload.service.name()
+                workload.service.name(),
+                ctx.config.form.name("spec.services")
             ),
         );
         return None;
@@ -761,19 +762,21 @@ pub fn metrics_sidecar_problem(item: &Node, ctx: &Context, service: Service) -> 
     let index = containers.iter().position(|c| {
         c.path_str(&["image"]).is_some_and(|i| crate::service::split_image(i).name() == "monitoring-daemon")
     })?;
-    Some((format!("spec.template.spec.containers[{index}].image"), monitoring_daemon_message(service)))
+    Some((format!("spec.template.spec.containers[{index}].image"), monitoring_daemon_message(service, ctx.config.form)))
 }
 
-/// What to do when a monitoring-daemon would read `service`'s metrics under `need`.
-pub fn monitoring_daemon_message(service: Service) -> String {
-    let fix = if service == Service::Gate { "spec.mtls.gateClientAuth: want" } else { "spec.mtls.clientAuth: want" };
+/// What to do when a monitoring-daemon would read `service`'s metrics under `need`, in the user's `form`.
+pub fn monitoring_daemon_message(service: Service, form: Form) -> String {
+    let field = if service == Service::Gate { "spec.mtls.gateClientAuth" } else { "spec.mtls.clientAuth" };
     format!(
         "the monitoring-daemon sidecar reads https://localhost:{}/spectator/metrics without a client certificate, and \
          {} requires one there (clientAuth need; the metrics endpoint is on the main port, not the management port): \
-         set {fix}, remove the monitoring-daemon sidecar, or leave {} out of spec.services",
+         set {}, remove the monitoring-daemon sidecar, or leave {} out of {}",
         service.port(),
         service.name(),
-        service.name()
+        form.setting(field, "want"),
+        service.name(),
+        form.name("spec.services")
     )
 }
 
