@@ -114,6 +114,8 @@ fn flat_key_names() -> String {
 
 const INLINE_PASSWORD: &str = "a password is never accepted inline: only a reference {name, key} to a Secret is \
      accepted; put the password in a Secret and set spec.truststore.passwordSecret: {name: <secret>, key: <key>}";
+const INLINE_PASSWORD_FLAT: &str = "a password is never accepted inline: only a reference to a Secret is \
+     accepted; put the password in a Secret and set password-secret-name=<secret> and password-secret-key=<key>";
 const INLINE_CA: &str = "only a reference {configMap, key} to a ConfigMap is accepted; put the CA bundle in a \
      ConfigMap and set spec.truststore.caBundle: {configMap: <name>, key: <key>}";
 const INLINE_PEM: &str = "certificate or key material is never accepted inline; put keys in a Secret and CA \
@@ -244,11 +246,13 @@ pub struct SpinnakerPlatform {
 
 /// What an ArgoCD Application sets over the functionConfig: its plugin parameters (flat keys, in the order
 /// given; a later one wins) and its destination namespace, given only when neither the file nor a parameter
-/// names a namespace.
+/// names a namespace. `application`: an Application renders, so the namespace must be its destination
+/// (generate refuses any other), and a fix to the namespace starts there.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Overrides {
     pub parameters: Vec<(String, String)>,
     pub destination: Option<String>,
+    pub application: bool,
 }
 
 /// How the user wrote the functionConfig: a `SpinnakerPlatform` document (`spec.bom.extraPins`) or flat
@@ -270,13 +274,15 @@ pub struct Form {
     parameters: u32,
     /// `spec.namespace` is the Application's destination namespace: neither the file nor a parameter names one.
     destination: bool,
+    /// An ArgoCD Application renders: the namespace must equal its destination.
+    application: bool,
 }
 
 const _: () = assert!(FLAT_KEYS.len() <= u32::BITS as usize, "Form keeps one bit per flat key");
 
 impl Form {
-    pub const DOCUMENT: Form = Form { layout: Layout::Document, parameters: 0, destination: false };
-    pub const FLAT: Form = Form { layout: Layout::Flat, parameters: 0, destination: false };
+    pub const DOCUMENT: Form = Form { layout: Layout::Document, parameters: 0, destination: false, application: false };
+    pub const FLAT: Form = Form { layout: Layout::Flat, parameters: 0, destination: false, application: false };
 
     /// The flat key of a field (`spec.bom.version` → `bom-version`) and its place in [`FLAT_KEYS`].
     fn flat_key(field: &str) -> Option<(usize, &'static str)> {
@@ -317,6 +323,18 @@ impl Form {
         format!("functionConfig {}", self.name(field))
     }
 
+    /// How to change the namespace this install is rendered for: `set spec.namespace`; under ArgoCD, where
+    /// the namespace must be the Application's destination, `set the Application's spec.destination.namespace`
+    /// (`and parameter namespace`, or whatever else names it). A sentence goes on `to where Spinnaker runs`.
+    pub fn set_namespace(self) -> String {
+        let field = self.name("spec.namespace");
+        match (self.application, self.destination) {
+            (false, _) => format!("set {field}"),
+            (true, true) => format!("set {field}"),
+            (true, false) => format!("set the Application's spec.destination.namespace and {field}"),
+        }
+    }
+
     /// A setting, written as the user writes it: `spec.mtls.gateListener: http`, `gate-listener=http`, or
     /// `parameter gate-listener=http`.
     pub fn setting(self, field: &str, value: &str) -> String {
@@ -340,12 +358,14 @@ impl Form {
         format!("{} or {}", self.name(a), self.name(b))
     }
 
-    /// Where the BOM is chosen: `spec.bom` in a document, else the two fields that point at it.
+    /// Where the BOM is chosen: `spec.bom` in a document, else the two fields that point at it (a parameter
+    /// that sets one clears the other: then both are parameters).
     pub fn bom_location(self) -> String {
         let parameter = self.from_parameter("spec.bom.dir") || self.from_parameter("spec.bom.file");
         match (self.layout, parameter) {
+            (_, true) => "parameter bom-dir or bom-file".to_owned(),
             (Layout::Document, false) => "spec.bom".to_owned(),
-            _ => self.either("spec.bom.dir", "spec.bom.file"),
+            (Layout::Flat, false) => self.either("spec.bom.dir", "spec.bom.file"),
         }
     }
 
@@ -612,6 +632,15 @@ where
 
 impl SpinnakerPlatform {
     /// Reads a functionConfig: a `SpinnakerPlatform`, or a `ConfigMap` with flat keys. The result is validated.
+    /// The namespace a functionConfig names, with the field that names it (`spec.namespace`, or `data.namespace`
+    /// in a ConfigMap); `None` when it names none and the default applies.
+    pub fn named_namespace(fc: &Node) -> Option<(&'static str, &str)> {
+        match fc.path_str(&["kind"]) {
+            Some("ConfigMap") => fc.path_str(&["data", "namespace"]).map(|n| ("data.namespace", n)),
+            _ => fc.path_str(&["spec", "namespace"]).map(|n| ("spec.namespace", n)),
+        }
+    }
+
     pub fn from_function_config(fc: &Node) -> Result<SpinnakerPlatform, ConfigError> {
         let Some(map) = fc.as_mapping() else {
             return Err(ConfigError::invalid(
@@ -702,19 +731,21 @@ impl SpinnakerPlatform {
     /// On error `self` is left unchanged.
     pub fn apply_overrides(&mut self, overrides: &Overrides) -> Result<(), ConfigError> {
         let mut next = self.clone();
+        next.form.application |= overrides.application;
         if let Some(namespace) = &overrides.destination {
             check_namespace(namespace)
                 .map_err(|m| ConfigError::invalid("namespace (the Application's spec.destination.namespace)", m))?;
             next.spec.namespace = namespace.clone();
             next.form.destination = true;
         }
-        next.apply_flat(&overrides.parameters, "parameter ")?;
+        // Marked first: the checks across fields that `apply_flat` ends with name what the parameters set.
         for (key, _) in &overrides.parameters {
             next.form.set_by_parameter(key);
             if key == "namespace" {
                 next.form.destination = false;
             }
         }
+        next.apply_flat(&overrides.parameters, "parameter ")?;
         *self = next;
         Ok(())
     }
@@ -823,7 +854,7 @@ impl SpinnakerPlatform {
                 }
                 "issuer-create" => spec.mtls.issuer.create = parse_bool(value).map_err(bad)?,
                 "pkcs12-profile" => spec.mtls.pkcs12_profile = Some(parse_enum(value).map_err(bad)?),
-                other if names_a_secret(other) => return Err(ConfigError::invalid(path, INLINE_PASSWORD)),
+                other if names_a_secret(other) => return Err(ConfigError::invalid(path, INLINE_PASSWORD_FLAT)),
                 other => return Err(ConfigError::UnknownKey { path, key: other.to_owned() }),
             }
         }
@@ -893,18 +924,28 @@ impl SpinnakerPlatform {
         }
         check_namespace(&truststore.trust_namespace).map_err(at("spec.truststore.trustNamespace"))?;
         check_name(&spec.mtls.issuer.name).map_err(at("spec.mtls.issuer.name"))?;
+        // Across fields: each is named as the user set it (a field, a flat key or a parameter).
+        let form = self.form;
         if spec.mtls.issuer.create && spec.mtls.issuer.kind != IssuerKind::ClusterIssuer {
             return Err(ConfigError::invalid(
-                "spec.mtls.issuer.kind",
-                "issuer.create builds a cluster-wide CA chain and needs kind ClusterIssuer; set kind: ClusterIssuer, \
-                 or create: false and bring your own Issuer",
+                form.name("spec.mtls.issuer.kind"),
+                format!(
+                    "issuer.create builds a cluster-wide CA chain and needs kind ClusterIssuer; set {}, or {} and \
+                     bring your own Issuer",
+                    form.setting("spec.mtls.issuer.kind", "ClusterIssuer"),
+                    form.setting("spec.mtls.issuer.create", "false")
+                ),
             ));
         }
         if spec.mtls.enabled && truststore.mode == TruststoreMode::None {
             return Err(ConfigError::invalid(
-                "spec.truststore.mode",
-                "mTLS needs a truststore (ok-http-client.trust-store replaces the JVM's trust, so it must hold the \
-                 default CAs plus the private CA): set mode to init-container or trust-manager, or mtls.enabled: false",
+                form.name("spec.truststore.mode"),
+                format!(
+                    "mTLS needs a truststore (ok-http-client.trust-store replaces the JVM's trust, so it must hold the \
+                     default CAs plus the private CA): set {} or trust-manager, or {}",
+                    form.setting("spec.truststore.mode", "init-container"),
+                    form.setting("spec.mtls.enabled", "false")
+                ),
             ));
         }
         Ok(())
@@ -1731,7 +1772,10 @@ spec:
         error(&config_map("  bom-version: 1.27.0\n  namespace: [a]\n"), "data.namespace");
         error(&format!("{}binaryData: {{}}\n", config_map("  bom-version: 1.27.0\n")), "binaryData");
         let err = error(&config_map("  bom-version: 1.27.0\n  password: hunter2\n"), "data.password");
-        assert!(err.contains("only a reference {name, key} to a Secret") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("set password-secret-name=<secret> and password-secret-key=<key>") && !err.contains("hunter2"),
+            "{err}"
+        );
         let err = error(
             &config_map("  bom-version: 1.27.0\n  ca-bundle-key: \"-----BEGIN CERTIFICATE-----\"\n"),
             "data.ca-bundle-key",
@@ -1740,7 +1784,10 @@ spec:
     }
 
     fn params(pairs: &[(&str, &str)]) -> Overrides {
-        Overrides { parameters: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), destination: None }
+        Overrides {
+            parameters: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Overrides::default()
+        }
     }
 
     #[test]
@@ -1794,18 +1841,36 @@ spec:
             p.apply_overrides(&params(&[("extra-pins", "keel=0.2.0")])).unwrap();
             assert_eq!(p.form.name_entry("spec.bom.extraPins", "keel"), "parameter extra-pins (keel)");
             assert_eq!(p.form.example_pin(Service::Keel), "keel: <tag>");
+            assert_eq!(form.bom_location(), if form == Form::FLAT { "bom-dir or bom-file" } else { "spec.bom" });
+            p.apply_overrides(&params(&[("bom-dir", "boms")])).unwrap();
+            assert_eq!(p.form.bom_location(), "parameter bom-dir or bom-file", "the parameter cleared the file's");
+            // Checks across fields name each field where it was set.
+            let err = p.apply_overrides(&params(&[("truststore-mode", "none")])).unwrap_err().to_string();
+            let enabled = if form == Form::FLAT { "mtls-enabled=false" } else { "spec.mtls.enabled: false" };
+            assert!(
+                err.starts_with("functionConfig parameter truststore-mode: mTLS needs a truststore")
+                    && err.ends_with(&format!(
+                        "set parameter truststore-mode=init-container or trust-manager, or {enabled}"
+                    )),
+                "{err}"
+            );
         }
         // The destination namespace, until a parameter names one.
         let mut p = load(DESIGN_EXAMPLE).unwrap();
-        let destination = Overrides { parameters: Vec::new(), destination: Some("spin".into()) };
+        let destination = Overrides { destination: Some("spin".into()), application: true, ..Overrides::default() };
         p.apply_overrides(&destination).unwrap();
         assert_eq!(p.spec.namespace, "spin");
+        assert_eq!(p.form.set_namespace(), "set the Application's spec.destination.namespace");
         assert_eq!(p.form.name("spec.namespace"), "the Application's spec.destination.namespace");
         assert_eq!(p.form.head("spec.namespace"), "Application spec.destination.namespace");
         assert_eq!(p.form.name("spec.bom.version"), "spec.bom.version");
         p.apply_overrides(&params(&[("namespace", "spin")])).unwrap();
         assert_eq!(p.form.head("spec.namespace"), "functionConfig parameter namespace");
-        let err = p.apply_overrides(&Overrides { parameters: Vec::new(), destination: Some("Spin".into()) });
+        assert_eq!(p.form.set_namespace(), "set the Application's spec.destination.namespace and parameter namespace");
+        let mut outside = load(DESIGN_EXAMPLE).unwrap();
+        outside.apply_overrides(&params(&[("namespace", "spin")])).unwrap();
+        assert_eq!(outside.form.set_namespace(), "set parameter namespace", "outside ArgoCD");
+        let err = p.apply_overrides(&Overrides { destination: Some("Spin".into()), ..Overrides::default() });
         assert!(err.unwrap_err().to_string().contains("namespace (the Application's spec.destination.namespace)"));
     }
 

@@ -12,7 +12,7 @@
 use crate::failure::Failure;
 use crate::render::{read_config, DEFAULT_CONFIG};
 use crate::{parameters, pipeline, source};
-use functions::config::Overrides;
+use functions::config::{Overrides, SpinnakerPlatform};
 use functions::yaml::Node;
 use functions::{krm, order};
 use std::io::Read;
@@ -128,14 +128,14 @@ fn follow_destination(
     parameters: Vec<(String, String)>,
     destination: Option<&str>,
 ) -> Result<Overrides, Failure> {
-    let mut overrides = Overrides { parameters, destination: None };
+    let mut overrides = Overrides { parameters, destination: None, application: false };
     let Some(destination) = destination.filter(|d| !d.is_empty()) else { return Ok(overrides) };
+    overrides.application = true;
     let parameter = overrides.parameters.iter().rev().find(|(key, _)| key == "namespace").map(|(_, v)| v.clone());
     let named = match parameter {
         Some(value) => Some((value, "the Application's plugin parameter namespace".to_owned())),
-        None => function_config
-            .path_str(&["spec", "namespace"])
-            .map(|value| (value.to_owned(), format!("spec.namespace in {}", config_name.display()))),
+        None => SpinnakerPlatform::named_namespace(function_config)
+            .map(|(field, value)| (value.to_owned(), format!("{field} in {}", config_name.display()))),
     };
     match named {
         Some((value, _)) if value == destination => Ok(overrides),
@@ -395,7 +395,9 @@ mod tests {
         let given = |parameters: &[(&str, &str)], destination: Option<&str>| Overrides {
             parameters: parameters.iter().map(|(k, v)| pair(k, v)).collect(),
             destination: destination.map(str::to_owned),
+            application: true,
         };
+        let application = Overrides { application: true, ..Overrides::default() };
         assert_eq!(
             follow(bare, &[("client-auth", "want")], Some("spin")).unwrap(),
             given(&[("client-auth", "want")], Some("spin"))
@@ -403,11 +405,22 @@ mod tests {
         assert_eq!(follow(bare, &[], None).unwrap(), Overrides::default(), "outside ArgoCD nothing changes");
         assert_eq!(follow(bare, &[], Some("")).unwrap(), Overrides::default(), "no destination namespace");
         let named = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec: {namespace: spinnaker}\n";
-        assert_eq!(follow(named, &[], Some("spinnaker")).unwrap(), Overrides::default());
+        assert_eq!(follow(named, &[], Some("spinnaker")).unwrap(), application);
         let err = follow(named, &[], Some("spin")).unwrap_err().headline;
         assert!(
             err.starts_with(
                 "spec.namespace in spinnaker-krm.yaml is spinnaker but the Application deploys to namespace spin"
+            ),
+            "{err}"
+        );
+        // A ConfigMap names its namespace in data (it was overwritten by the destination, unchecked).
+        let config_map =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {bom-version: 1.27.0, namespace: prod}\n";
+        assert_eq!(follow(config_map, &[], Some("prod")).unwrap(), application);
+        let err = follow(config_map, &[], Some("spin")).unwrap_err().headline;
+        assert!(
+            err.starts_with(
+                "data.namespace in spinnaker-krm.yaml is prod but the Application deploys to namespace spin"
             ),
             "{err}"
         );

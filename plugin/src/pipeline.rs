@@ -298,10 +298,10 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
             let form = prepared.config.form;
             return Err(Failure::input(format!(
                 "{}: Spinnaker is in {elsewhere} and nothing of it in {}, the namespace verification checks; nothing \
-                 was verified: set {} to where Spinnaker runs",
+                 was verified: {} to where Spinnaker runs",
                 form.head("spec.namespace"),
                 prepared.config.spec.namespace,
-                form.name("spec.namespace"),
+                form.set_namespace(),
             )));
         }
         if checked.nothing() {

@@ -172,8 +172,8 @@ fn parameters_override_spinnaker_krm_yaml() {
     assert!(
         mismatched.contains(
             "spinnaker-krm: error: functionConfig parameter namespace: the SpinnakerService is in namespace spinnaker \
-             but parameter namespace is spin; set parameter namespace to where Spinnaker runs, or move Spinnaker into \
-             namespace spin (a kustomization's `namespace:`)"
+             but parameter namespace is spin; set the Application's spec.destination.namespace and parameter namespace \
+             to where Spinnaker runs, or move Spinnaker into namespace spin (a kustomization's `namespace:`)"
         ),
         "{mismatched}"
     );

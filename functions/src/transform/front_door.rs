@@ -54,8 +54,11 @@ pub fn check(items: &[&Node], ctx: &Context, gate_services: &[String]) -> Vec<Fi
     // The listener named as the user set it (a field, a flat key or an Application parameter).
     let form = ctx.config.form;
     let listener = |value: &str| form.setting(LISTENER, value);
-    let plain =
-        format!("{} is http{}", form.name(LISTENER), if form.from_parameter(LISTENER) { "" } else { ", the default" });
+    let plain = format!(
+        "{} is http{}",
+        form.name(LISTENER),
+        if ctx.config.spec.mtls.gate_listener.is_none() { ", the default" } else { "" }
+    );
     let mut findings = Vec::new();
     let mut report = |item: &Node, field: &str, message: String| {
         findings.push(Finding { resource: ResourceRef::of(item), field: field.to_owned(), message })
