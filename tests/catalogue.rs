@@ -843,7 +843,7 @@ fn generate_refuses_a_bad_parameter() {
     assert_fails(
         &out,
         2,
-        "functionConfig parameter client-auth: unknown variant `required`, expected `need` or `want`",
+        "Application parameter client-auth: unknown variant `required`, expected `need` or `want`",
         Stdout::Empty,
     );
 }

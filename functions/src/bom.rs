@@ -210,7 +210,7 @@ impl Bom {
             (None, None) => return Err(BomError::Unpinned { origin: self.origin.clone(), service, form }),
         };
         let tag_field = || match pinned {
-            true => format!("functionConfig {}", form.name_entry("spec.bom.extraPins", name)),
+            true => form.head_entry("spec.bom.extraPins", name),
             false => format!("BOM {} services.{name}.version", self.origin),
         };
         check_tag(tag).map_err(|message| BomError::Invalid { field: tag_field(), message })?;

@@ -87,11 +87,20 @@ pub enum ConfigError {
     )]
     WrongKind { api_version: String, kind: String },
     /// A field (`spec.truststore.mode`, `data.client-auth`, `parameter namespace`) with a bad value.
-    #[error("functionConfig {path}: {message}")]
+    #[error("{} {path}: {message}", owner(path))]
     Invalid { path: String, message: String },
     /// A flat key (ConfigMap `data` or an override) that does not exist.
-    #[error("functionConfig {path}: unknown key {key:?}; valid keys: {valid}", valid = flat_key_names())]
+    #[error("{} {path}: unknown key {key:?}; valid keys: {valid}", owner(path), valid = flat_key_names())]
     UnknownKey { path: String, key: String },
+}
+
+/// Where a field lives: an ArgoCD Application's (its parameters, its destination), else the functionConfig's.
+fn owner(path: &str) -> &'static str {
+    if path.starts_with("parameter ") || path.starts_with("spec.destination.") {
+        "Application"
+    } else {
+        "functionConfig"
+    }
 }
 
 impl ConfigError {
@@ -314,13 +323,14 @@ impl Form {
         }
     }
 
-    /// [`Form::name`] where a message starts with the place: `functionConfig spec.namespace`, `functionConfig
-    /// parameter namespace` (as the parameter's own errors do), or `Application spec.destination.namespace`.
+    /// [`Form::name`] where a message starts with the place, as [`ConfigError`] does: `functionConfig
+    /// spec.namespace`, `Application parameter namespace`, or `Application spec.destination.namespace`.
     pub fn head(self, field: &str) -> String {
         if field == "spec.namespace" && self.destination {
             return "Application spec.destination.namespace".to_owned();
         }
-        format!("functionConfig {}", self.name(field))
+        let name = self.name(field);
+        format!("{} {name}", owner(&name))
     }
 
     /// How to change the namespace this install is rendered for: `set spec.namespace`; under ArgoCD, where
@@ -351,6 +361,12 @@ impl Form {
             (Layout::Document, false) => format!("{field}.{entry}"),
             _ => format!("{} ({entry})", self.name(field)),
         }
+    }
+
+    /// [`Form::name_entry`] where a message starts with the place, as [`Form::head`].
+    pub fn head_entry(self, field: &str, entry: &str) -> String {
+        let name = self.name_entry(field, entry);
+        format!("{} {name}", owner(&name))
     }
 
     /// Two exclusive fields: `spec.bom.dir or spec.bom.file`, or `bom-dir or bom-file`.
@@ -733,8 +749,7 @@ impl SpinnakerPlatform {
         let mut next = self.clone();
         next.form.application |= overrides.application;
         if let Some(namespace) = &overrides.destination {
-            check_namespace(namespace)
-                .map_err(|m| ConfigError::invalid("namespace (the Application's spec.destination.namespace)", m))?;
+            check_namespace(namespace).map_err(|m| ConfigError::invalid("spec.destination.namespace", m))?;
             next.spec.namespace = namespace.clone();
             next.form.destination = true;
         }
@@ -1834,7 +1849,7 @@ spec:
             let mut p = SpinnakerPlatform { form, ..load(DESIGN_EXAMPLE).unwrap() };
             p.apply_overrides(&params(&[("gate-listener", "https")])).unwrap();
             assert_eq!(p.form.name(listener), "parameter gate-listener");
-            assert_eq!(p.form.head(listener), "functionConfig parameter gate-listener");
+            assert_eq!(p.form.head(listener), "Application parameter gate-listener");
             assert_eq!(p.form.setting(listener, "http"), "parameter gate-listener=http");
             assert_eq!(p.form.name("spec.mtls.clientAuth"), form.name("spec.mtls.clientAuth"), "only what it set");
             assert_eq!(p.form.name_entry("spec.bom.extraPins", "keel"), form.name_entry("spec.bom.extraPins", "keel"));
@@ -1848,7 +1863,7 @@ spec:
             let err = p.apply_overrides(&params(&[("truststore-mode", "none")])).unwrap_err().to_string();
             let enabled = if form == Form::FLAT { "mtls-enabled=false" } else { "spec.mtls.enabled: false" };
             assert!(
-                err.starts_with("functionConfig parameter truststore-mode: mTLS needs a truststore")
+                err.starts_with("Application parameter truststore-mode: mTLS needs a truststore")
                     && err.ends_with(&format!(
                         "set parameter truststore-mode=init-container or trust-manager, or {enabled}"
                     )),
@@ -1865,13 +1880,13 @@ spec:
         assert_eq!(p.form.head("spec.namespace"), "Application spec.destination.namespace");
         assert_eq!(p.form.name("spec.bom.version"), "spec.bom.version");
         p.apply_overrides(&params(&[("namespace", "spin")])).unwrap();
-        assert_eq!(p.form.head("spec.namespace"), "functionConfig parameter namespace");
+        assert_eq!(p.form.head("spec.namespace"), "Application parameter namespace");
         assert_eq!(p.form.set_namespace(), "set the Application's spec.destination.namespace and parameter namespace");
         let mut outside = load(DESIGN_EXAMPLE).unwrap();
         outside.apply_overrides(&params(&[("namespace", "spin")])).unwrap();
         assert_eq!(outside.form.set_namespace(), "set parameter namespace", "outside ArgoCD");
         let err = p.apply_overrides(&Overrides { destination: Some("Spin".into()), ..Overrides::default() });
-        assert!(err.unwrap_err().to_string().contains("namespace (the Application's spec.destination.namespace)"));
+        assert!(err.unwrap_err().to_string().starts_with("Application spec.destination.namespace: "));
     }
 
     #[test]

@@ -171,7 +171,7 @@ fn parameters_override_spinnaker_krm_yaml() {
     // The message names the parameter that set the namespace: spec.namespace in the file is overridden.
     assert!(
         mismatched.contains(
-            "spinnaker-krm: error: functionConfig parameter namespace: the SpinnakerService is in namespace spinnaker \
+            "spinnaker-krm: error: Application parameter namespace: the SpinnakerService is in namespace spinnaker \
              but parameter namespace is spin; set the Application's spec.destination.namespace and parameter namespace \
              to where Spinnaker runs, or move Spinnaker into namespace spin (a kustomization's `namespace:`)"
         ),

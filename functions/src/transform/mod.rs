@@ -521,13 +521,13 @@ fn add_generated(
                 field: "spec.target.namespaceSelector".to_owned(),
                 message: format!(
                     "distributes the CA to namespace {namespace}, another install's in this render, and a Bundle \
-                     targets one namespace; give this install ({} {}) its own functionConfig {}, the ConfigMap its \
+                     targets one namespace; give this install ({} {}) its own {}, the ConfigMap its \
                      pods mount (with your own CA in trust-manager mode, rename that ConfigMap in the trust namespace \
                      too), or delete this Bundle if it is left over from a renamed install or from this install's \
                      old namespace",
                     ctx.config.form.name("spec.namespace"),
                     ctx.config.spec.namespace,
-                    ctx.config.form.name("spec.truststore.caBundle.configMap"),
+                    ctx.config.form.head("spec.truststore.caBundle.configMap"),
                 ),
             });
         } else if let Some(mut existing) = existing {
