@@ -89,14 +89,17 @@ pub enum ConfigError {
     /// A field (`spec.truststore.mode`, `data.client-auth`, `parameter namespace`) with a bad value.
     #[error("{} {path}: {message}", owner(path))]
     Invalid { path: String, message: String },
+    /// The Application's destination namespace, which generate takes when nothing names one, is no namespace name.
+    #[error("Application spec.destination.namespace: {message}")]
+    Destination { message: String },
     /// A flat key (ConfigMap `data` or an override) that does not exist.
     #[error("{} {path}: unknown key {key:?}; valid keys: {valid}", owner(path), valid = flat_key_names())]
     UnknownKey { path: String, key: String },
 }
 
-/// Where a field lives: an ArgoCD Application's (its parameters, its destination), else the functionConfig's.
+/// Where a field lives: an ArgoCD Application's (its parameters), else the functionConfig's.
 fn owner(path: &str) -> &'static str {
-    if path.starts_with("parameter ") || path.starts_with("spec.destination.") {
+    if path.starts_with("parameter ") {
         "Application"
     } else {
         "functionConfig"
@@ -107,7 +110,7 @@ impl ConfigError {
     /// The field the error is about, when there is one.
     pub fn path(&self) -> Option<&str> {
         match self {
-            ConfigError::WrongKind { .. } => None,
+            ConfigError::WrongKind { .. } | ConfigError::Destination { .. } => None,
             ConfigError::Invalid { path, .. } | ConfigError::UnknownKey { path, .. } => Some(path),
         }
     }
@@ -127,6 +130,8 @@ const INLINE_PASSWORD_FLAT: &str = "a password is never accepted inline: only a 
      accepted; put the password in a Secret and set password-secret-name=<secret> and password-secret-key=<key>";
 const INLINE_CA: &str = "only a reference {configMap, key} to a ConfigMap is accepted; put the CA bundle in a \
      ConfigMap and set spec.truststore.caBundle: {configMap: <name>, key: <key>}";
+const INLINE_PEM_FLAT: &str = "certificate or key material is never accepted inline; put keys in a Secret and CA \
+     certificates in a ConfigMap, and reference them (password-secret-name and -key, ca-bundle-configmap and -key)";
 const INLINE_PEM: &str = "certificate or key material is never accepted inline; put keys in a Secret and CA \
      certificates in a ConfigMap, and reference them (spec.truststore.passwordSecret, spec.truststore.caBundle)";
 
@@ -338,10 +343,13 @@ impl Form {
     /// (`and parameter namespace`, or whatever else names it). A sentence goes on `to where Spinnaker runs`.
     pub fn set_namespace(self) -> String {
         let field = self.name("spec.namespace");
-        match (self.application, self.destination) {
-            (false, _) => format!("set {field}"),
-            (true, true) => format!("set {field}"),
-            (true, false) => format!("set the Application's spec.destination.namespace and {field}"),
+        let in_file = !self.from_parameter("spec.namespace");
+        match (self.application, self.destination, self.layout) {
+            (false, _, _) | (true, true, _) => format!("set {field}"),
+            (true, false, Layout::Flat) if in_file => {
+                format!("set the Application's spec.destination.namespace and the functionConfig's {field}")
+            }
+            (true, false, _) => format!("set the Application's spec.destination.namespace and {field}"),
         }
     }
 
@@ -647,16 +655,19 @@ where
 }
 
 impl SpinnakerPlatform {
-    /// Reads a functionConfig: a `SpinnakerPlatform`, or a `ConfigMap` with flat keys. The result is validated.
     /// The namespace a functionConfig names, with the field that names it (`spec.namespace`, or `data.namespace`
-    /// in a ConfigMap); `None` when it names none and the default applies.
+    /// in a ConfigMap), as loading reads it (any scalar's text: `123` too); `None` when it names none (absent,
+    /// null or empty: the default applies, or loading reports it).
     pub fn named_namespace(fc: &Node) -> Option<(&'static str, &str)> {
-        match fc.path_str(&["kind"]) {
-            Some("ConfigMap") => fc.path_str(&["data", "namespace"]).map(|n| ("data.namespace", n)),
-            _ => fc.path_str(&["spec", "namespace"]).map(|n| ("spec.namespace", n)),
-        }
+        let (field, path) = match fc.path_str(&["kind"]) {
+            Some("ConfigMap") => ("data.namespace", ["data", "namespace"]),
+            _ => ("spec.namespace", ["spec", "namespace"]),
+        };
+        let value = fc.path(&path).and_then(Node::as_scalar).filter(|s| !s.is_null())?.value();
+        (!value.is_empty()).then_some((field, value))
     }
 
+    /// Reads a functionConfig: a `SpinnakerPlatform`, or a `ConfigMap` with flat keys. The result is validated.
     pub fn from_function_config(fc: &Node) -> Result<SpinnakerPlatform, ConfigError> {
         let Some(map) = fc.as_mapping() else {
             return Err(ConfigError::invalid(
@@ -749,7 +760,7 @@ impl SpinnakerPlatform {
         let mut next = self.clone();
         next.form.application |= overrides.application;
         if let Some(namespace) = &overrides.destination {
-            check_namespace(namespace).map_err(|m| ConfigError::invalid("spec.destination.namespace", m))?;
+            check_namespace(namespace).map_err(|message| ConfigError::Destination { message })?;
             next.spec.namespace = namespace.clone();
             next.form.destination = true;
         }
@@ -771,7 +782,7 @@ impl SpinnakerPlatform {
             let path = format!("{prefix}{key}");
             let bad = |message: String| ConfigError::invalid(path.clone(), message);
             if value.contains("-----BEGIN") {
-                return Err(ConfigError::invalid(path, INLINE_PEM));
+                return Err(ConfigError::invalid(path, INLINE_PEM_FLAT));
             }
             let spec = &mut self.spec;
             match key.as_str() {
@@ -1887,6 +1898,31 @@ spec:
         assert_eq!(outside.form.set_namespace(), "set parameter namespace", "outside ArgoCD");
         let err = p.apply_overrides(&Overrides { destination: Some("Spin".into()), ..Overrides::default() });
         assert!(err.unwrap_err().to_string().starts_with("Application spec.destination.namespace: "));
+    }
+
+    /// What generate compares with the destination: the namespace as loading reads it, in either layout.
+    #[test]
+    fn the_named_namespace_is_read_as_loading_reads_it() {
+        let named = |text: &str| {
+            let fc = node(text);
+            SpinnakerPlatform::named_namespace(&fc).map(|(field, value)| format!("{field}={value}"))
+        };
+        assert_eq!(
+            named(&config_map("  bom-version: 1.27.0\n  namespace: 123\n")).as_deref(),
+            Some("data.namespace=123")
+        );
+        assert_eq!(named(&config_map("  bom-version: 1.27.0\n  namespace: \"\"\n")), None);
+        assert_eq!(named(&config_map("  bom-version: 1.27.0\n")), None);
+        assert_eq!(named(&minimal("  namespace: prod\n")).as_deref(), Some("spec.namespace=prod"));
+        assert_eq!(named(&minimal("  namespace: ~\n")), None);
+        assert_eq!(named(&minimal("")), None);
+        // Under ArgoCD, with a ConfigMap's namespace: the file's, not a parameter.
+        let mut p = load(&config_map("  bom-version: 1.27.0\n  namespace: prod\n")).unwrap();
+        p.apply_overrides(&Overrides { application: true, ..Overrides::default() }).unwrap();
+        assert_eq!(
+            p.form.set_namespace(),
+            "set the Application's spec.destination.namespace and the functionConfig's namespace"
+        );
     }
 
     #[test]
