@@ -425,6 +425,15 @@ fn a_flat_key_user_is_told_extra_pins_not_spec_bom_extra_pins() {
     assert!(all.contains("extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)"), "{all}");
     assert!(!all.contains("spec.bom"), "{all}");
     kpt(&["bom-version=1.27.0", "extra-pins=keel=0.1.0-20210331200022-slim"]).success();
+    // Checks across keys named document fields too (`set mode to …, or mtls.enabled: false`).
+    let out = kpt(&["bom-version=1.27.0", "truststore-mode=none"]).failure();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("set truststore-mode=init-container or trust-manager, or mtls-enabled=false")
+            && !all.contains("spec.")
+            && !all.contains("mtls.enabled"),
+        "{all}"
+    );
 }
 
 /// examples/spinnaker-kustomize's deck reads `deck-env` through envFrom, which did not exist, so deck never
