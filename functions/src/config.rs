@@ -669,6 +669,30 @@ impl SpinnakerPlatform {
 
     /// Reads a functionConfig: a `SpinnakerPlatform`, or a `ConfigMap` with flat keys. The result is validated.
     pub fn from_function_config(fc: &Node) -> Result<SpinnakerPlatform, ConfigError> {
+        Self::load(fc, &Overrides::default())
+    }
+
+    /// Reads a functionConfig and applies what an ArgoCD Application sets over it ([`Self::apply_overrides`]).
+    /// The release may come from the parameter `bom-version` alone: one path in Git, rendered by an
+    /// Application per environment, each pinning its own release.
+    pub fn load(fc: &Node, overrides: &Overrides) -> Result<SpinnakerPlatform, ConfigError> {
+        let mut platform = Self::read(fc, *overrides == Overrides::default())?;
+        if *overrides != Overrides::default() {
+            platform.apply_overrides(overrides)?;
+        }
+        platform.require_version()?;
+        Ok(platform)
+    }
+
+    /// [`Self::from_function_config`] that leaves a missing release empty, for what shows the file's values
+    /// (the ArgoCD parameters announcement) where a parameter may set the release.
+    pub fn from_function_config_unpinned(fc: &Node) -> Result<SpinnakerPlatform, ConfigError> {
+        Self::read(fc, false)
+    }
+
+    /// `require_version`: a file without a release is an error here, in the file's own terms (else it is for
+    /// [`Self::require_version`] once the overrides are in).
+    fn read(fc: &Node, require_version: bool) -> Result<SpinnakerPlatform, ConfigError> {
         let Some(map) = fc.as_mapping() else {
             return Err(ConfigError::invalid(
                 "(document)",
@@ -682,13 +706,13 @@ impl SpinnakerPlatform {
         };
         let (api_version, kind) = (field("apiVersion"), field("kind"));
         match (api_version.as_str(), kind.as_str()) {
-            (API_VERSION, KIND) => Self::from_document(fc),
-            ("v1", "ConfigMap") => Self::from_config_map(fc),
+            (API_VERSION, KIND) => Self::from_document(fc, require_version),
+            ("v1", "ConfigMap") => Self::from_config_map(fc, require_version),
             _ => Err(ConfigError::WrongKind { api_version, kind }),
         }
     }
 
-    fn from_document(fc: &Node) -> Result<SpinnakerPlatform, ConfigError> {
+    fn from_document(fc: &Node, require_version: bool) -> Result<SpinnakerPlatform, ConfigError> {
         let mut value = config_json(fc);
         if let Value::Object(map) = &mut value {
             // Ignored, and not scanned: kustomize and kpt put their own annotations there.
@@ -706,10 +730,13 @@ impl SpinnakerPlatform {
         let mut platform = SpinnakerPlatform { spec: document.spec, form: Form::DOCUMENT };
         platform.normalize();
         platform.validate()?;
+        if require_version {
+            platform.require_version()?;
+        }
         Ok(platform)
     }
 
-    fn from_config_map(fc: &Node) -> Result<SpinnakerPlatform, ConfigError> {
+    fn from_config_map(fc: &Node, require_version: bool) -> Result<SpinnakerPlatform, ConfigError> {
         let map = fc.as_mapping().expect("checked by the caller");
         for (key, _) in map.iter() {
             if !matches!(key.value(), "apiVersion" | "kind" | "metadata" | "data") {
@@ -741,7 +768,7 @@ impl SpinnakerPlatform {
             Some(_) => return Err(ConfigError::invalid("data", "must be a mapping of flat string keys")),
         }
         let verify = params.iter().any(|(k, v)| k == "mode" && v == "verify");
-        if !verify && !params.iter().any(|(k, _)| k == "bom-version") {
+        if require_version && !verify && !params.iter().any(|(k, _)| k == "bom-version") {
             return Err(ConfigError::invalid(
                 "data.bom-version",
                 "required: the Spinnaker release to pin, e.g. kpt fn eval --exec spinnaker-krm -- bom-version=1.27.0",
@@ -902,17 +929,27 @@ impl SpinnakerPlatform {
     }
 
     /// Checks every rule of the contract; errors name the field under `spec.`.
+    /// A release to pin, unless the mode is `verify` (without one it checks for any fixed tag instead of the
+    /// exact BOM pins). Under ArgoCD the Application's parameter `bom-version` may give it.
+    fn require_version(&self) -> Result<(), ConfigError> {
+        if !self.spec.bom.version.is_empty() || self.spec.mode == Mode::Verify {
+            return Ok(());
+        }
+        let example = match self.form.layout {
+            Layout::Document => "spec.bom.version: 1.27.0",
+            Layout::Flat => "bom-version=1.27.0",
+        };
+        let parameter = if self.form.application { ", or the Application's parameter bom-version" } else { "" };
+        Err(ConfigError::invalid(
+            self.form.name("spec.bom.version"),
+            format!("required: set the Spinnaker release to pin ({example}){parameter}"),
+        ))
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let spec = &self.spec;
         fn at(path: &'static str) -> impl Fn(String) -> ConfigError {
             move |message| ConfigError::invalid(path, message)
-        }
-        // `verify` without a version checks for any fixed tag instead of the exact BOM pins.
-        if spec.bom.version.is_empty() && spec.mode != Mode::Verify {
-            return Err(ConfigError::invalid(
-                "spec.bom.version",
-                "required: set it to the Spinnaker release to pin, e.g. 1.27.0",
-            ));
         }
         if !spec.bom.version.is_empty() {
             check_version(&spec.bom.version).map_err(at("spec.bom.version"))?;

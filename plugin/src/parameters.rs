@@ -75,7 +75,7 @@ fn from_json(text: &str) -> Result<Vec<(String, String)>, Failure> {
 /// `spinnaker-krm parameters`: the announcement for the app directory's functionConfig (the working directory).
 pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     let function_config = read_config(config.unwrap_or(Path::new(DEFAULT_CONFIG)))?;
-    let mut platform = SpinnakerPlatform::from_function_config(&function_config)?;
+    let mut platform = SpinnakerPlatform::from_function_config_unpinned(&function_config)?;
     if SpinnakerPlatform::named_namespace(&function_config).is_none() {
         // Unset, `generate` takes the Application's destination namespace (which the announcement's env lacks).
         platform.spec.namespace.clear();

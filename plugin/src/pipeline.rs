@@ -98,8 +98,7 @@ pub fn prepare_with_items(
     overrides: &Overrides,
     items: &[Node],
 ) -> Result<Prepared, Failure> {
-    let mut config = SpinnakerPlatform::from_function_config(function_config)?;
-    config.apply_overrides(overrides)?;
+    let config = SpinnakerPlatform::load(function_config, overrides)?;
     if config.spec.bom.version.is_empty() {
         return Ok(Prepared { config, bom: None, bom_file: None });
     }

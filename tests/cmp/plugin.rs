@@ -227,6 +227,35 @@ fn parameters_override_spinnaker_krm_yaml() {
     assert!(of_kind(&out.objects, "Certificate").is_empty(), "mtls-enabled false still makes Certificates");
 }
 
+/// One path in Git, an Application per environment, each pinning its release with the parameter
+/// `bom-version`: the file need not name one (it was refused before the parameters were applied).
+#[test]
+fn the_release_may_come_from_the_parameter_alone() {
+    let bin = Bin::new();
+    let repo = h::TempDir::new("unpinned-config");
+    copy_dir(&examples(), repo.path());
+    let config = repo.path().join("spinnaker/spinnaker-krm.yaml");
+    let text = h::read_file(&config);
+    let unpinned: String =
+        text.lines().filter(|l| !l.trim_start().starts_with("version:")).map(|l| format!("{l}\n")).collect();
+    assert_ne!(unpinned, text, "the example pins a release");
+    h::write_file(&config, &unpinned);
+    let pinned = spinnaker_app().with_parameters("[{name: bom-version, string: 1.27.0}]");
+    let out = sidecar(&bin).generate(repo.path(), &pinned).unwrap_or_else(|e| panic!("{e}"));
+    let config = &spinnaker_service(&out.objects)["spec"]["spinnakerConfig"];
+    let artifact = config["service-settings"]["clouddriver"]["artifactId"].as_str().unwrap();
+    assert!(artifact.ends_with(&h::pinned_image("clouddriver").rsplit_once(':').unwrap().1), "{artifact}");
+    // Without it, the error says where a release may be set.
+    let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).unwrap_err();
+    assert!(
+        err.contains(
+            "functionConfig spec.bom.version: required: set the Spinnaker release to pin (spec.bom.version: 1.27.0), \
+             or the Application's parameter bom-version"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_bad_parameter_fails_naming_it_and_the_valid_keys() {
     let bin = Bin::new();
