@@ -848,6 +848,23 @@ fn generate_refuses_a_bad_parameter() {
     );
 }
 
+/// An Application that names the plugin skips discovery, so generate can run where the config is missing:
+/// the fix is in Git or the Application, not a `--config` flag nobody can pass there.
+#[test]
+fn generate_without_a_function_config_says_where_to_put_it() {
+    let dir = workdir("generate-no-config");
+    h::write_file(&dir.path().join("gate.yaml"), &gate());
+    let out = h::run(Command::new(h::binary()).arg("generate").current_dir(dir.path()), None);
+    assert_fails(
+        &out,
+        2,
+        "cannot read the functionConfig spinnaker-krm.yaml (no such file); the Application names this plugin, so ArgoCD \
+         did not look for it: commit it in the app directory (see README, \"The functionConfig\"), or point the \
+         Application's spec.source.path at the directory that holds it",
+        Stdout::Empty,
+    );
+}
+
 #[test]
 fn verify_refuses_an_empty_stream_and_one_without_spinnaker() {
     let out = h::run(Command::new(h::binary()).arg("verify"), Some(""));

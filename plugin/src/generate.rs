@@ -31,7 +31,16 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     let parameters = parameters::from_env(std::env::vars_os())?;
     let config_name = config.unwrap_or(Path::new(DEFAULT_CONFIG));
     let config_path = dir.join(config_name);
-    let function_config = read_config(&config_path)?;
+    let function_config = read_config(&config_path).map_err(|failure| match config_path.exists() {
+        true => failure,
+        // The Application named the plugin, so discovery (which looks for this file) did not run.
+        false => Failure::input(format!(
+            "cannot read the functionConfig {} (no such file); the Application names this plugin, so ArgoCD did not \
+             look for it: commit it in the app directory (see README, \"The functionConfig\"), or point the \
+             Application's spec.source.path at the directory that holds it",
+            config_name.display()
+        )),
+    })?;
     let destination = std::env::var("ARGOCD_APP_NAMESPACE").ok();
     let overrides = follow_destination(&function_config, config_name, parameters, destination.as_deref())?;
     let mut search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
@@ -73,7 +82,10 @@ pub fn render_dir(
     caller: Caller,
 ) -> Result<String, Failure> {
     // kustomize first: a kustomization that cannot build is the first thing to fix.
-    let built = kustomization(dir).map(|file| kustomize_build(dir, &file, &build_options(), caller)).transpose()?;
+    // Under ArgoCD, kustomize's messages name files in the repository, not in the temporary checkout.
+    let checkout = search.root.as_deref().filter(|_| caller == Caller::Generate);
+    let built =
+        kustomization(dir).map(|file| kustomize_build(dir, &file, &build_options(), caller, checkout)).transpose()?;
     let prepared = pipeline::prepare_in(function_config, search, overrides)?;
     let mut items = match built {
         Some(items) => items,
@@ -162,7 +174,13 @@ fn build_options() -> Vec<String> {
 
 /// `kustomize build DIR OPTIONS...` (ArgoCD's argument order), with kustomize from `$SPINNAKER_KRM_KUSTOMIZE`
 /// or PATH; a `kubectl` there runs as `kubectl kustomize DIR OPTIONS...`.
-fn kustomize_build(dir: &Path, file: &str, options: &[String], caller: Caller) -> Result<Vec<Node>, Failure> {
+fn kustomize_build(
+    dir: &Path,
+    file: &str,
+    options: &[String],
+    caller: Caller,
+    checkout: Option<&Path>,
+) -> Result<Vec<Node>, Failure> {
     let kustomize = find_kustomize().ok_or_else(|| {
         Failure::input(format!(
             "{} has a {file} but kustomize is not on PATH; {}",
@@ -207,7 +225,11 @@ fn kustomize_build(dir: &Path, file: &str, options: &[String], caller: Caller) -
     let stdout = stdout?;
     if stdout.len() <= krm::MAX_INPUT_BYTES && !status.success() {
         let stderr = redact_literals(&String::from_utf8_lossy(&stderr), &generator_literals(dir));
-        return Err(kustomize_failure(dir, file, &stderr, caller));
+        let stderr = match checkout {
+            Some(root) => stderr.replace(&format!("{}/", root.display()), ""),
+            None => stderr,
+        };
+        return Err(kustomize_failure(dir, file, &stderr, caller, options));
     }
     Ok(krm::parse_manifests(&stdout, "the kustomize build output")?)
 }
@@ -292,7 +314,7 @@ fn redacted_unless_done(literal: &str) -> String {
     }
 }
 
-fn kustomize_failure(dir: &Path, file: &str, stderr: &str, caller: Caller) -> Failure {
+fn kustomize_failure(dir: &Path, file: &str, stderr: &str, caller: Caller, options: &[String]) -> Failure {
     let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let first = lines.iter().find(|l| l.starts_with("Error:")).or(lines.first()).copied().unwrap_or("no message");
     let first = first.strip_prefix("Error:").unwrap_or(first).trim();
@@ -305,6 +327,25 @@ fn kustomize_failure(dir: &Path, file: &str, stderr: &str, caller: Caller) -> Fa
     } else if plugins {
         format!(
             "kustomize build failed: {first}; the {file} lists spinnaker-krm under transformers: (as kustomize's SpinnakerPlatform plugin or an exec function), but the sidecar applies it itself: remove it from transformers: (that is the argocd-cm route, see argocd-cm/README.md)"
+        )
+    } else if caller == Caller::Generate {
+        // What the user controls: the kustomization in Git, the build options, and what ArgoCD sends the plugin.
+        let options = if options.is_empty() { "none".to_owned() } else { options.join(" ") };
+        let missing = ["no such file or directory", "evalsymlink failure", "must build at directory"]
+            .iter()
+            .any(|m| stderr.contains(m));
+        let outside = if missing {
+            "; a base or file outside the app directory reaches the plugin only when the Application's \
+             argocd.argoproj.io/manifest-generate-paths annotation lists it or \
+             reposerver.plugin.use.manifest.generate.paths is off"
+        } else {
+            ""
+        };
+        format!(
+            "kustomize build failed: {first}; fix the {file} in the app directory (`kustomize build {options_hint}` \
+             there in a clone shows it), or the build options ({options}: the sidecar's KUSTOMIZE_BUILD_OPTIONS, or \
+             the Application's plugin env KUSTOMIZE_BUILD_OPTIONS){outside}",
+            options_hint = if options == "none" { ".".to_owned() } else { format!(". {options}") },
         )
     } else {
         format!(
@@ -450,19 +491,27 @@ mod tests {
     #[test]
     fn kustomize_errors_become_one_line_with_the_fix() {
         let dir = Path::new("app");
-        let f = kustomize_failure(
-            dir,
-            "kustomization.yaml",
-            "Error: accumulating resources: accumulation err='accumulating resources from 'missing.yaml'': open missing.yaml: no such file or directory\n",
-            Caller::Generate,
-        );
+        let missing = "Error: accumulating resources: accumulation err='accumulating resources from 'missing.yaml'': open missing.yaml: no such file or directory\n";
+        let f = kustomize_failure(dir, "kustomization.yaml", missing, Caller::Generate, &[]);
         assert!(f.headline.starts_with("kustomize build failed: accumulating resources"), "{}", f.headline);
-        assert!(f.headline.contains("fix the kustomization.yaml"), "{}", f.headline);
+        assert!(f.headline.contains("fix the kustomization.yaml in the app directory"), "{}", f.headline);
+        assert!(f.headline.contains("manifest-generate-paths"), "a file ArgoCD may not have sent: {}", f.headline);
         assert!(!f.headline.contains('\n') && f.details.is_empty(), "{f:?}");
+        let helm = "Error: trouble configuring builtin HelmChartInflationGenerator: must specify --enable-helm\n";
+        let options = ["--enable-helmx".to_owned()];
+        let f = kustomize_failure(dir, "kustomization.yaml", helm, Caller::Generate, &options);
+        assert!(
+            f.headline.contains("or the build options (--enable-helmx: the sidecar's KUSTOMIZE_BUILD_OPTIONS")
+                && !f.headline.contains("manifest-generate-paths"),
+            "{}",
+            f.headline
+        );
+        let f = kustomize_failure(dir, "kustomization.yaml", missing, Caller::Render, &[]);
+        assert!(f.headline.contains("(run `kustomize build .` in the app directory to see it)"), "{}", f.headline);
         let plugins = "Error: external plugins disabled; unable to load external plugin 'SpinnakerPlatform'\n";
-        let f = kustomize_failure(dir, "kustomization.yaml", plugins, Caller::Generate);
+        let f = kustomize_failure(dir, "kustomization.yaml", plugins, Caller::Generate, &[]);
         assert!(f.headline.contains("remove it from transformers:"), "{}", f.headline);
-        let f = kustomize_failure(dir, "kustomization.yaml", plugins, Caller::Render);
+        let f = kustomize_failure(dir, "kustomization.yaml", plugins, Caller::Render, &[]);
         assert!(f.headline.contains("`kustomize build --enable-alpha-plugins --enable-exec app`"), "{}", f.headline);
     }
 }

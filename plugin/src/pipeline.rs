@@ -143,6 +143,12 @@ fn find_bom(
     let field = config.form.name(field);
     // Nothing outside the repository is read; in no repository, nothing outside `start`.
     let root = absolute(search.root.as_deref().unwrap_or(&search.start));
+    // Under ArgoCD the checkout is a temporary directory the user never sees: paths are named in the repository.
+    let shown = |path: &Path| match path.strip_prefix(&root) {
+        Ok(inside) if search.under_argocd && inside.as_os_str().is_empty() => "the repository root".to_owned(),
+        Ok(inside) if search.under_argocd => inside.display().to_string(),
+        _ => path.display().to_string(),
+    };
     let mut searched = Vec::new();
     let mut above = Vec::new();
     let mut found: Vec<(Bom, PathBuf)> = Vec::new();
@@ -152,18 +158,18 @@ fn find_bom(
             above.push(candidate.display().to_string()); // `..` above the repository root: never read
             continue;
         }
-        searched.push(candidate.display().to_string());
+        searched.push(shown(&candidate));
         if !candidate.exists() {
             continue;
         }
         let real = candidate.canonicalize().map_err(|e| {
-            Failure::input(format!("cannot read the BOM {} ({}); check the file", candidate.display(), io_reason(&e)))
+            Failure::input(format!("cannot read the BOM {} ({}); check the file", shown(&candidate), io_reason(&e)))
         })?;
         if !real.starts_with(&root) {
             return Err(Failure::input(format!(
                 "the BOM {} leads outside {} (a symlink); {field} must name a file inside the repository: copy the BOM in",
-                candidate.display(),
-                root.display()
+                shown(&candidate),
+                shown(&root)
             )));
         }
         let bom = read_bom(&candidate, candidate.strip_prefix(&root).unwrap_or(&candidate), config)?;
@@ -171,16 +177,21 @@ fn find_bom(
             return Err(Failure::input(format!(
                 "two different BOMs for {} in reach: the ConfigMap {CARRIED_BOM} in the stream and {}; keep one copy (the file the ConfigMap is generated from) and delete the other",
                 config.spec.bom.version,
-                candidate.display()
+                shown(&candidate)
             )));
         }
         if let Some((first, first_file)) = found.first() {
             if !same_pins(first, &bom) {
+                let why = if search.under_argocd {
+                    "both are in reach of the app directory"
+                } else {
+                    "kustomize may start the function in either directory"
+                };
                 return Err(Failure::input(format!(
-                    "two different BOMs for {} in reach: {} and {}; kustomize may start the function in either directory, so keep one copy (at the repository root) and delete the other",
+                    "two different BOMs for {} in reach: {} and {}; {why}, so keep one copy (at the repository root) and delete the other",
                     config.spec.bom.version,
-                    first_file.display(),
-                    candidate.display()
+                    shown(first_file),
+                    shown(&candidate)
                 )));
             }
         }
@@ -195,6 +206,10 @@ fn find_bom(
         return Ok(None);
     }
     let (reach, everywhere) = match &search.root {
+        Some(_) if search.under_argocd => (
+            format!("from {} (the app directory) up to the repository root", shown(&search.start)),
+            " (found from every directory of the repository)",
+        ),
         Some(_) => (
             format!("from {} up to the repository root {}", search.start.display(), root.display()),
             " (found from every directory of the repository)",
@@ -227,7 +242,7 @@ fn find_bom(
         config.form.name("spec.bom.version"),
         config.spec.bom.version,
         config.spec.bom.version,
-        place.display(),
+        shown(&place),
     )))
 }
 
@@ -281,7 +296,7 @@ fn read_bom(path: &Path, origin: &Path, config: &SpinnakerPlatform) -> Result<Bo
     Ok(bom)
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

@@ -34,8 +34,9 @@ pub fn run(dir: &Path, config: Option<&Path>) -> Result<String, Failure> {
 pub fn read_config(path: &Path) -> Result<functions::yaml::Node, Failure> {
     let bytes = source::read_file(path).map_err(|e| {
         Failure::input(format!(
-            "cannot read the functionConfig {} ({e}); create it (see README, \"The functionConfig\") or pass --config FILE",
-            path.display()
+            "cannot read the functionConfig {} ({}); create it (see README, \"The functionConfig\") or pass --config FILE",
+            path.display(),
+            crate::pipeline::io_reason(&e)
         ))
     })?;
     let mut docs = krm::parse_manifests(&bytes, &path.display().to_string())?;

@@ -227,6 +227,28 @@ fn parameters_override_spinnaker_krm_yaml() {
     assert!(of_kind(&out.objects, "Certificate").is_empty(), "mtls-enabled false still makes Certificates");
 }
 
+/// A base outside the app directory that did not reach the plugin (ArgoCD sends only the manifest-generate-paths
+/// when reposerver.plugin.use.manifest.generate.paths is on): kustomize's error names the file in the repository,
+/// not in the temporary checkout, and says what sends it.
+#[test]
+fn a_missing_base_is_named_in_the_repository_with_what_sends_it() {
+    let bin = Bin::new();
+    let repo = h::TempDir::new("missing-base");
+    copy_dir(&examples(), repo.path());
+    let kustomization = repo.path().join("spinnaker/kustomization.yaml");
+    h::write_file(&kustomization, &format!("{}- ../base\n", h::read_file(&kustomization)));
+    let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).unwrap_err();
+    let first = ui_error(&err).lines().next().unwrap().to_owned();
+    assert!(
+        first.starts_with("spinnaker-krm: error: kustomize build failed: ")
+            && first.contains("base")
+            && first.contains("fix the kustomization.yaml in the app directory")
+            && first.contains("argocd.argoproj.io/manifest-generate-paths annotation lists it"),
+        "{first}"
+    );
+    assert!(!first.contains("/tmp/") && !first.contains(&repo.path().display().to_string()), "{first}");
+}
+
 /// One path in Git, an Application per environment, each pinning its release with the parameter
 /// `bom-version`: the file need not name one (it was refused before the parameters were applied).
 #[test]
@@ -300,12 +322,16 @@ fn a_broken_bom_fails_with_a_readable_message_and_no_objects() {
     std::fs::remove_file(&bom).unwrap();
     let err = sidecar(&bin).generate(repo.path(), &spinnaker_app()).unwrap_err();
     let first = ui_error(&err).lines().next().unwrap().to_owned();
+    // Named in the repository, not in ArgoCD's temporary checkout, which the user never sees.
     assert!(
-        first.contains("cannot find the BOM bom/1.27.0.yml")
-            && first.contains("searched ")
-            && first.contains("put the Spinnaker 1.27.0 BOM at "),
+        first.contains(
+            "cannot find the BOM bom/1.27.0.yml for spec.bom.version 1.27.0 from spinnaker (the app directory) up to \
+             the repository root; searched spinnaker/bom/1.27.0.yml, bom/1.27.0.yml; put the Spinnaker 1.27.0 BOM at \
+             bom/1.27.0.yml (found from every directory of the repository)"
+        ),
         "{first}"
     );
+    assert!(!first.contains("/tmp/") && !first.contains(&repo.path().display().to_string()), "{first}");
 }
 
 #[test]
