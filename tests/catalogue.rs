@@ -154,6 +154,21 @@ fn an_item_without_kind_fails_and_one_without_metadata_passes() {
     let out = h::run_function(work.path(), &h::resource_list(&[kustomization, &gate()], &config)).success();
     assert!(out.stdout.contains(&h::as_item(kustomization)), "{}", out.stdout);
     assert_eq!(h::image_lines(&out.stdout), [h::pinned_image("gate")]);
+    // kustomize lets a kustomization file leave out apiVersion and kind, and kpt sends it with its path; any
+    // other item without them is refused, named by the file kpt read it from.
+    let from = |path: &str| {
+        format!("resources:\n- gate.yaml\nmetadata:\n  annotations:\n    config.kubernetes.io/path: '{path}'\n")
+    };
+    let bare = from("overlays/prod/kustomization.yaml");
+    let out = h::run_function(work.path(), &h::resource_list(&[&gate(), &bare], &config)).success();
+    assert!(out.stdout.contains(&h::as_item(&bare)), "{}", out.stdout);
+    let out = h::run_function(work.path(), &h::resource_list(&[&gate(), &from("notes.yaml")], &config));
+    assert_fails(
+        &out,
+        2,
+        "stdin: items[1] (notes.yaml) is not a Kubernetes object: apiVersion is missing or not a string; every item needs a string apiVersion and kind, and metadata, when present, must be a mapping",
+        Stdout::Results,
+    );
 }
 
 #[test]
@@ -520,7 +535,7 @@ fn no_function_config() {
     assert_fails(
         &out,
         2,
-        "no functionConfig: pass a SpinnakerPlatform (kpt: --fn-config spinnaker-krm.yaml; kustomize: list it under transformers:) or kpt's `-- bom-version=1.27.0`",
+        "no functionConfig: give spinnaker-krm a SpinnakerPlatform (kpt fn render: configPath: spinnaker-krm.yaml on its exec entry in the Kptfile; kpt fn eval: --fn-config spinnaker-krm.yaml, or -- bom-version=1.27.0; kustomize: list it under transformers:)",
         Stdout::Results,
     );
 }
@@ -665,6 +680,16 @@ fn dot_dot_is_refused_in_default_cacerts_and_allowed_in_bom_dir() {
     let out = krm_gate(&work, &config).failure();
     assert!(
         out.stderr.contains("cannot find the BOM ../bom/1.27.0.yml") && out.stderr.contains("searched nothing: "),
+        "{}",
+        out.stderr
+    );
+    // The fix is not a place it has just refused to read.
+    assert!(
+        out.stderr.contains(&format!(
+            "copy the Spinnaker 1.27.0 BOM into {} and point spec.bom.dir there (spec.bom.dir: bom), or run inside one \
+             Git repository that holds both",
+            work.display()
+        )) && !out.stderr.contains("put the Spinnaker"),
         "{}",
         out.stderr
     );

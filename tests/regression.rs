@@ -1,6 +1,7 @@
 //! One test per bug, named after what went wrong (ripgrep's `tests/regression.rs` style).
 
 use spinnaker_krm_tests as h;
+use std::path::Path;
 use std::process::Command;
 
 /// `render DIR` with a relative DIR joined the skipped paths to DIR twice, so the functionConfig
@@ -407,26 +408,15 @@ fn success_prints_one_summary_line_on_stderr() {
 /// `-- bom-version=…` to edit `spec.bom.extraPins`: errors name the flat key they can type.
 #[test]
 fn a_flat_key_user_is_told_extra_pins_not_spec_bom_extra_pins() {
-    let pkg = h::TempDir::new("flat-keel");
-    for entry in std::fs::read_dir(h::root().join("examples/spinnaker-kustomize")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            h::copy_file(&path, &pkg.path().join(path.file_name().unwrap()));
-        }
-    }
-    h::install_bom(pkg.path());
-    let kpt = |args: &[&str]| {
-        let mut cmd = Command::new(h::on_path("kpt"));
-        cmd.current_dir(pkg.path()).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(h::binary());
-        h::run(cmd.arg("--").args(args), None)
-    };
-    let out = kpt(&["bom-version=1.27.0"]).failure();
+    let pkg = kpt_package("flat-keel");
+    let kpt = |args: &[&str]| kpt_eval(pkg.path(), args);
+    let out = kpt(&["--", "bom-version=1.27.0"]).failure();
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains("extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)"), "{all}");
     assert!(!all.contains("spec.bom"), "{all}");
-    kpt(&["bom-version=1.27.0", "extra-pins=keel=0.1.0-20210331200022-slim"]).success();
+    kpt(&["--", "bom-version=1.27.0", "extra-pins=keel=0.1.0-20210331200022-slim"]).success();
     // Checks across keys named document fields too (`set mode to …, or mtls.enabled: false`).
-    let out = kpt(&["bom-version=1.27.0", "truststore-mode=none"]).failure();
+    let out = kpt(&["--", "bom-version=1.27.0", "truststore-mode=none"]).failure();
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(
         all.contains("set truststore-mode=init-container or trust-manager, or mtls-enabled=false")
@@ -434,6 +424,38 @@ fn a_flat_key_user_is_told_extra_pins_not_spec_bom_extra_pins() {
             && !all.contains("mtls.enabled"),
         "{all}"
     );
+}
+
+/// The example spinnaker-kustomize package (its files, and the BOM at its root) for the real kpt.
+fn kpt_package(name: &str) -> h::TempDir {
+    let pkg = h::TempDir::new(name);
+    for entry in std::fs::read_dir(h::root().join("examples/spinnaker-kustomize")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            h::copy_file(&path, &pkg.path().join(path.file_name().unwrap()));
+        }
+    }
+    h::install_bom(pkg.path());
+    pkg
+}
+
+/// `kpt fn eval . --exec spinnaker-krm ARGS` in `pkg`.
+fn kpt_eval(pkg: &Path, args: &[&str]) -> h::Run {
+    let mut cmd = Command::new(h::on_path("kpt"));
+    cmd.current_dir(pkg).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(h::binary());
+    h::run(cmd.args(args), None)
+}
+
+/// kpt sends a package's kustomization.yaml as an item, and kustomize lets it leave out apiVersion and kind:
+/// such a package failed with "items[18] is not a Kubernetes object: apiVersion is missing".
+#[test]
+fn a_kpt_package_with_a_bare_kustomization_file_renders() {
+    let pkg = kpt_package("bare-kustomization");
+    let kustomization = "resources:\n- gate.yml\n";
+    h::write_file(&pkg.path().join("kustomization.yaml"), kustomization);
+    kpt_eval(pkg.path(), &["--fn-config", "spinnaker-krm.yaml"]).success();
+    assert_eq!(h::read_file(&pkg.path().join("kustomization.yaml")), kustomization, "passed through as it was");
+    assert!(h::read_file(&pkg.path().join("gate.yml")).contains(&h::pinned_image("gate")));
 }
 
 /// examples/spinnaker-kustomize's deck reads `deck-env` through envFrom, which did not exist, so deck never

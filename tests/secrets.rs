@@ -238,7 +238,7 @@ fn generate_redacts_generator_literals_from_kustomize_errors() {
     let first = out.stderr.lines().next().unwrap_or_default();
     assert_eq!(
         first,
-        "spinnaker-krm: error: kustomize build failed: loading KV pairs: literal sources [password:<redacted> token=<redacted>]: invalid literal source password:<redacted>, expected key=value; fix the kustomization.yaml (run `kustomize build .` in the app directory to see it)",
+        "spinnaker-krm: error: kustomize build failed: loading KV pairs: literal sources [password:<redacted> token=<redacted>]: invalid literal source password:<redacted>, expected key=value; fix the kustomization.yaml in the app directory (`kustomize build .` there in a clone shows it), or the build options (none: the sidecar's KUSTOMIZE_BUILD_OPTIONS, or the Application's plugin env KUSTOMIZE_BUILD_OPTIONS)",
         "{}",
         out.stderr
     );

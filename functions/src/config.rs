@@ -771,7 +771,7 @@ impl SpinnakerPlatform {
         if require_version && !verify && !params.iter().any(|(k, _)| k == "bom-version") {
             return Err(ConfigError::invalid(
                 "data.bom-version",
-                "required: the Spinnaker release to pin, e.g. kpt fn eval --exec spinnaker-krm -- bom-version=1.27.0",
+                "required: the Spinnaker release to pin (data: {bom-version: 1.27.0}; with kpt fn eval: -- bom-version=1.27.0)",
             ));
         }
         let mut platform = SpinnakerPlatform { form: Form::FLAT, ..SpinnakerPlatform::default() };
@@ -993,8 +993,9 @@ impl SpinnakerPlatform {
             return Err(ConfigError::invalid(
                 form.name("spec.mtls.issuer.kind"),
                 format!(
-                    "issuer.create builds a cluster-wide CA chain and needs kind ClusterIssuer; set {}, or {} and \
-                     bring your own Issuer",
+                    "{} builds a cluster-wide CA chain and needs kind ClusterIssuer; set {}, or {} and bring your own \
+                     Issuer",
+                    form.name("spec.mtls.issuer.create"),
                     form.setting("spec.mtls.issuer.kind", "ClusterIssuer"),
                     form.setting("spec.mtls.issuer.create", "false")
                 ),

@@ -280,15 +280,36 @@ fn parse_documents_allow_empty(bytes: &[u8], origin: &str, limits: Limits) -> Re
     yaml::parse_stream(text, limits).map_err(|source| InputError::Yaml { origin: origin.to_owned(), source })
 }
 
+/// The names kustomize accepts for a kustomization file.
+pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The file kpt read an item from (`config.kubernetes.io/path`, or the internal annotation kpt also sets).
+fn source_path(m: &Mapping) -> Option<&str> {
+    let annotations = m.get_mapping("metadata")?.get_mapping("annotations")?;
+    annotations
+        .get_str("config.kubernetes.io/path")
+        .or_else(|| annotations.get_str("internal.config.kubernetes.io/path"))
+}
+
 /// An item must be an object with `apiVersion` and `kind`. `metadata`, when present, must be a mapping;
 /// it may be absent, because kpt sends a package's Kustomization files, which have none, and they must
-/// pass through.
+/// pass through. For the same reason a kustomization file kpt sent may also leave out `apiVersion` and
+/// `kind`, as kustomize allows. A problem names the file kpt read the item from.
 fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
+    let file = item.as_mapping().and_then(source_path);
+    let at = match file {
+        Some(file) => format!("{at} ({file})"),
+        None => at.to_owned(),
+    };
     let problem =
-        |p: &str| InputError::NotAnObject { origin: origin.to_owned(), at: at.to_owned(), problem: p.to_owned() };
+        |p: &str| InputError::NotAnObject { origin: origin.to_owned(), at: at.clone(), problem: p.to_owned() };
     let Some(m) = item.as_mapping() else {
         return Err(problem("it is not a mapping"));
     };
+    let kustomization = file.and_then(|f| f.rsplit('/').next()).is_some_and(|name| KUSTOMIZATION_FILES.contains(&name));
+    if kustomization && m.get("apiVersion").is_none() && m.get("kind").is_none() {
+        return Ok(());
+    }
     for field in ["apiVersion", "kind"] {
         if m.get_str(field).is_none_or(str::is_empty) {
             return Err(problem(&format!("{field} is missing or not a string")));

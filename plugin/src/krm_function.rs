@@ -32,15 +32,15 @@ pub fn run(stdin: &mut impl Read) -> (ResourceList, Result<(), Failure>) {
 fn transform(list: &mut ResourceList) -> Result<(), Failure> {
     let function_config = list.function_config.as_ref().ok_or_else(|| {
         Failure::input(
-            "no functionConfig: pass a SpinnakerPlatform (kpt: --fn-config spinnaker-krm.yaml; kustomize: list it under transformers:) or kpt's `-- bom-version=1.27.0`",
+            "no functionConfig: give spinnaker-krm a SpinnakerPlatform (kpt fn render: configPath: spinnaker-krm.yaml on its exec entry in the Kptfile; kpt fn eval: --fn-config spinnaker-krm.yaml, or -- bom-version=1.27.0; kustomize: list it under transformers:)",
         )
     })?;
     let cwd = std::env::current_dir().map_err(|e| Failure::input(format!("cannot read the working directory: {e}")))?;
     let search = pipeline::BomSearch::from_dir(&cwd);
     let prepared = pipeline::prepare_with_items(function_config, &search, &Default::default(), &list.items)?;
     let summary = pipeline::run(&mut list.items, &prepared)?;
-    // kustomize passes a function's stderr through; kpt shows it only when the function fails. Results stay
-    // for problems: an info result would change the ResourceList kpt writes back on every run.
+    // kustomize passes a function's stderr through, and kpt prints it under the function's [PASS] too. Results
+    // stay for problems: an info result would change the ResourceList kpt writes back on every run.
     crate::logging::stderr_line(format_args!("{}", pipeline::summary_line(&summary, &prepared)));
     Ok(())
 }

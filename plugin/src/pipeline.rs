@@ -185,7 +185,8 @@ fn find_bom(
                 let why = if search.under_argocd {
                     "both are in reach of the app directory"
                 } else {
-                    "kustomize may start the function in either directory"
+                    "every copy from where the function starts up to the repository root is read, and kustomize may \
+                     start it in either directory"
                 };
                 return Err(Failure::input(format!(
                     "two different BOMs for {} in reach: {} and {}; {why}, so keep one copy (at the repository root) and delete the other",
@@ -237,12 +238,21 @@ fn find_bom(
     let at_root = normalize(&root.join(&relative));
     let place = if at_root.starts_with(&root) { at_root } else { normalize(&search.start.join(&relative)) };
     let argocd = if search.under_argocd { argocd_hint(&relative) } else { String::new() };
+    let version = &config.spec.bom.version;
+    let fix = if place.starts_with(&root) {
+        format!("put the Spinnaker {version} BOM at {}{everywhere}, or point {field} at it", shown(&place))
+    } else {
+        // Every place the path names is outside what may be read: the fix is another path, or a wider repository.
+        format!(
+            "copy the Spinnaker {version} BOM into {} and point {field} there ({}), or run inside one Git repository \
+             that holds both",
+            shown(&search.start),
+            config.form.setting("spec.bom.dir", "bom"),
+        )
+    };
     Err(Failure::input(format!(
-        "cannot find the BOM {relative} for {} {} {reach}; {searched}; put the Spinnaker {} BOM at {}{everywhere}, or point {field} at it{argocd}",
+        "cannot find the BOM {relative} for {} {version} {reach}; {searched}; {fix}{argocd}",
         config.form.name("spec.bom.version"),
-        config.spec.bom.version,
-        config.spec.bom.version,
-        shown(&place),
     )))
 }
 

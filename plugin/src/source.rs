@@ -8,8 +8,7 @@ use functions::yaml::{Limits, Node, View};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The names kustomize accepts for a kustomization file.
-pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub use functions::krm::KUSTOMIZATION_FILES;
 
 /// All of `input`, but never more than one byte past the input limit: an oversized stream is refused by
 /// the parser without being held in memory whole.
