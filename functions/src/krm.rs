@@ -296,19 +296,21 @@ fn source_path(m: &Mapping) -> Option<&str> {
 /// pass through. For the same reason a kustomization file kpt sent may also leave out `apiVersion` and
 /// `kind`, as kustomize allows. A problem names the file kpt read the item from.
 fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
-    let file = item.as_mapping().and_then(source_path);
-    let at = match file {
-        Some(file) => format!("{at} ({file})"),
-        None => at.to_owned(),
+    // Only read on a problem: this runs for every item of every stream.
+    let file = || item.as_mapping().and_then(source_path);
+    let problem = |p: &str| InputError::NotAnObject {
+        origin: origin.to_owned(),
+        at: file().map_or_else(|| at.to_owned(), |file| format!("{at} ({file})")),
+        problem: p.to_owned(),
     };
-    let problem =
-        |p: &str| InputError::NotAnObject { origin: origin.to_owned(), at: at.clone(), problem: p.to_owned() };
     let Some(m) = item.as_mapping() else {
         return Err(problem("it is not a mapping"));
     };
-    let kustomization = file.and_then(|f| f.rsplit('/').next()).is_some_and(|name| KUSTOMIZATION_FILES.contains(&name));
-    if kustomization && m.get("apiVersion").is_none() && m.get("kind").is_none() {
-        return Ok(());
+    if m.get("apiVersion").is_none() && m.get("kind").is_none() {
+        let name = file().map(|f| f.rsplit('/').next().unwrap_or(f));
+        if name.is_some_and(|name| KUSTOMIZATION_FILES.contains(&name)) {
+            return Ok(());
+        }
     }
     for field in ["apiVersion", "kind"] {
         if m.get_str(field).is_none_or(str::is_empty) {
