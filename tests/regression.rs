@@ -901,7 +901,7 @@ fn a_spinnaker_service_outside_spec_namespace_is_refused_not_half_protected() {
         refused.stderr.contains(
             "functionConfig spec.namespace: the SpinnakerService is in namespace prod but spec.namespace is spinnaker; \
              set spec.namespace to where Spinnaker runs, or move Spinnaker into namespace spinnaker (a kustomization's \
-             `namespace:`)"
+             `namespace:`, or kpt's set-namespace function)"
         ),
         "{}",
         refused.stderr

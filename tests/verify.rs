@@ -179,6 +179,15 @@ fn kpt_mode_verify_fails_raw_deployments_and_passes_transformed_ones() {
         out.stderr
     );
     assert_eq!(h::snapshot(&pkg), raw, "a failed validator changes no file");
+    // Nothing was skipped: the validator says what does protect (not kustomize's --enable-exec).
+    assert!(
+        out.stderr.contains(
+            "mode=verify only checks: run spinnaker-krm without it before this validator (kpt: a mutator listed before \
+             it in the Kptfile; kustomize: a transformer listed before it)"
+        ) && !out.stderr.contains("--enable-exec"),
+        "{}",
+        out.stderr
+    );
 
     kpt_eval(root.path(), &["--fn-config", "spinnaker-krm.yaml"]).success();
     let transformed = h::snapshot(&pkg);

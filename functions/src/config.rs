@@ -309,6 +309,11 @@ impl Form {
         }
     }
 
+    /// True when an ArgoCD Application renders (generate): fixes are in Git and the Application.
+    pub fn under_argocd(self) -> bool {
+        self.application
+    }
+
     /// True when an Application parameter set `field`.
     pub fn from_parameter(self, field: &str) -> bool {
         Form::flat_key(field).is_some_and(|(i, _)| self.parameters & (1 << i) != 0)

@@ -317,7 +317,22 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
 /// Runs the transform over `items` in place, or in `verify` mode checks them and leaves them as they are.
 pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failure> {
     if prepared.config.mode() == Mode::Verify {
-        let checked = check(items, &prepared.config, prepared.bom.as_ref())?;
+        // Nothing was skipped here: this run was asked only to check.
+        let form = prepared.config.form;
+        let hint = if form.under_argocd() {
+            format!(
+                "{} checks the manifests as they are in Git and changes nothing: set {} to protect them",
+                form.setting("spec.mode", "verify"),
+                form.setting("spec.mode", "transform")
+            )
+        } else {
+            format!(
+                "{} only checks: run spinnaker-krm without it before this validator (kpt: a mutator listed before it \
+                 in the Kptfile; kustomize: a transformer listed before it)",
+                form.setting("spec.mode", "verify")
+            )
+        };
+        let checked = check(items, &prepared.config, prepared.bom.as_ref(), &hint)?;
         if let Some(elsewhere) = checked.only_elsewhere() {
             let form = prepared.config.form;
             return Err(Failure::input(format!(
@@ -371,15 +386,16 @@ pub fn summary_line(summary: &Summary, prepared: &Prepared) -> String {
     )
 }
 
-/// `verify`: every finding becomes a failure line and a result.
-pub fn check(items: &[Node], config: &SpinnakerPlatform, bom: Option<&Bom>) -> Result<Checked, Failure> {
+/// `verify`: every finding becomes a failure line and a result; the headline ends with `hint`, the likely
+/// reason in the caller's terms ([`verify::SKIPPED_HINT`] for a stream piped in).
+pub fn check(items: &[Node], config: &SpinnakerPlatform, bom: Option<&Bom>, hint: &str) -> Result<Checked, Failure> {
     let (checked, findings) = verify::verify(items, &Expectations { config, bom });
     if findings.is_empty() {
         tracing::info!(workloads = checked.workloads, spinnaker_services = checked.spinnaker_services, "verified");
         Ok(checked)
     } else {
         let mut failure = Failure::from(transform::Failed(findings));
-        failure.headline = format!("not protected: {}; {}", failure.headline, verify::SKIPPED_HINT);
+        failure.headline = format!("not protected: {}; {hint}", failure.headline);
         Err(failure)
     }
 }

@@ -33,7 +33,7 @@ pub fn run(input: Option<&Path>, config: Option<&Path>) -> Result<String, Failur
         }
         None => (SpinnakerPlatform::default(), None),
     };
-    let checked = pipeline::check(&items, &platform, bom.as_ref())?;
+    let checked = pipeline::check(&items, &platform, bom.as_ref(), functions::verify::SKIPPED_HINT)?;
     if let Some(elsewhere) = checked.only_elsewhere() {
         let namespace = &platform.spec.namespace;
         return Err(Failure::input(match config {

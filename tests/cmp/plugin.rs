@@ -287,6 +287,17 @@ fn a_bad_parameter_fails_naming_it_and_the_valid_keys() {
     let app = spinnaker_app().with_parameters("[{name: bom-verison, string: 1.27.0}]");
     let err = sidecar(&bin).generate(&examples(), &app).unwrap_err();
     assert!(err.contains("unknown key \"bom-verison\"") && err.contains("bom-version"), "{err}");
+    // mode=verify through a parameter checks the example as committed (unprotected) and says so: under ArgoCD
+    // nothing skipped spinnaker-krm.
+    let app = spinnaker_app().with_parameters("[{name: mode, string: verify}]");
+    let err = sidecar(&bin).generate(&examples(), &app).unwrap_err();
+    assert!(
+        err.contains(
+            "; parameter mode=verify checks the manifests as they are in Git and changes nothing: set parameter \
+             mode=transform to protect them"
+        ) && !err.contains("--enable-exec"),
+        "{err}"
+    );
     // A release whose BOM is not in Git: the message names the parameter, which the file cannot override.
     let app = spinnaker_app().with_parameters("[{name: bom-version, string: 1.99.0}]");
     let err = sidecar(&bin).generate(&examples(), &app).unwrap_err();

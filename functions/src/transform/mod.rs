@@ -329,13 +329,15 @@ pub fn apply(items: &mut Vec<Node>, ctx: &Context) -> Result<Summary, Failed> {
             field: ctx.config.form.head("spec.namespace"),
             message: format!(
                 "{what} in namespace{s} {} but {field} is {namespace}; {set} to where Spinnaker runs, or move \
-                 Spinnaker into namespace {namespace} (a kustomization's `namespace:`)",
+                 Spinnaker into namespace {namespace} (a kustomization's `namespace:`{kpt})",
                 elsewhere.join(", "),
                 what = found_elsewhere(operators_elsewhere, workloads_elsewhere),
                 s = if elsewhere.len() > 1 { "s" } else { "" },
                 namespace = ctx.config.spec.namespace,
                 field = ctx.config.form.name("spec.namespace"),
                 set = ctx.config.form.set_namespace(),
+                // kpt reads no kustomization: its own function moves a package.
+                kpt = if ctx.config.form.under_argocd() { "" } else { ", or kpt's set-namespace function" },
             ),
         });
     }
