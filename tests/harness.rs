@@ -291,10 +291,14 @@ spec:
 /// `kpt fn eval --exec <the binary> --fn-config <config>` on the package `pkg`, run in it: kpt's working
 /// directory is the function's, so `bom/` in the package is found.
 pub fn kpt_eval_with_config(pkg: &Path, config: &str) -> Run {
+    kpt_eval_in(pkg, ".", &["--fn-config", config])
+}
+
+/// `kpt fn eval <package> --exec <the binary> <args>` run in `cwd` (the function's working directory).
+pub fn kpt_eval_in(cwd: &Path, package: &str, args: &[&str]) -> Run {
     let mut cmd = Command::new(on_path("kpt"));
-    cmd.current_dir(pkg).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(binary());
-    cmd.arg("--fn-config").arg(config);
-    run(&mut cmd, None)
+    cmd.current_dir(cwd).args(["fn", "eval", package, "--truncate-output=false", "--exec"]).arg(binary());
+    run(cmd.args(args), None)
 }
 
 /// Copies every service's Deployment and Service of the spinnaker-kustomize base into `dir` as

@@ -1,7 +1,6 @@
 //! One test per bug, named after what went wrong (ripgrep's `tests/regression.rs` style).
 
 use spinnaker_krm_tests as h;
-use std::path::Path;
 use std::process::Command;
 
 /// `render DIR` with a relative DIR joined the skipped paths to DIR twice, so the functionConfig
@@ -409,7 +408,7 @@ fn success_prints_one_summary_line_on_stderr() {
 #[test]
 fn a_flat_key_user_is_told_extra_pins_not_spec_bom_extra_pins() {
     let pkg = kpt_package("flat-keel");
-    let kpt = |args: &[&str]| kpt_eval(pkg.path(), args);
+    let kpt = |args: &[&str]| h::kpt_eval_in(pkg.path(), ".", args);
     let out = kpt(&["--", "bom-version=1.27.0"]).failure();
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains("extra-pins has no keel; add it to extra-pins (e.g. extra-pins=keel=<tag>)"), "{all}");
@@ -439,13 +438,6 @@ fn kpt_package(name: &str) -> h::TempDir {
     pkg
 }
 
-/// `kpt fn eval . --exec spinnaker-krm ARGS` in `pkg`.
-fn kpt_eval(pkg: &Path, args: &[&str]) -> h::Run {
-    let mut cmd = Command::new(h::on_path("kpt"));
-    cmd.current_dir(pkg).args(["fn", "eval", ".", "--truncate-output=false", "--exec"]).arg(h::binary());
-    h::run(cmd.args(args), None)
-}
-
 /// kpt sends a package's kustomization.yaml as an item, and kustomize lets it leave out apiVersion and kind:
 /// such a package failed with "items[18] is not a Kubernetes object: apiVersion is missing".
 #[test]
@@ -453,7 +445,7 @@ fn a_kpt_package_with_a_bare_kustomization_file_renders() {
     let pkg = kpt_package("bare-kustomization");
     let kustomization = "resources:\n- gate.yml\n";
     h::write_file(&pkg.path().join("kustomization.yaml"), kustomization);
-    kpt_eval(pkg.path(), &["--fn-config", "spinnaker-krm.yaml"]).success();
+    h::kpt_eval_with_config(pkg.path(), "spinnaker-krm.yaml").success();
     assert_eq!(h::read_file(&pkg.path().join("kustomization.yaml")), kustomization, "passed through as it was");
     assert!(h::read_file(&pkg.path().join("gate.yml")).contains(&h::pinned_image("gate")));
 }

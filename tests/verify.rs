@@ -161,9 +161,7 @@ fn package(root: &Path) -> PathBuf {
 
 /// `kpt fn eval pkg --exec BIN ARGS` in `root`.
 fn kpt_eval(root: &Path, args: &[&str]) -> h::Run {
-    let mut cmd = Command::new(h::on_path("kpt"));
-    cmd.current_dir(root).args(["fn", "eval", "pkg", "--truncate-output=false", "--exec"]).arg(h::binary());
-    h::run(cmd.args(args), None)
+    h::kpt_eval_in(root, "pkg", args)
 }
 
 #[test]
