@@ -162,6 +162,10 @@ fn an_item_without_kind_fails_and_one_without_metadata_passes() {
     let bare = from("overlays/prod/kustomization.yaml");
     let out = h::run_function(work.path(), &h::resource_list(&[&gate(), &bare], &config)).success();
     assert!(out.stdout.contains(&h::as_item(&bare)), "{}", out.stdout);
+    let kind_only = format!("kind: Kustomization\n{}", from("kustomization.yml"));
+    h::run_function(work.path(), &h::resource_list(&[&gate(), &kind_only], &config)).success();
+    let not_kustomize = format!("kind: Deployment\n{}", from("kustomization.yaml"));
+    h::run_function(work.path(), &h::resource_list(&[&gate(), &not_kustomize], &config)).failure();
     let out = h::run_function(work.path(), &h::resource_list(&[&gate(), &from("notes.yaml")], &config));
     assert_fails(
         &out,

@@ -933,7 +933,6 @@ impl SpinnakerPlatform {
         }
     }
 
-    /// Checks every rule of the contract; errors name the field under `spec.`.
     /// A release to pin, unless the mode is `verify` (without one it checks for any fixed tag instead of the
     /// exact BOM pins). Under ArgoCD the Application's parameter `bom-version` may give it.
     fn require_version(&self) -> Result<(), ConfigError> {
@@ -942,7 +941,7 @@ impl SpinnakerPlatform {
         }
         let example = match self.form.layout {
             Layout::Document => "spec.bom.version: 1.27.0",
-            Layout::Flat => "bom-version=1.27.0",
+            Layout::Flat => "data: {bom-version: 1.27.0}",
         };
         let parameter = if self.form.application { ", or the Application's parameter bom-version" } else { "" };
         Err(ConfigError::invalid(
@@ -951,6 +950,7 @@ impl SpinnakerPlatform {
         ))
     }
 
+    /// Checks every rule of the contract; errors name the field under `spec.`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let spec = &self.spec;
         fn at(path: &'static str) -> impl Fn(String) -> ConfigError {
@@ -1941,6 +1941,24 @@ spec:
         assert_eq!(outside.form.set_namespace(), "set parameter namespace", "outside ArgoCD");
         let err = p.apply_overrides(&Overrides { destination: Some("Spin".into()), ..Overrides::default() });
         assert!(err.unwrap_err().to_string().starts_with("Application spec.destination.namespace: "));
+    }
+
+    /// A release from the Application alone, in either layout; without one, the error says where it may be set.
+    #[test]
+    fn under_argocd_the_release_may_come_from_the_parameter() {
+        let argocd = |parameters: &[(&str, &str)]| Overrides { application: true, ..params(parameters) };
+        for file in [config_map("  namespace: spinnaker\n"), with_spec("  namespace: spinnaker\n")] {
+            let p = SpinnakerPlatform::load(&node(&file), &argocd(&[("bom-version", "1.27.0")])).unwrap();
+            assert_eq!(p.spec.bom.version, "1.27.0");
+            let err = SpinnakerPlatform::load(&node(&file), &argocd(&[])).unwrap_err().to_string();
+            assert!(err.ends_with(", or the Application's parameter bom-version"), "{err}");
+            assert!(
+                err.contains("(data: {bom-version: 1.27.0})") || err.contains("(spec.bom.version: 1.27.0)"),
+                "{err}"
+            );
+            // Outside ArgoCD the file must name it, as before.
+            assert!(SpinnakerPlatform::load(&node(&file), &Overrides::default()).is_err());
+        }
     }
 
     /// What generate compares with the destination: the namespace as loading reads it, in either layout.

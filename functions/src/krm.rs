@@ -177,7 +177,7 @@ impl ResourceList {
             Some(_) => return Err(not_rl("items is not a list")),
         };
         for (i, item) in items.iter().enumerate() {
-            check_object(item, origin, &format!("items[{i}]"))?;
+            check_object(item, origin, &format!("items[{i}]"), true)?;
         }
         let function_config = root.remove("functionConfig").filter(|n| !n.is_null());
         Ok(ResourceList { api_version, items, function_config, results: Vec::new() })
@@ -238,12 +238,12 @@ pub fn parse_manifests_within(bytes: &[u8], origin: &str, limits: Limits) -> Res
                     unreachable!("checked above")
                 };
                 for (i, item) in items.iter().enumerate() {
-                    check_object(item, origin, &format!("{at} items[{i}]"))?;
+                    check_object(item, origin, &format!("{at} items[{i}]"), false)?;
                 }
                 objects.extend(items.into_vec());
             }
             (_, doc) => {
-                check_object(&doc, origin, &at)?;
+                check_object(&doc, origin, &at, false)?;
                 objects.push(doc);
             }
         }
@@ -293,9 +293,10 @@ fn source_path(m: &Mapping) -> Option<&str> {
 
 /// An item must be an object with `apiVersion` and `kind`. `metadata`, when present, must be a mapping;
 /// it may be absent, because kpt sends a package's Kustomization files, which have none, and they must
-/// pass through. For the same reason a kustomization file kpt sent may also leave out `apiVersion` and
-/// `kind`, as kustomize allows. A problem names the file kpt read the item from.
-fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
+/// pass through. For the same reason a kustomization file kpt sent (`kustomization_items`: a ResourceList's
+/// items) may also leave out `apiVersion` and `kind`, as kustomize allows. A problem names the file kpt read
+/// the item from.
+fn check_object(item: &Node, origin: &str, at: &str, kustomization_items: bool) -> Result<(), InputError> {
     // Only read on a problem: this runs for every item of every stream.
     let file = || item.as_mapping().and_then(source_path);
     let problem = |p: &str| InputError::NotAnObject {
@@ -306,7 +307,16 @@ fn check_object(item: &Node, origin: &str, at: &str) -> Result<(), InputError> {
     let Some(m) = item.as_mapping() else {
         return Err(problem("it is not a mapping"));
     };
-    if m.get("apiVersion").is_none() && m.get("kind").is_none() {
+    // Only kustomize's own apiVersion and kind may be left out, and only in a file kpt sent by its name.
+    let kustomize_or_none = |field: &str, ours: fn(&str) -> bool| {
+        m.get(field).is_none_or(|v| v.as_scalar().is_some_and(|s| ours(s.value())))
+    };
+    let partial = m.get("apiVersion").is_none() || m.get("kind").is_none();
+    if kustomization_items
+        && partial
+        && kustomize_or_none("apiVersion", |v| v.starts_with("kustomize.config.k8s.io/"))
+        && kustomize_or_none("kind", |v| matches!(v, "Kustomization" | "Component"))
+    {
         let name = file().map(|f| f.rsplit('/').next().unwrap_or(f));
         if name.is_some_and(|name| KUSTOMIZATION_FILES.contains(&name)) {
             return Ok(());

@@ -140,9 +140,9 @@ fn follow_destination(
     parameters: Vec<(String, String)>,
     destination: Option<&str>,
 ) -> Result<Overrides, Failure> {
-    let mut overrides = Overrides { parameters, destination: None, application: false };
+    // generate runs only under ArgoCD: fixes are in Git and the Application, destination or not.
+    let mut overrides = Overrides { parameters, destination: None, application: true };
     let Some(destination) = destination.filter(|d| !d.is_empty()) else { return Ok(overrides) };
-    overrides.application = true;
     let parameter = overrides.parameters.iter().rev().find(|(key, _)| key == "namespace").map(|(_, v)| v.clone());
     let named = match parameter {
         Some(value) => Some((value, "the Application's plugin parameter namespace".to_owned())),
@@ -225,7 +225,7 @@ fn kustomize_build(
     let stdout = stdout?;
     if stdout.len() <= krm::MAX_INPUT_BYTES && !status.success() {
         let stderr = redact_literals(&String::from_utf8_lossy(&stderr), &generator_literals(dir));
-        let stderr = match checkout {
+        let stderr = match checkout.filter(|root| root.parent().is_some()) {
             Some(root) => stderr.replace(&format!("{}/", root.display()), ""),
             None => stderr,
         };
@@ -443,8 +443,9 @@ mod tests {
             follow(bare, &[("client-auth", "want")], Some("spin")).unwrap(),
             given(&[("client-auth", "want")], Some("spin"))
         );
-        assert_eq!(follow(bare, &[], None).unwrap(), Overrides::default(), "outside ArgoCD nothing changes");
-        assert_eq!(follow(bare, &[], Some("")).unwrap(), Overrides::default(), "no destination namespace");
+        // No destination namespace: nothing changes, but the fixes are still an Application owner's.
+        assert_eq!(follow(bare, &[], None).unwrap(), application);
+        assert_eq!(follow(bare, &[], Some("")).unwrap(), application);
         let named = "apiVersion: spinnaker-krm.dev/v1alpha1\nkind: SpinnakerPlatform\nmetadata: {name: s}\nspec: {namespace: spinnaker}\n";
         assert_eq!(follow(named, &[], Some("spinnaker")).unwrap(), application);
         let err = follow(named, &[], Some("spin")).unwrap_err().headline;

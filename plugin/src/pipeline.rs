@@ -155,7 +155,11 @@ fn find_bom(
     for dir in search.dirs() {
         let candidate = normalize(&dir.join(&relative));
         if !candidate.starts_with(&root) {
-            above.push(candidate.display().to_string()); // `..` above the repository root: never read
+            // `..` above the repository root: never read (under ArgoCD named from where it starts, in the repository)
+            above.push(match search.under_argocd {
+                true => format!("{relative} from {}", shown(dir)),
+                false => candidate.display().to_string(),
+            });
             continue;
         }
         searched.push(shown(&candidate));
@@ -231,21 +235,22 @@ fn find_bom(
         (true, _) => format!(
             "searched nothing: {} would be above {}, which {field} must stay inside",
             above.join(", "),
-            root.display()
+            if search.under_argocd { "the repository root".to_owned() } else { root.display().to_string() }
         ),
     };
     // The place to put it: at the root, unless the path climbs out of it; then the nearest candidate.
     let at_root = normalize(&root.join(&relative));
     let place = if at_root.starts_with(&root) { at_root } else { normalize(&search.start.join(&relative)) };
-    let argocd = if search.under_argocd { argocd_hint(&relative) } else { String::new() };
     let version = &config.spec.bom.version;
-    let fix = if place.starts_with(&root) {
+    let inside = place.starts_with(&root);
+    let argocd = if search.under_argocd && inside { argocd_hint(&relative) } else { String::new() };
+    let fix = if inside {
         format!("put the Spinnaker {version} BOM at {}{everywhere}, or point {field} at it", shown(&place))
     } else {
-        // Every place the path names is outside what may be read: the fix is another path, or a wider repository.
+        // Every place the path names is outside what may be read: the fix is another path (or a wider repository).
+        let wider = if search.under_argocd { "" } else { ", or run inside one Git repository that holds both" };
         format!(
-            "copy the Spinnaker {version} BOM into {} and point {field} there ({}), or run inside one Git repository \
-             that holds both",
+            "copy the Spinnaker {version} BOM into {} and point {field} there ({}){wider}",
             shown(&search.start),
             config.form.setting("spec.bom.dir", "bom"),
         )
@@ -326,10 +331,13 @@ pub fn run(items: &mut Vec<Node>, prepared: &Prepared) -> Result<Summary, Failur
                 form.setting("spec.mode", "transform")
             )
         } else {
+            // A validator after spinnaker-krm (a Kptfile's validators, or kustomize's plugin route after an exec
+            // transformer) fails this way when that run was skipped.
             format!(
-                "{} only checks: run spinnaker-krm without it before this validator (kpt: a mutator listed before it \
-                 in the Kptfile; kustomize: a transformer listed before it)",
-                form.setting("spec.mode", "verify")
+                "{} only checks and changes nothing: run spinnaker-krm without it first (a mutator before this \
+                 validator, a transformer before this one); {}",
+                form.setting("spec.mode", "verify"),
+                verify::SKIPPED_HINT
             )
         };
         let checked = check(items, &prepared.config, prepared.bom.as_ref(), &hint)?;
