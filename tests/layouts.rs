@@ -353,4 +353,20 @@ fn a_component_outside_the_repository_needs_the_bom_carried_in_the_stream() {
         "{}",
         out.stderr
     );
+    // A carried ConfigMap without the release's key says where it goes, for the path the config names.
+    std::fs::remove_file(elsewhere.join("bom/1.27.0.yml")).unwrap();
+    std::fs::copy(repo.join("bom/1.27.0.yml"), repo.join("bom/other.yml")).unwrap();
+    h::write_file(
+        &repo.join("kustomization.yaml"),
+        &carried.replace("files: [bom/1.27.0.yml]", "files: [bom/other.yml]"),
+    );
+    let out = kustomize_build(&repo).failure();
+    assert!(
+        out.stderr.contains(
+            "the local-config ConfigMap spinnaker-bom carries no 1.27.0.yml; give it the BOM under data.1.27.0.yml \
+             (kustomize: files: [bom/1.27.0.yml] in its configMapGenerator) or remove the ConfigMap"
+        ),
+        "{}",
+        out.stderr
+    );
 }

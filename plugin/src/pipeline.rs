@@ -123,7 +123,7 @@ fn carried_bom(items: &[Node], config: &SpinnakerPlatform) -> Result<Option<Bom>
     let origin = format!("ConfigMap {CARRIED_BOM} data.{key}");
     let text = map.path_str(&["data", key]).ok_or_else(|| {
         Failure::input(format!(
-            "the local-config ConfigMap {CARRIED_BOM} carries no {key}; add the BOM file to its configMapGenerator (files: [bom/{key}]) or remove the ConfigMap"
+            "the local-config ConfigMap {CARRIED_BOM} carries no {key}; give it the BOM under data.{key} (kustomize: files: [{file}] in its configMapGenerator) or remove the ConfigMap"
         ))
     })?;
     let bom = Bom::parse(text, &origin)?;
