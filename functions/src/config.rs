@@ -303,6 +303,11 @@ impl Form {
         FLAT_KEYS.iter().position(|(_, f)| f.split(' ').next() == Some(field)).map(|i| (i, FLAT_KEYS[i].0))
     }
 
+    /// True when an Application parameter set [`FLAT_KEYS`]`[i]`.
+    fn parameter_set(self, i: usize) -> bool {
+        self.parameters & (1 << i) != 0
+    }
+
     fn set_by_parameter(&mut self, key: &str) {
         if let Some(i) = FLAT_KEYS.iter().position(|(k, _)| *k == key) {
             self.parameters |= 1 << i;
@@ -316,7 +321,7 @@ impl Form {
 
     /// True when an Application parameter set `field`.
     pub fn from_parameter(self, field: &str) -> bool {
-        Form::flat_key(field).is_some_and(|(i, _)| self.parameters & (1 << i) != 0)
+        Form::flat_key(field).is_some_and(|(i, _)| self.parameter_set(i))
     }
 
     /// A field as the user set it: `spec.bom.version`, the flat key that sets it (`bom-version`), `parameter
@@ -327,7 +332,7 @@ impl Form {
             return "the Application's spec.destination.namespace".to_owned();
         }
         match (Form::flat_key(field), self.layout) {
-            (Some((i, key)), _) if self.parameters & (1 << i) != 0 => format!("parameter {key}"),
+            (Some((i, key)), _) if self.parameter_set(i) => format!("parameter {key}"),
             (Some((_, key)), Layout::Flat) => key.to_owned(),
             _ => field.to_owned(),
         }
@@ -362,7 +367,7 @@ impl Form {
     /// `parameter gate-listener=http`.
     pub fn setting(self, field: &str, value: &str) -> String {
         match Form::flat_key(field) {
-            Some((i, key)) if self.parameters & (1 << i) != 0 => format!("parameter {key}={value}"),
+            Some((i, key)) if self.parameter_set(i) => format!("parameter {key}={value}"),
             Some((_, key)) if self.layout == Layout::Flat => format!("{key}={value}"),
             _ => format!("{field}: {value}"),
         }
@@ -681,8 +686,9 @@ impl SpinnakerPlatform {
     /// The release may come from the parameter `bom-version` alone: one path in Git, rendered by an
     /// Application per environment, each pinning its own release.
     pub fn load(fc: &Node, overrides: &Overrides) -> Result<SpinnakerPlatform, ConfigError> {
-        let mut platform = Self::read(fc, *overrides == Overrides::default())?;
-        if *overrides != Overrides::default() {
+        let overridden = *overrides != Overrides::default();
+        let mut platform = Self::read(fc, !overridden)?;
+        if overridden {
             platform.apply_overrides(overrides)?;
         }
         platform.require_version()?;

@@ -43,8 +43,7 @@ pub fn run(config: Option<&Path>) -> Result<String, Failure> {
     })?;
     let destination = std::env::var("ARGOCD_APP_NAMESPACE").ok();
     let overrides = follow_destination(&function_config, config_name, parameters, destination.as_deref())?;
-    let mut search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
-    search.under_argocd = true;
+    let search = argocd_search(&dir, std::env::var_os("ARGOCD_APP_SOURCE_PATH").as_deref());
     render_dir(&dir, &function_config, &config_path, &search, &overrides, Caller::Generate)
 }
 

@@ -46,8 +46,6 @@ pub struct BomSearch {
     /// The repository root: nothing above it is read. `None` when `start` is in no repository: then
     /// only `start` itself is searched.
     pub root: Option<PathBuf>,
-    /// ArgoCD's `generate`: a missing BOM also says how ArgoCD sends one outside the app directory.
-    pub under_argocd: bool,
 }
 
 impl BomSearch {
@@ -56,7 +54,7 @@ impl BomSearch {
     pub fn from_dir(start: &Path) -> BomSearch {
         let start = absolute(start);
         let root = start.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf);
-        BomSearch { start, root, under_argocd: false }
+        BomSearch { start, root }
     }
 
     /// The directories to look in, nearest first.
@@ -143,10 +141,12 @@ fn find_bom(
     let field = config.form.name(field);
     // Nothing outside the repository is read; in no repository, nothing outside `start`.
     let root = absolute(search.root.as_deref().unwrap_or(&search.start));
-    // Under ArgoCD the checkout is a temporary directory the user never sees: paths are named in the repository.
+    // Under ArgoCD (generate) the checkout is a temporary directory the user never sees: paths are named in the
+    // repository, and a missing BOM also says how ArgoCD sends one outside the app directory.
+    let under_argocd = config.form.under_argocd();
     let shown = |path: &Path| match path.strip_prefix(&root) {
-        Ok(inside) if search.under_argocd && inside.as_os_str().is_empty() => "the repository root".to_owned(),
-        Ok(inside) if search.under_argocd => inside.display().to_string(),
+        Ok(inside) if under_argocd && inside.as_os_str().is_empty() => "the repository root".to_owned(),
+        Ok(inside) if under_argocd => inside.display().to_string(),
         _ => path.display().to_string(),
     };
     let mut searched = Vec::new();
@@ -156,7 +156,7 @@ fn find_bom(
         let candidate = normalize(&dir.join(&relative));
         if !candidate.starts_with(&root) {
             // `..` above the repository root: never read (under ArgoCD named from where it starts, in the repository)
-            above.push(match search.under_argocd {
+            above.push(match under_argocd {
                 true => format!("{relative} from {}", shown(dir)),
                 false => candidate.display().to_string(),
             });
@@ -186,7 +186,7 @@ fn find_bom(
         }
         if let Some((first, first_file)) = found.first() {
             if !same_pins(first, &bom) {
-                let why = if search.under_argocd {
+                let why = if under_argocd {
                     "both are in reach of the app directory"
                 } else {
                     "every copy from where the function starts up to the repository root is read, and kustomize may \
@@ -211,7 +211,7 @@ fn find_bom(
         return Ok(None);
     }
     let (reach, everywhere) = match &search.root {
-        Some(_) if search.under_argocd => (
+        Some(_) if under_argocd => (
             format!("from {} (the app directory) up to the repository root", shown(&search.start)),
             " (found from every directory of the repository)",
         ),
@@ -235,7 +235,7 @@ fn find_bom(
         (true, _) => format!(
             "searched nothing: {} would be above {}, which {field} must stay inside",
             above.join(", "),
-            if search.under_argocd { "the repository root".to_owned() } else { root.display().to_string() }
+            if under_argocd { "the repository root".to_owned() } else { root.display().to_string() }
         ),
     };
     // The place to put it: at the root, unless the path climbs out of it; then the nearest candidate.
@@ -243,12 +243,12 @@ fn find_bom(
     let place = if at_root.starts_with(&root) { at_root } else { normalize(&search.start.join(&relative)) };
     let version = &config.spec.bom.version;
     let inside = place.starts_with(&root);
-    let argocd = if search.under_argocd && inside { argocd_hint(&relative) } else { String::new() };
+    let argocd = if under_argocd && inside { argocd_hint(&relative) } else { String::new() };
     let fix = if inside {
         format!("put the Spinnaker {version} BOM at {}{everywhere}, or point {field} at it", shown(&place))
     } else {
         // Every place the path names is outside what may be read: the fix is another path (or a wider repository).
-        let wider = if search.under_argocd { "" } else { ", or run inside one Git repository that holds both" };
+        let wider = if under_argocd { "" } else { ", or run inside one Git repository that holds both" };
         format!(
             "copy the Spinnaker {version} BOM into {} and point {field} there ({}){wider}",
             shown(&search.start),
@@ -414,13 +414,9 @@ mod tests {
 
     #[test]
     fn the_search_runs_from_the_start_up_to_the_root_and_no_further() {
-        let search = BomSearch {
-            start: PathBuf::from("/r/overlays/prod"),
-            root: Some(PathBuf::from("/r")),
-            under_argocd: false,
-        };
+        let search = BomSearch { start: PathBuf::from("/r/overlays/prod"), root: Some(PathBuf::from("/r")) };
         assert_eq!(search.dirs(), [Path::new("/r/overlays/prod"), Path::new("/r/overlays"), Path::new("/r")]);
-        let alone = BomSearch { start: PathBuf::from("/tmp/x"), root: None, under_argocd: false };
+        let alone = BomSearch { start: PathBuf::from("/tmp/x"), root: None };
         assert_eq!(alone.dirs(), [Path::new("/tmp/x")]);
     }
 
